@@ -1,0 +1,41 @@
+#pragma once
+// The abstract kernel the reconciler programs. netlink::KernelDataplane implements it against
+// the real kernel (generic netlink, rtnetlink, libipset); ipvs::MemoryDataplane implements it in
+// memory for tests and benchmarks.
+//
+// Threading: an implementation is used by one thread at a time.
+// Errors: apply() never stops at the first failure. It reports one result per operation, in
+// order. "Already exists" on an add and "not found" on a delete are success (idempotency lives in
+// the implementation, in one place), counted separately.
+
+#include <cstddef>
+#include <span>
+#include <system_error>
+#include <vector>
+
+#include "ipvs/kernel_objects.h"
+#include "ipvs/operation.h"
+#include "ipvs/result.h"
+
+namespace ipvs {
+
+struct ApplyReport {
+  std::vector<std::error_code> results;  // one per operation; a default (0) code is success
+  std::size_t failed = 0;                // non-zero results
+  std::size_t idempotent = 0;            // EEXIST on add / ENOENT on delete taken as success
+  bool stateUncertain = false;  // e.g. ENOBUFS: the caller must re-read the kernel before trusting it
+};
+
+class Dataplane {
+ public:
+  virtual ~Dataplane() = default;
+
+  // Dumps every IPVS virtual server with its real servers and counters, the members of the
+  // agent's ipsets, and the addresses on kube-ipvs0.
+  virtual Result<KernelState> observe() = 0;
+
+  // Applies the operations in order; see the header comment for the error contract.
+  virtual ApplyReport apply(std::span<const Operation> ops) = 0;
+};
+
+}  // namespace ipvs
