@@ -8,9 +8,11 @@
 // order. "Already exists" on an add and "not found" on a delete are success (idempotency lives in
 // the implementation, in one place), counted separately.
 
+#include <cerrno>
 #include <cstddef>
 #include <span>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "ipvs/kernel_objects.h"
@@ -23,7 +25,8 @@ struct ApplyReport {
   std::vector<std::error_code> results;  // one per operation; a default (0) code is success
   std::size_t failed = 0;                // non-zero results
   std::size_t idempotent = 0;            // EEXIST on add / ENOENT on delete taken as success
-  bool stateUncertain = false;  // e.g. ENOBUFS: the caller must re-read the kernel before trusting it
+  bool stateUncertain =
+      false;  // e.g. ENOBUFS: the caller must re-read the kernel before trusting it
 };
 
 class Dataplane {
@@ -36,6 +39,17 @@ class Dataplane {
 
   // Applies the operations in order; see the header comment for the error contract.
   virtual ApplyReport apply(std::span<const Operation> ops) = 0;
+
+  // The real servers of one virtual server with fresh connection counters: graceful
+  // termination must not decide on counters from the last full dump. ENOENT if the virtual
+  // server is gone. The default reads everything; implementations should do better.
+  virtual Result<std::vector<ObservedRealServer>> observeRealServers(const VirtualServerKey& key) {
+    auto state = observe();
+    if (!state) return state.error();
+    auto it = state->virtualServers.find(key);
+    if (it == state->virtualServers.end()) return errnoCode(ENOENT);
+    return std::move(it->second.realServers);
+  }
 };
 
 }  // namespace ipvs

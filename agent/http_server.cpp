@@ -1,0 +1,307 @@
+#include "agent/http_server.h"
+
+#include <array>
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <future>
+#include <list>
+#include <optional>
+#include <thread>
+
+namespace agent {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+struct HttpService::Impl {
+  asio::io_context ioc{1};
+  asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
+  std::thread thread;
+  std::atomic<bool> running{false};
+};
+
+HttpService::HttpService() : impl_(std::make_shared<Impl>()) {
+  impl_->running = true;
+  impl_->thread = std::thread([impl = impl_.get()] {
+    for (;;) {
+      try {
+        impl->ioc.run();
+        return;
+      } catch (...) {  // a handler escaped its try; keep serving the other listeners
+      }
+    }
+  });
+}
+
+HttpService::~HttpService() {
+  impl_->work.reset();
+  impl_->ioc.stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+  impl_->running = false;
+}
+
+namespace {
+
+class Session;
+
+tcp::endpoint toEndpoint(const BindAddress& a) {
+  const auto& b = a.ip.bytes();
+  if (a.ip.isV4()) {
+    return {asio::ip::address_v4({b[0], b[1], b[2], b[3]}), a.port};
+  }
+  asio::ip::address_v6::bytes_type v6{};
+  std::copy(b.begin(), b.end(), v6.begin());
+  return {asio::ip::address_v6(v6), a.port};
+}
+
+HttpResponse plain(unsigned status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+}  // namespace
+
+struct HttpServer::Core : std::enable_shared_from_this<HttpServer::Core> {
+  Core(const std::shared_ptr<HttpService::Impl>& svc, const BindAddress& address, HttpRoutes r,
+       HttpLimits l)
+      : service(svc),
+        endpoint(toEndpoint(address)),
+        acceptor(svc->ioc),
+        retryTimer(svc->ioc),
+        routes(std::move(r)),
+        limits(l) {}
+
+  std::error_code bind() {
+    boost::system::error_code ec;
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec && endpoint.address().is_v6()) acceptor.set_option(asio::ip::v6_only(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      boost::system::error_code ignored;
+      acceptor.close(ignored);
+      return ec;
+    }
+    port = acceptor.local_endpoint(ec).port();
+    return {};
+  }
+
+  void accept();
+  void bindOrRetry() {  // service thread
+    if (closed) return;
+    if (const auto ec = bind(); ec) {
+      if (onBindError) onBindError(ec);
+      retryTimer.expires_after(retryEvery);
+      retryTimer.async_wait([self = shared_from_this()](const boost::system::error_code& e) {
+        if (!e) self->bindOrRetry();
+      });
+      return;
+    }
+    accept();
+  }
+  void closeNow();  // service thread, or any thread once the service has stopped
+  HttpResponse dispatch(const HttpRequest& req) const {
+    try {
+      if (const auto it = routes.exact.find(req.path); it != routes.exact.end()) {
+        return it->second(req);
+      }
+      if (routes.fallback) return routes.fallback(req);
+      return plain(404, "404 page not found\n");
+    } catch (...) {
+      return plain(500, "internal error\n");
+    }
+  }
+
+  // Weak: pending handlers own Cores, and the io_context owns pending handlers.
+  std::weak_ptr<HttpService::Impl> service;
+  tcp::endpoint endpoint;
+  tcp::acceptor acceptor;
+  asio::steady_timer retryTimer;
+  HttpRoutes routes;
+  HttpLimits limits;
+  std::chrono::milliseconds retryEvery{5000};
+  std::function<void(std::error_code)> onBindError;
+  std::atomic<std::uint16_t> port{0};
+  bool closed = false;                     // service thread
+  std::list<std::weak_ptr<Session>> sessions;  // service thread
+};
+
+namespace {
+
+// One connection: read a request, answer, repeat while keep-alive.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, std::shared_ptr<HttpServer::Core> core)
+      : stream_(std::move(socket)), core_(std::move(core)) {}
+
+  void start() { read(); }
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+    stream_.socket().close(ec);
+  }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->header_limit(core_->limits.headerBytes);
+    parser_->body_limit(core_->limits.bodyBytes);
+    stream_.expires_after(core_->limits.idleTimeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->onRead(ec);
+                     });
+  }
+
+  void onRead(beast::error_code ec) {
+    if (ec == http::error::end_of_stream) return close();
+    if (ec == http::error::body_limit) return reject(413, "request body too large\n");
+    if (ec == http::error::header_limit) return reject(431, "request header too large\n");
+    const auto& parseErrors = http::make_error_code(http::error::bad_method).category();
+    if (ec && ec.category() == parseErrors && ec != http::error::partial_message) {
+      return reject(400, "malformed request\n");
+    }
+    if (ec) return close();  // reset by the peer, timed out, or the server is closing
+    const auto& req = parser_->get();
+    HttpRequest request;
+    request.method = std::string(req.method_string());
+    request.target = std::string(req.target());
+    request.path = request.target.substr(0, request.target.find('?'));
+    request.body = req.body();
+    respond(core_->dispatch(request), req.keep_alive(), req.method() == http::verb::head,
+            req.version());
+  }
+
+  void reject(unsigned status, std::string body) {
+    rejected_ = true;
+    respond(plain(status, std::move(body)), false, false, 11);
+  }
+
+  // After rejecting a request whose bytes were not all read, closing at once would make the
+  // kernel send a reset that can destroy the response in flight; so stop sending, read and
+  // discard what the client still sends (bounded in bytes and time), then close.
+  void lingerClose() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.expires_after(std::chrono::seconds(2));
+    drain();
+  }
+  void drain() {
+    stream_.async_read_some(asio::buffer(discard_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->drained_ += n;
+                              if (ec || self->drained_ > kMaxDrain) return self->close();
+                              self->drain();
+                            });
+  }
+
+  void respond(const HttpResponse& r, bool keepAlive, bool head, unsigned version) {
+    res_ = {};
+    res_.version(version);
+    res_.result(r.status);
+    res_.set(http::field::content_type, r.contentType);
+    for (const auto& [name, value] : r.headers) res_.set(name, value);
+    res_.keep_alive(keepAlive);
+    res_.body() = head ? std::string() : r.body;
+    res_.prepare_payload();
+    if (head) res_.content_length(r.body.size());
+    http::async_write(stream_, res_,
+                      [self = shared_from_this(), keepAlive](beast::error_code ec, std::size_t) {
+                        if (!ec && self->rejected_) return self->lingerClose();
+                        if (ec || !keepAlive) return self->close();
+                        self->read();
+                      });
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> res_;
+  std::shared_ptr<HttpServer::Core> core_;
+  bool rejected_ = false;
+  static constexpr std::size_t kMaxDrain = 1 << 20;
+  std::array<char, 4096> discard_{};
+  std::size_t drained_ = 0;
+};
+
+}  // namespace
+
+void HttpServer::Core::accept() {
+  acceptor.async_accept([self = shared_from_this()](boost::system::error_code ec, tcp::socket s) {
+    if (self->closed || !self->acceptor.is_open()) return;
+    if (!ec) {
+      self->sessions.remove_if([](const auto& w) { return w.expired(); });
+      if (self->sessions.size() >= self->limits.maxConnections) {
+        boost::system::error_code ignored;
+        s.close(ignored);
+      } else {
+        auto session = std::make_shared<Session>(std::move(s), self);
+        self->sessions.push_back(session);
+        session->start();
+      }
+    }
+    self->accept();
+  });
+}
+
+void HttpServer::Core::closeNow() {
+  if (closed) return;
+  closed = true;
+  retryTimer.cancel();
+  boost::system::error_code ec;
+  acceptor.close(ec);
+  for (auto& weak : sessions) {
+    if (auto s = weak.lock()) s->close();
+  }
+  sessions.clear();
+  port = 0;
+}
+
+HttpServer::HttpServer(std::shared_ptr<Core> core) : core_(std::move(core)) {}
+
+HttpServer::~HttpServer() { close(); }
+
+ipvs::Result<std::unique_ptr<HttpServer>> HttpServer::listen(HttpService& service,
+                                                             const BindAddress& address,
+                                                             HttpRoutes routes, HttpLimits limits) {
+  auto core = std::make_shared<Core>(service.impl_, address, std::move(routes), limits);
+  if (const auto ec = core->bind(); ec) return ec;
+  asio::post(service.impl_->ioc, [core] { core->accept(); });
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(core)));
+}
+
+std::unique_ptr<HttpServer> HttpServer::listenWithRetry(
+    HttpService& service, const BindAddress& address, HttpRoutes routes,
+    std::chrono::milliseconds retryEvery, std::function<void(std::error_code)> onBindError,
+    HttpLimits limits) {
+  auto core = std::make_shared<Core>(service.impl_, address, std::move(routes), limits);
+  core->retryEvery = retryEvery;
+  core->onBindError = std::move(onBindError);
+  asio::post(service.impl_->ioc, [core] { core->bindOrRetry(); });
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(core)));
+}
+
+std::uint16_t HttpServer::port() const { return core_->port.load(); }
+
+void HttpServer::close() {
+  const auto svc = core_->service.lock();
+  if (!svc || !svc->running || svc->ioc.get_executor().running_in_this_thread()) {
+    core_->closeNow();
+    return;
+  }
+  std::promise<void> done;
+  auto future = done.get_future();
+  asio::post(svc->ioc, [core = core_, &done] {
+    core->closeNow();
+    done.set_value();
+  });
+  future.wait();
+}
+
+}  // namespace agent

@@ -1,0 +1,81 @@
+#include "agent/metrics.h"
+
+#include <string>
+
+namespace agent {
+namespace {
+
+// kube-proxy's network programming buckets: 0.25, 0.5, 1..59 by 1, 60..115 by 5, 120..300 by 30.
+std::vector<double> networkProgrammingBuckets() {
+  std::vector<double> b = linearBuckets(0.25, 0.25, 2);
+  for (auto part : {linearBuckets(1, 1, 59), linearBuckets(60, 5, 12), linearBuckets(120, 30, 7)}) {
+    b.insert(b.end(), part.begin(), part.end());
+  }
+  return b;
+}
+
+// kube-proxy's metrics are ALPHA in component-base, which prefixes their help text.
+std::string alpha(std::string_view help) { return "[ALPHA] " + std::string(help); }
+
+}  // namespace
+
+AgentMetrics::AgentMetrics(MetricsRegistry& r)
+    : syncProxyRulesDuration(r.histogram("kubeproxy_sync_proxy_rules_duration_seconds",
+                                         alpha("SyncProxyRules latency in seconds"),
+                                         exponentialBuckets(0.001, 2, 15))),
+      networkProgrammingDuration(r.histogram("kubeproxy_network_programming_duration_seconds",
+                                             alpha("In Cluster Network Programming Latency in seconds"),
+                                             networkProgrammingBuckets())),
+      syncProxyRulesLastTimestamp(r.gauge("kubeproxy_sync_proxy_rules_last_timestamp_seconds",
+                                          alpha("The last time proxy rules were successfully synced"))),
+      syncProxyRulesLastQueuedTimestamp(
+          r.gauge("kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds",
+                  alpha("The last time a sync of proxy rules was queued"))),
+      endpointChangesPending(r.gauge("kubeproxy_sync_proxy_rules_endpoint_changes_pending",
+                                     alpha("Pending proxy rules Endpoint changes"))),
+      endpointChangesTotal(r.counter("kubeproxy_sync_proxy_rules_endpoint_changes_total",
+                                     alpha("Cumulative proxy rules Endpoint changes"))),
+      serviceChangesPending(r.gauge("kubeproxy_sync_proxy_rules_service_changes_pending",
+                                    alpha("Pending proxy rules Service changes"))),
+      serviceChangesTotal(r.counter("kubeproxy_sync_proxy_rules_service_changes_total",
+                                    alpha("Cumulative proxy rules Service changes"))),
+      noLocalEndpoints(r.gaugeFamily(
+          "kubeproxy_sync_proxy_rules_no_local_endpoints_total",
+          alpha("Number of services with a Local traffic policy and no endpoints"),
+          {"traffic_policy"})),
+      iptablesRestoreFailuresTotal(
+          r.counter("kubeproxy_sync_proxy_rules_iptables_restore_failures_total",
+                    alpha("Cumulative proxy iptables restore failures"))),
+      proxyHealthzTotal(r.counterFamily("kubeproxy_proxy_healthz_total",
+                                        alpha("Cumulative proxy healthz HTTP status"), {"code"})),
+      proxyLivezTotal(r.counterFamily("kubeproxy_proxy_livez_total",
+                                      alpha("Cumulative proxy livez HTTP status"), {"code"})),
+      netlinkOperations(r.counterFamily("ipvs_agent_netlink_operations_total",
+                                        "Kernel operations sent over netlink, by kind and result",
+                                        {"kind", "result"})),
+      rejectedObjects(r.counterFamily("ipvs_agent_rejected_objects_total",
+                                      "Cluster objects rejected as invalid, by resource and reason",
+                                      {"resource", "reason"})),
+      gracefulTerminationQueueLength(
+          r.gauge("ipvs_agent_graceful_termination_queue_length",
+                  "Real servers kept at weight 0 until their connections end")),
+      virtualServers(r.gaugeFamily("ipvs_agent_virtual_servers",
+                                   "IPVS virtual servers owned by the agent, by scheduler",
+                                   {"scheduler"})),
+      logErrors(r.counterFamily("ipvs_agent_log_errors_total",
+                                "Warning and error log lines, by component and level",
+                                {"component", "level"})),
+      healthCheckRequests(r.counterFamily("ipvs_agent_health_check_requests_total",
+                                          "Requests to Service health check node ports, by status",
+                                          {"code"})),
+      httpBindErrors(r.counterFamily("ipvs_agent_http_bind_errors_total",
+                                     "Failures to bind an HTTP listener, by server",
+                                     {"server"})) {}
+
+Logger::ErrorHook logErrorHook(AgentMetrics& metrics) {
+  return [&metrics](std::string_view component, LogLevel level) {
+    metrics.logErrors.labels({component, logLevelName(level)}).inc();
+  };
+}
+
+}  // namespace agent

@@ -1,0 +1,280 @@
+// planner_bench: how the pure planner scales.
+//
+// Builds a cluster of N Services x 10 endpoints (ClusterIP on port 80/TCP; one Service in ten
+// is also a NodePort on 2 node addresses) and times, with a steady clock:
+//  - full: translate every Service, fill a DesiredState, diff against an empty kernel, and
+//    against a kernel that already holds exactly that state (the periodic resync case);
+//  - incremental: one endpoint of one random Service changes; retranslate that Service,
+//    DesiredState::update, diffKeys (the per-event cost), at 1k, 10k and 50k Services.
+// Reports medians and the peak RSS (getrusage ru_maxrss) after the 10k x 10 phases.
+// Usage: planner_bench [--quick]
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ipvs/desired_state.h"
+#include "ipvs/diff.h"
+#include "ipvs/translate.h"
+
+namespace {
+
+using namespace ipvs;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kEndpoints = 10;
+
+IpAddress v4(std::uint32_t hostOrder) { return IpAddress::v4(hostOrder); }
+
+struct Cluster {
+  std::vector<Service> services;
+  std::vector<EndpointSlice> slices;  // slices[i] belongs to services[i]
+  NodeContext node;
+
+  ServiceDesired translateOne(std::size_t i) const {
+    const EndpointSlice* s = &slices[i];
+    return translate(services[i], std::span<const EndpointSlice* const>(&s, 1), node);
+  }
+};
+
+Cluster makeCluster(std::size_t n) {
+  Cluster c;
+  c.node.nodeName = "node-0";
+  c.node.families = {Family::kV4};
+  c.node.nodePortAddresses = {v4(0xc0a80001), v4(0xc0a80002)};  // 192.168.0.1, .2
+  c.services.reserve(n);
+  c.slices.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    Service s;
+    s.key = {"ns-" + std::to_string(i % 100), "svc-" + std::to_string(i)};
+    s.clusterIPs = {v4(0x0a600000u + static_cast<std::uint32_t>(i))};  // 10.96.0.0/12
+    ServicePort p;
+    p.name = "http";
+    p.port = 80;
+    if (i % 10 == 0) {
+      s.type = ServiceType::kNodePort;
+      p.nodePort = static_cast<std::uint16_t>(30000 + i / 10 % 2700);
+    }
+    s.ports = {p};
+    EndpointSlice sl;
+    sl.key = {s.key.ns, s.key.name + "-abcde"};
+    sl.serviceName = s.key.name;
+    sl.ports = {EndpointPort{"http", Protocol::kTcp, 8080}};
+    for (int e = 0; e < kEndpoints; ++e) {
+      Endpoint ep;
+      ep.address = v4(0xac100000u + static_cast<std::uint32_t>(i * kEndpoints) +
+                      static_cast<std::uint32_t>(e));  // 172.16.0.0/12
+      ep.nodeName = "node-" + std::to_string((i + static_cast<std::size_t>(e)) % 50);
+      sl.endpoints.push_back(ep);
+    }
+    c.services.push_back(std::move(s));
+    c.slices.push_back(std::move(sl));
+  }
+  return c;
+}
+
+DiffOptions options() {
+  DiffOptions o;
+  o.families = {Family::kV4};
+  return o;
+}
+
+void fill(const Cluster& c, DesiredState& ds) {
+  for (std::size_t i = 0; i < c.services.size(); ++i) {
+    ds.update(c.services[i].key, c.translateOne(i));
+  }
+}
+
+// The kernel state that a perfect apply of `ds` leaves (built directly, without a plan).
+KernelState kernelFrom(const DesiredState& ds) {
+  KernelState k;
+  for (const auto* vs : ds.virtualServers()) {
+    ObservedVirtualServer o;
+    o.server = vs->server;
+    o.realServers.reserve(vs->realServers.size());
+    for (const auto& rs : vs->realServers) o.realServers.push_back({rs, {}});
+    k.virtualServers.emplace(vs->server.key, std::move(o));
+  }
+  for (auto& e : ds.ipsetEntries()) k.ipsetEntries.insert(std::move(e));
+  for (const auto& ip : ds.addresses()) k.boundAddresses.insert(ip);
+  return k;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+template <class F>
+double timeMs(F&& f) {
+  const auto t0 = Clock::now();
+  f();
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+double peakRssMiB() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+struct FullResult {
+  double emptyMs, identicalMs, diffOnlyMs, translateMs, updateMs;
+  std::size_t vs, rs, ops;
+};
+
+FullResult benchFull(const Cluster& c, int runs) {
+  FullResult r{};
+  std::vector<double> empty, identical, diffOnly;
+  for (int i = 0; i < runs; ++i) {
+    DesiredState ds;
+    Plan plan;
+    empty.push_back(timeMs([&] {
+      fill(c, ds);
+      plan = diff(ds, KernelState{}, options());
+    }));
+    r.ops = plan.operations.size();
+  }
+  KernelState kernel;
+  {
+    DesiredState ds;
+    fill(c, ds);
+    kernel = kernelFrom(ds);
+  }
+  for (const auto& [k, vs] : kernel.virtualServers) r.rs += vs.realServers.size();
+  r.vs = kernel.virtualServers.size();
+  for (int i = 0; i < runs; ++i) {
+    DesiredState ds;
+    std::size_t ops = 0;
+    identical.push_back(timeMs([&] {
+      fill(c, ds);
+      ops = diff(ds, kernel, options()).operations.size();
+    }));
+    diffOnly.push_back(timeMs([&] { ops += diff(ds, kernel, options()).operations.size(); }));
+    if (ops != 0) std::printf("warning: %zu operations against an identical kernel\n", ops);
+  }
+  std::vector<double> translateOnly, updateOnly;
+  for (int i = 0; i < runs; ++i) {
+    std::vector<ServiceDesired> translated;
+    translated.reserve(c.services.size());
+    translateOnly.push_back(timeMs([&] {
+      for (std::size_t j = 0; j < c.services.size(); ++j) translated.push_back(c.translateOne(j));
+    }));
+    DesiredState ds;
+    updateOnly.push_back(timeMs([&] {
+      for (auto& d : translated) ds.update(d.key, std::move(d));
+    }));
+  }
+  r.translateMs = median(translateOnly);
+  r.updateMs = median(updateOnly);
+  r.emptyMs = median(empty);
+  r.identicalMs = median(identical);
+  r.diffOnlyMs = median(diffOnly);
+  return r;
+}
+
+// One endpoint of one random Service flips between two addresses; returns the median time in
+// microseconds of translate + update + diffKeys.
+double benchIncremental(Cluster& c, int runs) {
+  const std::size_t n = c.services.size();
+  DesiredState ds;
+  fill(c, ds);
+  KernelState kernel = kernelFrom(ds);
+  std::mt19937 rng(42);
+  std::vector<double> us;
+  us.reserve(static_cast<std::size_t>(runs));
+  std::size_t opsSeen = 0;
+  for (int i = 0; i < runs; ++i) {
+    const std::size_t svc = std::uniform_int_distribution<std::size_t>(0, n - 1)(rng);
+    auto& ep = c.slices[svc].endpoints[static_cast<std::size_t>(i % kEndpoints)];
+    const auto& b = ep.address.bytes();
+    ep.address = v4(
+        (std::uint32_t{b[0]} << 24 | std::uint32_t{b[1]} << 16 | std::uint32_t{b[2]} << 8 | b[3]) ^
+        0x00080000u);  // move to the other half of 172.16.0.0/12
+    Plan plan;
+    const auto t0 = Clock::now();
+    ChangedKeys changed = ds.update(c.services[svc].key, c.translateOne(svc));
+    plan = diffKeys(ds, kernel, options(), changed);
+    us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    opsSeen += plan.operations.size();
+    for (const auto& op : plan.operations) applyTo(kernel, op);
+  }
+  if (opsSeen == 0) std::printf("warning: incremental runs produced no operations\n");
+  return median(us);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
+  if (argc > 2 && std::strcmp(argv[1], "--profile") == 0) {  // a loop to run under perf
+    const std::string what = argv[2];
+    Cluster c = makeCluster(10000);
+    std::size_t n = 0;
+    if (what == "translate") {
+      for (int i = 0; i < 20; ++i) {
+        for (std::size_t j = 0; j < c.services.size(); ++j)
+          n += c.translateOne(j).ipsetEntries.size();
+      }
+    } else {
+      DesiredState ds;
+      fill(c, ds);
+      const KernelState kernel = kernelFrom(ds);
+      for (int i = 0; i < 20; ++i) {
+        n += diff(ds, what == "diff-empty" ? KernelState{} : kernel, options()).operations.size();
+      }
+    }
+    std::printf("%zu\n", n);
+    return 0;
+  }
+  const int fullRuns = quick ? 3 : 9;
+  const int incRuns = quick ? 2000 : 20000;
+
+  double inc1k = 0;
+  {
+    Cluster small = makeCluster(1000);
+    inc1k = benchIncremental(small, incRuns);
+  }
+  FullResult full{};
+  double inc10k = 0;
+  {
+    Cluster c = makeCluster(10000);
+    full = benchFull(c, fullRuns);
+    inc10k = benchIncremental(c, incRuns);
+  }
+  const double rss10k = peakRssMiB();
+  double inc50k = 0;
+  {
+    Cluster big = makeCluster(50000);
+    inc50k = benchIncremental(big, incRuns);
+  }
+
+  std::printf("planner_bench: 10000 Services x %d endpoints (1000 NodePort on 2 node IPs)\n",
+              kEndpoints);
+  std::printf("  -> %zu virtual servers, %zu real servers, %zu operations from empty\n\n", full.vs,
+              full.rs, full.ops);
+  std::printf("%-52s %12s %12s\n", "measurement", "result", "target");
+  std::printf("%-52s %9.1f ms %12s\n", "full translate+diff, empty kernel (median)", full.emptyMs,
+              "<= 100 ms");
+  std::printf("%-52s %9.1f ms %12s\n", "full translate+diff, identical kernel (median)",
+              full.identicalMs, "<= 100 ms");
+  std::printf("%-52s %9.1f ms\n", "  of which translate alone (10k Services)", full.translateMs);
+  std::printf("%-52s %9.1f ms\n", "  of which DesiredState updates alone", full.updateMs);
+  std::printf("%-52s %9.1f ms\n", "  of which diff alone, identical kernel", full.diffOnlyMs);
+  std::printf("%-52s %9.2f us %12s\n", "one-endpoint replan+diffKeys, 1k Services (median)", inc1k,
+              "<= 20 us");
+  std::printf("%-52s %9.2f us %12s\n", "one-endpoint replan+diffKeys, 10k Services (median)",
+              inc10k, "<= 20 us");
+  std::printf("%-52s %9.2f us %12s\n", "one-endpoint replan+diffKeys, 50k Services (median)",
+              inc50k, "<= 20 us");
+  std::printf("%-52s %8.1f MiB %12s\n", "peak RSS after the 10k x 10 phases", rss10k, "<= 64 MiB");
+  std::printf("%-52s %8.1f MiB\n", "peak RSS after the 50k phase", peakRssMiB());
+  return 0;
+}

@@ -1,0 +1,74 @@
+#pragma once
+// diff(desired, observed) -> an ordered plan of kernel operations. Pure.
+//
+// Ownership (the plan never edits or deletes what the agent does not own): a virtual server is
+// owned if it is desired, or its address is bound on kube-ipvs0, or one of the agent's ipsets
+// marks it: "addr,proto:port" in KUBE-CLUSTER-IP / KUBE-EXTERNAL-IP(-LOCAL) /
+// KUBE-LOAD-BALANCER, its port in KUBE-NODE-PORT-TCP/UDP, or "addr,sctp:port" in
+// KUBE-NODE-PORT-SCTP-HASH (KUBE-6-* for IPv6). The ipset markers go beyond the bound-address
+// rule so that an externalIP VS whose address lives on another interface (never bound) is still
+// recognised as ours after a restart; since the plan deletes a VS before its marker, a VS never
+// outlives its marker. A VS inside excludeCIDRs is never touched, not even its real servers or
+// its address binding, even if desired (then it is listed in Plan::excludedDesired). Virtual
+// servers, entries and addresses of families not in DiffOptions::families are never touched.
+//
+// Order: ipset adds; VS adds and in-place edits (only scheduler/flags/timeout/netmask differ;
+// kFlagHashed ignored); real-server deletes of a weight-0 RS being re-added, RS adds, RS edits;
+// address binds (so an address attracts traffic only once its VS is ready); RS weight-0 edits
+// and deletes; unbinds; VS deletes (each takes its RS); ipset deletes. Within a phase, by key.
+//
+// Graceful termination (facts §1.6): an undesired RS of a kept VS is deleted at once, unless
+// the VS is TCP and the RS has ActiveConn+InactConn > 0: then it is set to weight 0 (if not
+// already) and listed in Plan::draining, until the counters reach 0 or DiffOptions::drainExpired
+// says its deadline passed. UDP and SCTP real servers are deleted at once.
+// A desired RS found at weight 0 (a drain that came back) is deleted and re-added with weight 1,
+// as kube-proxy does (MoveRSOutofGracefulDeleteList); the kernel revives it from its dest trash,
+// so live connections survive. With DiffOptions::resetWeights (the first sync after start,
+// kube-proxy's initialSync) it is edited back instead. Any other drift is edited in place.
+//
+// diffKeys() looks only at the given keys, so its cost follows the change, not the cluster.
+// Draining real servers are re-examined only when their VS key is passed again: the agent puts
+// the VS keys of Plan::draining into the ChangedKeys of its periodic drain check.
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "ipvs/desired_state.h"
+#include "ipvs/kernel_objects.h"
+#include "ipvs/operation.h"
+
+namespace ipvs {
+
+struct DiffOptions {
+  std::vector<Cidr> excludeCIDRs;
+  std::vector<Family> families;  // families the agent handles; others are never touched
+  bool resetWeights = false;     // first sync after start: edit desired weight-0 RS back
+  // True if the drain of this RS has lasted past the configured limit: delete it even with
+  // connections. The agent owns the clock; the planner only asks. Null: nothing expired.
+  std::function<bool(const VirtualServerKey&, const RealServerKey&)> drainExpired;
+};
+
+struct DrainingRealServer {
+  VirtualServerKey virtualServer;
+  RealServerKey realServer;
+  std::uint32_t activeConns = 0;
+  std::uint32_t inactiveConns = 0;
+
+  bool operator==(const DrainingRealServer&) const = default;
+};
+
+struct Plan {
+  std::vector<Operation> operations;
+  std::vector<DrainingRealServer> draining;       // kept at weight 0 for their connections
+  std::vector<VirtualServerKey> excludedDesired;  // desired but inside excludeCIDRs: left alone
+};
+
+Plan diff(const DesiredState& desired, const KernelState& observed, const DiffOptions& options);
+Plan diffKeys(const DesiredState& desired, const KernelState& observed, const DiffOptions& options,
+              const ChangedKeys& changed);
+
+// The ownership rule above, without the "desired" part.
+bool ownedByMarkers(const KernelState& observed, const VirtualServerKey& key);
+
+}  // namespace ipvs

@@ -1,0 +1,86 @@
+#include "ipvs/memory_dataplane.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <variant>
+
+#include "ipvs/apply_outcome.h"
+
+namespace ipvs {
+namespace {
+
+bool isAdd(const Operation& op) {
+  return std::holds_alternative<AddVirtualServer>(op) ||
+         std::holds_alternative<AddRealServer>(op) || std::holds_alternative<AddIpsetEntry>(op) ||
+         std::holds_alternative<BindAddress>(op);
+}
+
+bool isDelete(const Operation& op) {
+  return std::holds_alternative<DeleteVirtualServer>(op) ||
+         std::holds_alternative<DeleteRealServer>(op) ||
+         std::holds_alternative<DeleteIpsetEntry>(op) || std::holds_alternative<UnbindAddress>(op);
+}
+
+bool isVirtualServerOp(const Operation& op) {
+  return std::holds_alternative<EditVirtualServer>(op) ||
+         std::holds_alternative<DeleteVirtualServer>(op);
+}
+
+}  // namespace
+
+Result<KernelState> MemoryDataplane::observe() {
+  ++observeCalls_;
+  if (observeError_) return observeError_;
+  return state_;
+}
+
+ApplyReport MemoryDataplane::apply(std::span<const Operation> ops) {
+  ++applyCalls_;
+  ApplyReport report;
+  report.results.reserve(ops.size());
+  for (const auto& op : ops) {
+    std::error_code ec = injector_ ? injector_(op) : std::error_code{};
+    if (!ec) {
+      switch (applyOperation(state_, op)) {
+        case ApplyOutcome::kApplied:
+          break;
+        case ApplyOutcome::kExists:
+          if (isAdd(op)) ++report.idempotent;
+          break;
+        case ApplyOutcome::kMissing:
+          // The kernel says ESRCH for a missing service, ENOENT for a missing destination.
+          if (isDelete(op)) {
+            ++report.idempotent;
+          } else {
+            ec = errnoCode(isVirtualServerOp(op) ? ESRCH : ENOENT);
+          }
+          break;
+        case ApplyOutcome::kNoVirtualServer:
+          // Deleting a real server of a missing service: it is gone either way.
+          if (isDelete(op)) {
+            ++report.idempotent;
+          } else {
+            ec = errnoCode(ESRCH);
+          }
+          break;
+      }
+    }
+    if (ec) ++report.failed;
+    report.results.push_back(ec);
+  }
+  return report;
+}
+
+bool MemoryDataplane::setConnections(const VirtualServerKey& vs, const RealServerKey& rs,
+                                     std::uint32_t activeConns, std::uint32_t inactiveConns) {
+  auto it = state_.virtualServers.find(vs);
+  if (it == state_.virtualServers.end()) return false;
+  auto& rss = it->second.realServers;
+  auto r = std::find_if(rss.begin(), rss.end(), [&](const auto& o) { return o.server.key == rs; });
+  if (r == rss.end()) return false;
+  r->stats.activeConns = activeConns;
+  r->stats.inactiveConns = inactiveConns;
+  return true;
+}
+
+}  // namespace ipvs

@@ -1,0 +1,55 @@
+#pragma once
+// MemoryDataplane: the Dataplane in memory, for tests and benchmarks.
+//
+// Purpose: behaves like the kernel as the netlink layer reports it. Adding what exists or
+// deleting what is missing counts as idempotent success (the Dataplane contract); editing
+// something missing, or touching the real servers of a missing virtual server, fails with
+// ESRCH/ENOENT like the kernel. Tests can seed foreign objects, set connection counters and
+// inject errors.
+// Threading: one thread at a time, like every Dataplane.
+// Ownership: owns its KernelState.
+// Errors: per operation in ApplyReport; an injected error leaves the state unchanged.
+// Metrics: none (apply() and observe() calls are counted for tests).
+
+#include <cstddef>
+#include <functional>
+#include <span>
+#include <system_error>
+
+#include "ipvs/dataplane.h"
+
+namespace ipvs {
+
+class MemoryDataplane final : public Dataplane {
+ public:
+  // Returns an error for an operation that must fail, or a default code to apply it normally.
+  using ErrorInjector = std::function<std::error_code(const Operation&)>;
+
+  MemoryDataplane() = default;
+  explicit MemoryDataplane(KernelState initial) : state_(std::move(initial)) {}
+
+  Result<KernelState> observe() override;
+  ApplyReport apply(std::span<const Operation> ops) override;
+
+  const KernelState& state() const { return state_; }
+  KernelState& mutableState() { return state_; }  // seed foreign objects, edit counters
+
+  // Sets the counters of one real server; false if it does not exist.
+  bool setConnections(const VirtualServerKey& vs, const RealServerKey& rs,
+                      std::uint32_t activeConns, std::uint32_t inactiveConns);
+
+  void injectErrors(ErrorInjector injector) { injector_ = std::move(injector); }
+  void failObserve(std::error_code ec) { observeError_ = ec; }
+
+  std::size_t observeCalls() const { return observeCalls_; }
+  std::size_t applyCalls() const { return applyCalls_; }
+
+ private:
+  KernelState state_;
+  ErrorInjector injector_;
+  std::error_code observeError_;
+  std::size_t observeCalls_ = 0;
+  std::size_t applyCalls_ = 0;
+};
+
+}  // namespace ipvs

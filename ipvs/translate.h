@@ -1,0 +1,63 @@
+#pragma once
+// Translation of one Service and its EndpointSlices into the kernel objects it needs: the unit
+// of incremental work. A pure function: same input, same output. Semantics are those of
+// kube-proxy's IPVS mode (facts §1.2-§1.10, §1.16); see translate.cpp for the details.
+//
+// Per Service port and per handled family (a family is handled for a Service only if the
+// Service has a clusterIP of that family, like kube-proxy's per-family proxiers):
+//  - one VS for the clusterIP, each externalIP, each LB ingress IP, and (nodePort != 0) one per
+//    NodeContext::nodePortAddresses entry of that family;
+//  - real servers: weight 1, masquerade, port from the EndpointSlice port of the same name and
+//    protocol; chosen per endpoint_selection.h, with IPVS's fallback to the cluster list when a
+//    Local policy finds no local endpoint;
+//  - ClientIP affinity: kFlagPersistent + timeout. The persistence netmask of every VS is 32
+//    (IPv4) or 128 (IPv6): kube-proxy's toIPVSService sets 0xffffffff/128, which is also
+//    ipvsadm's default (-M absent), so `ipvsadm -Sn` prints no -M.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ipvs/diagnostic.h"
+#include "ipvs/kernel_objects.h"
+#include "ipvs/model.h"
+#include "ipvs/node_context.h"
+
+namespace ipvs {
+
+struct DesiredVirtualServer {
+  VirtualServer server;
+  std::vector<RealServer> realServers;  // sorted by key, unique
+
+  bool operator==(const DesiredVirtualServer&) const = default;
+};
+
+struct HealthCheck {
+  std::uint16_t nodePort = 0;             // non-zero only for type LoadBalancer + eTP Local
+  std::uint32_t localReadyEndpoints = 0;  // distinct ready endpoints on this node
+  bool operator==(const HealthCheck&) const = default;
+};
+
+struct ServiceDesired {
+  ObjectKey key;
+  std::string ignoredReason;  // "headless", "external_name", "service_proxy_name"; else ""
+  std::vector<DesiredVirtualServer> virtualServers;  // sorted by key, unique keys
+  std::vector<IpsetEntry> ipsetEntries;              // sorted, unique
+  std::vector<IpAddress> bindAddresses;              // to bind on kube-ipvs0; sorted, unique
+  // LB VIP:port/proto whose loadBalancerSourceRanges exclude the node IP: the iptables layer
+  // drops node-originated traffic to them (KUBE-IPVS-OUT-FILTER, facts §1.8). Sorted.
+  std::vector<VirtualServerKey> sourceRangeNodeDrops;
+  std::vector<Diagnostic> diagnostics;
+  HealthCheck healthCheck;
+  bool noLocalEndpointsInternal = false;  // iTP Local fell back (no_local_endpoints metric)
+  bool noLocalEndpointsExternal = false;  // eTP Local fell back
+
+  bool operator==(const ServiceDesired&) const = default;
+};
+
+// `slices` are the Service's EndpointSlices (others are ignored); their order does not matter.
+ServiceDesired translate(const Service& service, std::span<const EndpointSlice* const> slices,
+                         const NodeContext& node);
+
+}  // namespace ipvs

@@ -1,0 +1,114 @@
+#include "k8swatch/event_stream.h"
+
+#include <cctype>
+#include <cstring>
+
+namespace k8swatch {
+
+namespace json = boost::json;
+
+EventStreamParser::EventStreamParser(std::size_t maxEventBytes, EventFn onEvent,
+                                     OversizeFn onOversize)
+    : maxEventBytes_(maxEventBytes),
+      onEvent_(std::move(onEvent)),
+      onOversize_(std::move(onOversize)) {}
+
+bool EventStreamParser::startValue(char c) {
+  if (c != '{') {
+    error_ = "watch stream: unexpected byte 0x" +
+             std::string(1, "0123456789abcdef"[(static_cast<unsigned char>(c) >> 4) & 0xf]) +
+             std::string(1, "0123456789abcdef"[static_cast<unsigned char>(c) & 0xf]) +
+             " between events";
+    return false;
+  }
+  parser_.reset();
+  skipping_ = false;
+  valueBytes_ = 0;
+  inString_ = false;
+  escape_ = false;
+  return true;
+}
+
+std::size_t EventStreamParser::scan(const char* p, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const char c = p[i];
+    if (inString_) {
+      if (escape_) {
+        escape_ = false;
+      } else if (c == '\\') {
+        escape_ = true;
+      } else if (c == '"') {
+        inString_ = false;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"':
+        inString_ = true;
+        break;
+      case '{':
+      case '[':
+        ++depth_;
+        break;
+      case '}':
+      case ']':
+        if (--depth_ == 0) return i + 1;
+        break;
+      default:
+        break;
+    }
+  }
+  return n;
+}
+
+bool EventStreamParser::forward(const char* p, std::size_t n, bool last) {
+  valueBytes_ += n;
+  if (!skipping_ && valueBytes_ > maxEventBytes_) {
+    skipping_ = true;  // drop what the parser holds; the rest of the value is only scanned
+    parser_.reset();
+  }
+  if (skipping_) {
+    if (last) onOversize_(valueBytes_);
+    return true;
+  }
+  boost::system::error_code ec;
+  parser_.write(p, n, ec);
+  if (!ec && last) parser_.finish(ec);
+  if (ec) {
+    error_ = "watch stream: invalid JSON: " + ec.message();
+    return false;
+  }
+  if (last) {
+    json::value v = parser_.release();
+    parser_.reset();
+    onEvent_(std::move(v));
+  }
+  return true;
+}
+
+bool EventStreamParser::feed(std::string_view bytes) {
+  if (!error_.empty()) return false;
+  const char* p = bytes.data();
+  std::size_t n = bytes.size();
+  while (n > 0) {
+    if (depth_ == 0) {
+      // Between events: skip whitespace, then an object must start.
+      while (n > 0 && std::isspace(static_cast<unsigned char>(*p))) {
+        ++p;
+        --n;
+        ++consumed_;
+      }
+      if (n == 0) break;
+      if (!startValue(*p)) return false;
+    }
+    const std::size_t used = scan(p, n);
+    const bool last = depth_ == 0;
+    if (!forward(p, used, last)) return false;
+    p += used;
+    n -= used;
+    consumed_ += used;
+  }
+  return true;
+}
+
+}  // namespace k8swatch

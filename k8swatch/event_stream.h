@@ -1,0 +1,52 @@
+#pragma once
+// Splits a watch body (JSON objects concatenated on an endless chunked stream) into events.
+// Bytes arrive in arbitrary pieces; an object may span any number of pieces, with a boundary
+// anywhere, including inside a string or an escape. Each object is parsed incrementally by a
+// Boost.JSON stream_parser while a small scanner tracks nesting, so an object larger than the
+// bound is skipped to its end without being held in memory, and the stream goes on.
+// Single-threaded; no I/O. Garbage (a top-level byte that cannot start an object, or invalid
+// JSON inside one) is an error after which the stream is unusable.
+
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/stream_parser.hpp>
+#include <boost/json/value.hpp>
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace k8swatch {
+
+class EventStreamParser {
+ public:
+  using EventFn = std::function<void(boost::json::value&&)>;
+  using OversizeFn = std::function<void(std::size_t bytesSkipped)>;
+
+  EventStreamParser(std::size_t maxEventBytes, EventFn onEvent, OversizeFn onOversize);
+
+  // Consumes all of `bytes`. Returns false on garbage (see error()); later calls keep failing.
+  bool feed(std::string_view bytes);
+  const std::string& error() const { return error_; }
+  // True between events: no partial object is pending (a clean place for the stream to end).
+  bool idle() const { return depth_ == 0; }
+  std::size_t bytesConsumed() const { return consumed_; }
+
+ private:
+  bool startValue(char c);
+  std::size_t scan(const char* p, std::size_t n);  // bytes up to and including the value's end
+  bool forward(const char* p, std::size_t n, bool last);
+
+  std::size_t maxEventBytes_;
+  EventFn onEvent_;
+  OversizeFn onOversize_;
+  boost::json::stream_parser parser_;
+  std::size_t depth_ = 0;  // 0: between values
+  bool inString_ = false;
+  bool escape_ = false;
+  bool skipping_ = false;
+  std::size_t valueBytes_ = 0;
+  std::size_t consumed_ = 0;
+  std::string error_;
+};
+
+}  // namespace k8swatch

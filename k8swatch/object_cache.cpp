@@ -1,0 +1,147 @@
+#include "k8swatch/object_cache.h"
+
+#include <boost/json/value.hpp>
+#include <unordered_map>
+
+#include "k8swatch/decode.h"
+
+namespace k8swatch {
+
+namespace json = boost::json;
+
+namespace {
+
+// What differs between the three resources: decoding, the key, and the sink calls.
+struct ServiceTraits {
+  using Object = ipvs::Service;
+  static constexpr ResourceKind kKind = ResourceKind::kService;
+  static Decoded<Object> decode(const json::value& v) { return decodeService(v); }
+  static const ipvs::ObjectKey& key(const Object& o) { return o.key; }
+  static void updated(EventSink& s, Object o) { s.serviceUpdated(std::move(o)); }
+  static void deleted(EventSink& s, const Object& o) { s.serviceDeleted(o.key); }
+};
+
+struct SliceTraits {
+  using Object = ipvs::EndpointSlice;
+  static constexpr ResourceKind kKind = ResourceKind::kEndpointSlice;
+  static Decoded<Object> decode(const json::value& v) { return decodeEndpointSlice(v); }
+  static const ipvs::ObjectKey& key(const Object& o) { return o.key; }
+  static void updated(EventSink& s, Object o) { s.sliceUpdated(std::move(o)); }
+  static void deleted(EventSink& s, const Object& o) { s.sliceDeleted(o); }
+};
+
+struct NodeTraits {
+  using Object = ipvs::Node;
+  static constexpr ResourceKind kKind = ResourceKind::kNode;
+  static Decoded<Object> decode(const json::value& v) { return decodeNode(v); }
+  static ipvs::ObjectKey key(const Object& o) { return {"", o.name}; }
+  static void updated(EventSink& s, Object o) { s.nodeUpdated(std::move(o)); }
+  static void deleted(EventSink& s, const Object& o) { s.nodeDeleted(o.name); }
+};
+
+template <class Traits>
+class TypedCache final : public ObjectCache {
+ public:
+  using Object = typename Traits::Object;
+
+  TypedCache(EventSink& sink, WatchStats& stats)
+      : sink_(sink), stats_(stats), counters_(stats.of(Traits::kKind)) {}
+
+  ResourceKind kind() const override { return Traits::kKind; }
+  std::size_t size() const override { return entries_.size(); }
+
+  void beginList() override { ++generation_; }
+  void listItem(const json::value& item) override { apply(item, true); }
+
+  void endList() override {
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      if (it->second.generation == generation_) {
+        ++it;
+        continue;
+      }
+      ++counters_.deleted;
+      Traits::deleted(sink_, it->second.object);
+      it = entries_.erase(it);
+    }
+    counters_.objects = entries_.size();
+    if (!counters_.synced.exchange(true)) sink_.synced(Traits::kKind);
+  }
+
+  void upsert(const json::value& object) override { apply(object, false); }
+
+  void remove(const json::value& object) override {
+    const auto key = decodeKey(object);
+    if (!key) {
+      reject(Rejection{Traits::kKind, "<unnamed>", reason::kMissingName,
+                       std::string(resourceKindName(Traits::kKind)) +
+                           " DELETED event without metadata.name"});
+      return;
+    }
+    const auto it = entries_.find(*key);
+    if (it == entries_.end()) return;  // never accepted (rejected or skipped): nothing to undo
+    ++counters_.deleted;
+    Traits::deleted(sink_, it->second.object);
+    entries_.erase(it);
+    counters_.objects = entries_.size();
+  }
+
+  void reject(Rejection r) override {
+    stats_.recordReject(r.reason);
+    sink_.rejected(r.kind, r.object, r.reason, r.message);
+  }
+
+ private:
+  struct Entry {
+    Object object;
+    std::uint64_t generation = 0;
+  };
+
+  void apply(const json::value& v, bool fromList) {
+    auto decoded = Traits::decode(v);
+    if (auto* rej = std::get_if<Rejection>(&decoded)) {
+      // Keep the last good version; a relist must not delete it for being unreadable now.
+      if (auto key = decodeKey(v); key && fromList) {
+        if (auto it = entries_.find(*key); it != entries_.end()) it->second.generation = generation_;
+      }
+      reject(std::move(*rej));
+      return;
+    }
+    if (!std::holds_alternative<Object>(decoded)) return;  // skipped (FQDN)
+    Object& obj = std::get<Object>(decoded);
+    auto [it, inserted] = entries_.try_emplace(Traits::key(obj));
+    Entry& e = it->second;
+    e.generation = generation_;
+    if (!inserted && !obj.resourceVersion.empty() &&
+        obj.resourceVersion == e.object.resourceVersion) {
+      return;  // a relist re-delivering what we have
+    }
+    ++(inserted ? counters_.added : counters_.modified);
+    e.object = obj;
+    counters_.objects = entries_.size();
+    Traits::updated(sink_, std::move(obj));
+  }
+
+
+  EventSink& sink_;
+  WatchStats& stats_;
+  ResourceCounters& counters_;
+  std::unordered_map<ipvs::ObjectKey, Entry, ipvs::ObjectKeyHash> entries_;
+  std::uint64_t generation_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<ObjectCache> makeObjectCache(ResourceKind kind, EventSink& sink,
+                                             WatchStats& stats) {
+  switch (kind) {
+    case ResourceKind::kService:
+      return std::make_unique<TypedCache<ServiceTraits>>(sink, stats);
+    case ResourceKind::kEndpointSlice:
+      return std::make_unique<TypedCache<SliceTraits>>(sink, stats);
+    case ResourceKind::kNode:
+      return std::make_unique<TypedCache<NodeTraits>>(sink, stats);
+  }
+  return nullptr;
+}
+
+}  // namespace k8swatch

@@ -1,1 +1,0 @@
-namespace k8swatch {}

@@ -1,0 +1,302 @@
+#include "k8swatch/reflector.h"
+
+#include <boost/json/monotonic_resource.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/stream_parser.hpp>
+
+#include "k8swatch/decode.h"
+#include "k8swatch/event_stream.h"
+
+namespace k8swatch {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::size_t kErrorBodyLimit = 1u << 20;
+constexpr std::string_view kTooLargeRvText = "Too large resource version";
+
+std::string_view stringAt(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
+}
+
+// A Kubernetes Status (error body or in-stream ERROR object) -> what to do next.
+struct StatusInfo {
+  std::int64_t code = 0;
+  std::string reason;
+  std::string message;
+};
+
+StatusInfo readStatus(const json::value* v, unsigned httpStatus) {
+  StatusInfo s;
+  s.code = httpStatus;
+  const auto* o = v ? v->if_object() : nullptr;
+  if (o == nullptr) return s;
+  if (const json::value* c = o->if_contains("code"); c && c->is_int64()) s.code = c->get_int64();
+  s.reason = stringAt(*o, "reason");
+  s.message = stringAt(*o, "message");
+  return s;
+}
+
+bool isGone(const StatusInfo& s) {
+  return s.code == 410 || s.reason == "Expired" || s.reason == "Gone";
+}
+bool isTooLargeRv(const StatusInfo& s) {
+  return s.message.find(kTooLargeRvText) != std::string::npos;
+}
+
+std::string describe(const StatusInfo& s) {
+  std::string d = "HTTP " + std::to_string(s.code);
+  if (!s.reason.empty()) d += " " + s.reason;
+  if (!s.message.empty()) d += ": " + s.message;
+  return d;
+}
+
+}  // namespace
+
+Reflector::Reflector(asio::any_io_executor executor, ApiEndpoint& endpoint, ObjectCache& cache,
+                     WatchStats& stats, Clock& clock, RandomFn random, LogFn log,
+                     ReflectorOptions options)
+    : conn_(std::move(executor), endpoint),
+      cache_(cache),
+      stats_(stats),
+      counters_(stats.of(cache.kind())),
+      clock_(clock),
+      random_(std::move(random)),
+      log_(std::move(log)),
+      options_(std::move(options)),
+      backoff_(options_.backoff, random_) {}
+
+std::string Reflector::target(bool watching, const std::string& rv, const std::string& cont,
+                              std::chrono::seconds timeout) const {
+  std::string t = options_.path + "?";
+  if (!options_.labelSelector.empty()) t += "labelSelector=" + urlEncode(options_.labelSelector) + "&";
+  if (!options_.fieldSelector.empty()) t += "fieldSelector=" + urlEncode(options_.fieldSelector) + "&";
+  if (watching) {
+    t += "watch=true&allowWatchBookmarks=true&timeoutSeconds=" + std::to_string(timeout.count()) +
+         "&resourceVersion=" + urlEncode(rv);
+    return t;
+  }
+  t += "limit=" + std::to_string(options_.pageSize);
+  // The API refuses resourceVersion together with continue: later pages carry only the token.
+  if (!cont.empty()) return t + "&continue=" + urlEncode(cont);
+  if (!rv.empty()) t += "&resourceVersion=" + urlEncode(rv);
+  return t;
+}
+
+void Reflector::noteFailure(const Step& step) {
+  ++counters_.failures;
+  const std::string msg = std::string(resourceKindName(cache_.kind())) + " " + options_.path +
+                          ": " + step.error;
+  stats_.recordError(msg);
+  if (log_) log_(LogLevel::kWarning, msg);
+}
+
+asio::awaitable<void> Reflector::run() {
+  std::string listFrom = "0";  // served from the API server's watch cache, not etcd
+  bool needList = true;
+  while (true) {
+    Step step;
+    if (needList) {
+      step = co_await list(listFrom);
+      if (step.outcome == Outcome::kOk) needList = false;
+    } else {
+      step = co_await watch();
+      if (step.outcome == Outcome::kOk) continue;  // a normal end: watch again at once
+    }
+    if (step.outcome == Outcome::kOk) continue;
+    if (step.outcome == Outcome::kGone) ++counters_.gone;
+    if (step.outcome == Outcome::kTooLargeRv) ++counters_.tooLargeRv;
+    noteFailure(step);
+    switch (step.outcome) {
+      case Outcome::kGone:
+      case Outcome::kTooLargeRv:
+        needList = true;
+        listFrom = "";  // a consistent read from etcd
+        break;
+      case Outcome::kRelist:
+        if (!needList) listFrom = rv_;
+        needList = true;
+        break;
+      case Outcome::kRetryWatch:
+      case Outcome::kOk:
+        break;
+    }
+    co_await clock_.sleep(backoff_.next(clock_.now()));
+  }
+}
+
+asio::awaitable<Reflector::Step> Reflector::failedStatus(const std::string& what) {
+  std::string body;
+  json::value parsed;
+  if (!co_await conn_.readAll(body, kErrorBodyLimit, options_.requestTimeout)) {
+    boost::system::error_code ec;
+    parsed = json::parse(body, ec);
+  } else {
+    conn_.close();
+  }
+  const StatusInfo s = readStatus(&parsed, conn_.status());
+  Step step{Outcome::kRelist, what + ": " + describe(s)};
+  if (isGone(s)) {
+    step.outcome = Outcome::kGone;
+  } else if (isTooLargeRv(s)) {
+    step.outcome = Outcome::kTooLargeRv;
+  } else if (s.code == 429) {
+    step.outcome = Outcome::kRetryWatch;
+  }
+  co_return step;
+}
+
+asio::awaitable<Reflector::Step> Reflector::listPage(const std::string& t, std::string& rv,
+                                                     std::string& cont) {
+  if (auto ec = co_await conn_.get(t, options_.requestTimeout)) {
+    co_return Step{Outcome::kRelist, "LIST: " + ec.message()};
+  }
+  if (conn_.status() != 200) co_return co_await failedStatus("LIST");
+  json::stream_parser parser(json::make_shared_resource<json::monotonic_resource>());
+  std::size_t total = 0;
+  while (true) {
+    std::string_view piece;
+    if (auto ec = co_await conn_.readBody(piece, options_.requestTimeout)) {
+      co_return Step{Outcome::kRelist, "LIST body: " + ec.message()};
+    }
+    if (piece.empty()) break;
+    total += piece.size();
+    boost::system::error_code ec;
+    if (total <= options_.maxListBytes) parser.write(piece.data(), piece.size(), ec);
+    if (ec || total > options_.maxListBytes) {
+      conn_.close();
+      co_return Step{Outcome::kRelist, ec ? "LIST: invalid JSON: " + ec.message()
+                                          : "LIST page exceeds " +
+                                                std::to_string(options_.maxListBytes) + " bytes"};
+    }
+  }
+  boost::system::error_code ec;
+  parser.finish(ec);
+  if (ec) co_return Step{Outcome::kRelist, "LIST: invalid JSON: " + ec.message()};
+  ++counters_.listPages;
+  counters_.bytesDecoded += total;
+  const json::value root = parser.release();
+  const auto* obj = root.if_object();
+  const json::value* meta = obj ? obj->if_contains("metadata") : nullptr;
+  const json::value* items = obj ? obj->if_contains("items") : nullptr;
+  if (meta == nullptr || !meta->is_object() || (items && !items->is_array() && !items->is_null())) {
+    co_return Step{Outcome::kRelist, "LIST: not a list object"};
+  }
+  rv = stringAt(meta->get_object(), "resourceVersion");
+  cont = stringAt(meta->get_object(), "continue");
+  if (items && items->is_array()) {
+    for (const auto& item : items->get_array()) cache_.listItem(item);
+  }
+  co_return Step{};
+}
+
+asio::awaitable<Reflector::Step> Reflector::list(const std::string& fromRv) {
+  if (listedOnce_) ++counters_.relists;
+  cache_.beginList();
+  std::string rv;
+  std::string cont;
+  do {
+    const std::string t = target(false, fromRv, cont, 0s);
+    Step step = co_await listPage(t, rv, cont);
+    if (step.outcome != Outcome::kOk) co_return step;
+  } while (!cont.empty());
+  cache_.endList();  // deletions by difference; synced on the first
+  listedOnce_ = true;
+  ++counters_.lists;
+  rv_ = rv;
+  co_return Step{};
+}
+
+void Reflector::badEvent(const std::string& what) {
+  cache_.reject(Rejection{cache_.kind(), "<watch event>", reason::kBadEvent,
+                          std::string(resourceKindName(cache_.kind())) + " " + what});
+}
+
+Reflector::Step Reflector::onWatchEvent(json::value&& event, std::size_t& events) {
+  ++events;
+  const auto* e = event.if_object();
+  const std::string_view type = e ? stringAt(*e, "type") : std::string_view();
+  const json::value* object = e ? e->if_contains("object") : nullptr;
+  if (type.empty() || object == nullptr || !object->is_object()) {
+    badEvent("a watch event without type or object");
+    return Step{};
+  }
+  if (type == "ERROR") {
+    ++counters_.errorEvents;
+    const StatusInfo s = readStatus(object, 0);
+    Step step{Outcome::kRelist, "watch ERROR event: " + describe(s)};
+    if (isGone(s)) step.outcome = Outcome::kGone;
+    if (isTooLargeRv(s)) step.outcome = Outcome::kTooLargeRv;
+    return step;
+  }
+  const std::string rv = decodeResourceVersion(*object);
+  if (type == "ADDED" || type == "MODIFIED") {
+    cache_.upsert(*object);
+  } else if (type == "DELETED") {
+    cache_.remove(*object);
+  } else if (type == "BOOKMARK") {
+    ++counters_.bookmarks;
+  } else {
+    badEvent("a watch event of unknown type \"" + std::string(type) + "\"");
+    return Step{};
+  }
+  if (!rv.empty()) rv_ = rv;
+  return Step{};
+}
+
+asio::awaitable<Reflector::Step> Reflector::watch() {
+  const auto span = options_.maxWatchTimeout - options_.minWatchTimeout;
+  const auto timeout = options_.minWatchTimeout +
+                       std::chrono::seconds(static_cast<std::int64_t>(
+                           (random_ ? random_() : 0.0) * static_cast<double>(span.count())));
+  const auto idle = options_.watchIdleTimeout.count() > 0
+                        ? options_.watchIdleTimeout
+                        : std::chrono::duration_cast<std::chrono::milliseconds>(timeout + 30s);
+  const std::size_t before = conn_.connects();
+  auto ec = co_await conn_.get(target(true, rv_, "", timeout), options_.requestTimeout);
+  if (conn_.connects() > before && listedOnce_) counters_.reconnects += conn_.connects() - before;
+  if (ec) co_return Step{Outcome::kRetryWatch, "WATCH: " + ec.message()};
+  if (conn_.status() != 200) co_return co_await failedStatus("WATCH");
+  ++counters_.watches;
+
+  const auto start = clock_.now();
+  std::size_t events = 0;
+  Step result;
+  EventStreamParser parser(
+      options_.maxEventBytes,
+      [&](json::value&& ev) {
+        if (result.outcome == Outcome::kOk) result = onWatchEvent(std::move(ev), events);
+      },
+      [&](std::size_t bytes) {
+        ++events;
+        cache_.reject(Rejection{cache_.kind(), "<watch event>", reason::kOversizeEvent,
+                                std::string(resourceKindName(cache_.kind())) + " watch event of " +
+                                    std::to_string(bytes) + " bytes exceeds the bound of " +
+                                    std::to_string(options_.maxEventBytes) + "; skipped"});
+      });
+  while (result.outcome == Outcome::kOk) {
+    std::string_view piece;
+    if (auto rec = co_await conn_.readBody(piece, idle)) {
+      co_return Step{Outcome::kRelist, "watch stream dropped: " + rec.message()};
+    }
+    if (piece.empty()) {
+      if (!parser.idle()) co_return Step{Outcome::kRelist, "watch stream ended inside an event"};
+      if (events == 0 && clock_.now() - start < 1s) {
+        co_return Step{Outcome::kRelist, "very short watch: ended within 1 s without events"};
+      }
+      co_return Step{};
+    }
+    counters_.bytesDecoded += piece.size();
+    if (!parser.feed(piece)) {
+      conn_.close();
+      co_return Step{Outcome::kRelist, parser.error()};
+    }
+  }
+  conn_.close();  // the server may keep streaming after an ERROR event
+  co_return result;
+}
+
+}  // namespace k8swatch

@@ -1,0 +1,85 @@
+#pragma once
+// List+watch of one resource, as client-go's reflector does it: a LIST (resourceVersion=0 first,
+// paged), then WATCHes from the last seen resourceVersion with bookmarks, relisting after 410
+// Gone or "Too large resource version" (from "") and after a dropped stream (from the last seen
+// version), with exponential backoff between failures. Objects go through an ObjectCache.
+// Threading: one coroutine on the watcher's io_context; all members are touched only there.
+// Ownership: borrows the endpoint, cache, stats, clock and log from the Watcher.
+// Errors: never thrown; each failure is counted, logged once, remembered as lastError, and
+// followed by a backoff. Metrics: ResourceCounters of its kind.
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "k8swatch/clock.h"
+#include "k8swatch/http_client.h"
+#include "k8swatch/object_cache.h"
+#include "k8swatch/stats.h"
+
+namespace k8swatch {
+
+enum class LogLevel { kInfo, kWarning, kError };
+using LogFn = std::function<void(LogLevel, const std::string&)>;
+
+struct ReflectorOptions {
+  std::string path;  // "/api/v1/services"
+  std::string labelSelector;
+  std::string fieldSelector;
+  std::size_t pageSize = 500;
+  std::size_t maxEventBytes = 16u << 20;
+  std::size_t maxListBytes = 512u << 20;  // one LIST page (servers may ignore `limit`)
+  std::chrono::seconds minWatchTimeout{300};
+  std::chrono::seconds maxWatchTimeout{600};
+  std::chrono::milliseconds requestTimeout{30000};  // connect + headers; idle during a LIST
+  std::chrono::milliseconds watchIdleTimeout{0};    // 0: the watch's timeoutSeconds + 30 s
+  BackoffOptions backoff;
+};
+
+class Reflector {
+ public:
+  Reflector(asio::any_io_executor executor, ApiEndpoint& endpoint, ObjectCache& cache,
+            WatchStats& stats, Clock& clock, RandomFn random, LogFn log, ReflectorOptions options);
+
+  asio::awaitable<void> run();  // until the io_context stops
+  const std::string& resourceVersion() const { return rv_; }
+
+ private:
+  enum class Outcome {
+    kOk,          // a LIST completed, or a watch ended normally: go on watching
+    kGone,        // 410 / Expired: relist from ""
+    kTooLargeRv,  // the server is behind our version: relist from ""
+    kRetryWatch,  // could not start the watch (refused, 429): back off, watch again
+    kRelist,      // anything else: back off, relist from the last seen version
+  };
+  struct Step {
+    Outcome outcome = Outcome::kOk;
+    std::string error;
+  };
+
+  asio::awaitable<Step> list(const std::string& fromRv);
+  asio::awaitable<Step> listPage(const std::string& target, std::string& rv, std::string& cont);
+  asio::awaitable<Step> watch();
+  asio::awaitable<Step> failedStatus(const std::string& what);
+  void badEvent(const std::string& what);
+  Step onWatchEvent(boost::json::value&& event, std::size_t& events);
+  std::string target(bool watching, const std::string& rv, const std::string& cont,
+                     std::chrono::seconds timeout) const;
+  void noteFailure(const Step& step);
+
+  HttpConnection conn_;
+  ObjectCache& cache_;
+  WatchStats& stats_;
+  ResourceCounters& counters_;
+  Clock& clock_;
+  RandomFn random_;
+  LogFn log_;
+  ReflectorOptions options_;
+  Backoff backoff_;
+  std::string rv_;
+  bool listedOnce_ = false;
+};
+
+}  // namespace k8swatch

@@ -1,0 +1,216 @@
+#include "netlink/ipvs_client.h"
+
+#include <linux/genetlink.h>
+#include <linux/ip_vs.h>
+#include <linux/netlink.h>
+#include <netlink/errno.h>
+#include <netlink/genl/ctrl.h>
+#include <netlink/genl/genl.h>
+
+#include <algorithm>
+#include <variant>
+
+namespace netlink {
+
+namespace {
+
+constexpr std::array<std::string_view, kIpvsOpKinds> kKindNames = {
+    "add_service", "edit_service", "delete_service", "add_dest",
+    "edit_dest",   "delete_dest",  "other"};
+constexpr std::array<std::string_view, kIpvsOpResults> kResultNames = {"ok", "idempotent",
+                                                                       "error"};
+
+void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by = 1) {
+  counter.fetch_add(by, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+std::string_view ipvsOpKindName(IpvsOpKind kind) {
+  return kKindNames[static_cast<std::size_t>(kind)];
+}
+
+std::string_view ipvsOpResultName(IpvsOpResult result) {
+  return kResultNames[static_cast<std::size_t>(result)];
+}
+
+IpvsOpKind ipvsOpKind(const ipvs::Operation& op) {
+  using namespace ipvs;
+  if (std::holds_alternative<AddVirtualServer>(op)) return IpvsOpKind::kAddService;
+  if (std::holds_alternative<EditVirtualServer>(op)) return IpvsOpKind::kEditService;
+  if (std::holds_alternative<DeleteVirtualServer>(op)) return IpvsOpKind::kDeleteService;
+  if (std::holds_alternative<AddRealServer>(op)) return IpvsOpKind::kAddDest;
+  if (std::holds_alternative<EditRealServer>(op)) return IpvsOpKind::kEditDest;
+  if (std::holds_alternative<DeleteRealServer>(op)) return IpvsOpKind::kDeleteDest;
+  return IpvsOpKind::kOther;
+}
+
+bool isIdempotentSuccess(IpvsOpKind kind, std::error_code ec) {
+  if (!ec || ec.category() != std::generic_category()) return false;
+  switch (kind) {
+    case IpvsOpKind::kAddService:
+    case IpvsOpKind::kAddDest:
+      return ec == std::errc::file_exists;
+    case IpvsOpKind::kDeleteService:  // the kernel answers ESRCH for an unknown service
+      return ec == std::errc::no_such_process;
+    case IpvsOpKind::kDeleteDest:  // ENOENT: no such destination; ESRCH: its service is gone too
+      return ec == std::errc::no_such_file_or_directory || ec == std::errc::no_such_process;
+    default:
+      return false;
+  }
+}
+
+IpvsClient::IpvsClient(NetlinkSocket socket, int familyId, IpvsOptions options)
+    : socket_(std::move(socket)),
+      familyId_(familyId),
+      options_(options),
+      counters_(std::make_unique<IpvsCounters>()) {}
+IpvsClient::IpvsClient(IpvsClient&&) noexcept = default;
+IpvsClient& IpvsClient::operator=(IpvsClient&&) noexcept = default;
+IpvsClient::~IpvsClient() = default;
+
+ipvs::Result<IpvsClient> IpvsClient::open(IpvsOptions options) {
+  auto socket = NetlinkSocket::open(
+      SocketOptions{NETLINK_GENERIC, options.socketBufferBytes, options.replyTimeout});
+  if (!socket) return socket.error();
+  // Resolved once: the id is stable for as long as the ip_vs module stays loaded. The lookup
+  // makes the kernel load ip_vs on demand.
+  const int family = genl_ctrl_resolve(socket->handle(), IPVS_GENL_NAME);
+  if (family == -NLE_OBJ_NOTFOUND) return std::make_error_code(std::errc::protocol_not_supported);
+  if (family < 0) return libnlError(family);
+  return IpvsClient(std::move(*socket), family, options);
+}
+
+void IpvsClient::count(IpvsOpKind kind, IpvsOpResult result) {
+  bump(counters_->operations[static_cast<std::size_t>(kind)][static_cast<std::size_t>(result)]);
+}
+
+ipvs::ApplyReport IpvsClient::apply(std::span<const ipvs::Operation> ops) {
+  ipvs::ApplyReport report;
+  report.results.resize(ops.size());
+  bump(counters_->applies);
+  std::vector<NlMsgPtr> owned;
+  std::vector<nl_msg*> wire;
+  std::vector<std::size_t> opIndex;  // wire position -> operation position
+  owned.reserve(ops.size());
+  wire.reserve(ops.size());
+  opIndex.reserve(ops.size());
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    auto msg = encodeOperation(ops[i], familyId_);
+    if (!msg) {
+      report.results[i] = msg.error();  // not an IPVS kind, or a field the kernel would reject
+      continue;
+    }
+    wire.push_back(msg->get());
+    owned.push_back(std::move(*msg));
+    opIndex.push_back(i);
+  }
+  BatchLimits limits{options_.batchMessages, options_.batchBytes};
+  if (options_.oneByOne) limits.maxMessages = 1;
+  const BatchOutcome out = socket_.transact(wire, limits);
+  for (std::size_t j = 0; j < wire.size(); ++j) report.results[opIndex[j]] = out.results[j];
+
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const IpvsOpKind kind = ipvsOpKind(ops[i]);
+    std::error_code& ec = report.results[i];
+    if (isIdempotentSuccess(kind, ec)) {
+      ec.clear();
+      ++report.idempotent;
+      count(kind, IpvsOpResult::kIdempotent);
+    } else if (ec) {
+      ++report.failed;
+      count(kind, IpvsOpResult::kError);
+    } else {
+      count(kind, IpvsOpResult::kOk);
+    }
+  }
+  report.stateUncertain = out.uncertain;
+  bump(counters_->batches, out.batches);
+  bump(counters_->messages, wire.size());
+  if (out.batches > 0) {
+    counters_->lastBatchMessages.store((wire.size() + out.batches - 1) / out.batches,
+                                       std::memory_order_relaxed);
+  }
+  bump(counters_->enobufs, out.enobufs);
+  bump(counters_->lostReplies, out.lostReplies);
+  return report;
+}
+
+ipvs::Result<std::vector<ipvs::ObservedVirtualServer>> IpvsClient::dump() {
+  bump(counters_->dumps);
+  std::vector<ipvs::ObservedVirtualServer> services;
+  auto request = encodeDumpServices(familyId_);
+  if (!request) return request.error();
+  std::error_code ec = socket_.request(request->get(), [&](const nlmsghdr& hdr) {
+    if (hdr.nlmsg_type != familyId_) return std::error_code{};
+    auto vs = decodeService(hdr);
+    if (vs) {
+      services.push_back({std::move(*vs), {}});
+    } else {
+      bump(counters_->decodeErrors);
+    }
+    return std::error_code{};
+  });
+  // The kernel allows one running dump per socket (a second one gets EBUSY), so the
+  // per-service destination dumps go one after another.
+  for (std::size_t i = 0; !ec && i < services.size(); ++i) ec = dumpDests(services[i]);
+  if (ec) {
+    bump(counters_->dumpErrors);
+    return ec;
+  }
+  return services;
+}
+
+std::error_code IpvsClient::dumpDests(ipvs::ObservedVirtualServer& vs) {
+  auto request = encodeDumpDests(vs.server.key, familyId_);
+  if (!request) return request.error();
+  const ipvs::Family family = vs.server.key.family();
+  std::error_code ec = socket_.request(request->get(), [&](const nlmsghdr& hdr) {
+    if (hdr.nlmsg_type != familyId_) return std::error_code{};
+    auto rs = decodeDest(hdr, family);
+    if (rs) {
+      vs.realServers.push_back(std::move(*rs));
+    } else {
+      bump(counters_->decodeErrors);
+    }
+    return std::error_code{};
+  });
+  std::sort(vs.realServers.begin(), vs.realServers.end(),
+            [](const auto& a, const auto& b) { return a.server.key < b.server.key; });
+  return ec;
+}
+
+ipvs::Result<IpvsTimeouts> IpvsClient::getTimeouts() {
+  auto request = encodeGetConfig(familyId_);
+  if (!request) return request.error();
+  ipvs::Result<IpvsTimeouts> result = libnlError(NLE_MISSING_ATTR);  // until a reply decodes
+  std::error_code ec = socket_.request(request->get(), [&](const nlmsghdr& hdr) {
+    if (hdr.nlmsg_type == familyId_) result = decodeConfig(hdr);
+    return std::error_code{};
+  });
+  if (ec) return ec;
+  return result;
+}
+
+ipvs::Result<void> IpvsClient::setTimeouts(const IpvsTimeouts& timeouts) {
+  auto request = encodeSetConfig(timeouts, familyId_);
+  if (!request) return request.error();
+  std::error_code ec =
+      socket_.request(request->get(), [](const nlmsghdr&) { return std::error_code{}; });
+  if (ec) return ec;
+  return {};
+}
+
+ipvs::Result<IpvsInfo> IpvsClient::info() {
+  auto request = encodeGetInfo(familyId_);
+  if (!request) return request.error();
+  ipvs::Result<IpvsInfo> result = libnlError(NLE_MISSING_ATTR);
+  std::error_code ec = socket_.request(request->get(), [&](const nlmsghdr& hdr) {
+    if (hdr.nlmsg_type == familyId_) result = decodeInfo(hdr);
+    return std::error_code{};
+  });
+  if (ec) return ec;
+  return result;
+}
+
+}  // namespace netlink

@@ -1,0 +1,158 @@
+#pragma once
+// Netlink plumbing shared by the kernel adapters (IPVS over generic netlink, rtnetlink): RAII
+// handles for libnl objects, the "netlink" error category, and NetlinkSocket, which sends many
+// requests per sendmsg and matches every reply to its request by sequence number.
+//
+// Threading: a NetlinkSocket is used by one thread at a time. AckTracker is a plain value.
+// Ownership: NetlinkSocket owns its nl_sock (and so the fd) and a receive arena; the messages
+//   passed to it stay the caller's (their headers are stamped with seq, port and flags).
+// Errors: libnl failures are codes in netlinkCategory() (values are libnl's NLE_*); errors the
+//   kernel reports in an nlmsgerr are errno values in std::generic_category(), so ESRCH and
+//   ENOENT stay distinct for the caller's idempotency rules. No exceptions.
+// Metrics: every call returns what happened (batches, ENOBUFS, lost replies); the caller owns
+//   the counters.
+//
+// This header does not include libnl, so it can sit in public headers of the adapters.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <system_error>
+#include <vector>
+
+#include "ipvs/result.h"
+
+struct nl_sock;
+struct nl_msg;
+struct nlmsghdr;
+
+namespace netlink {
+
+struct NlSockDeleter {
+  void operator()(nl_sock* sock) const noexcept;
+};
+struct NlMsgDeleter {
+  void operator()(nl_msg* msg) const noexcept;
+};
+using NlSockPtr = std::unique_ptr<nl_sock, NlSockDeleter>;
+using NlMsgPtr = std::unique_ptr<nl_msg, NlMsgDeleter>;
+
+// libnl's NLE_* codes (positive) as std::error_codes; equivalent to the nearest std::errc.
+const std::error_category& netlinkCategory();
+// `nle` may be negative (as libnl functions return it) or positive.
+std::error_code libnlError(int nle);
+// A kernel nlmsgerr.error (negative errno) or a positive errno, in the generic category.
+std::error_code kernelError(int error);
+
+// Calls `fn` for each complete netlink message in one datagram. Stops at the first truncated or
+// malformed header and returns false; true when the whole datagram was well formed.
+bool forEachMessage(std::span<const std::uint8_t> datagram,
+                    const std::function<void(const nlmsghdr&)>& fn);
+
+// Matches the replies of a pipelined batch (sequence numbers firstSeq .. firstSeq+count-1) to
+// their requests. Every request carries NLM_F_ACK, so each one gets exactly one NLMSG_ERROR
+// (error 0 is the ACK). Replies may come in any order; replies to other sequence numbers are
+// strays (e.g. late replies to a batch that timed out) and are ignored.
+class AckTracker {
+ public:
+  AckTracker(std::uint32_t firstSeq, std::size_t count);
+
+  // Feeds one received datagram (one or more netlink messages).
+  void feed(std::span<const std::uint8_t> datagram);
+  // Fails every request that has no reply yet with `code`; returns how many there were.
+  std::size_t failPending(std::error_code code);
+
+  bool done() const { return pending_ == 0; }
+  std::size_t pending() const { return pending_; }
+  std::size_t strays() const { return strays_; }
+  std::size_t duplicates() const { return duplicates_; }
+  std::size_t malformed() const { return malformed_; }
+  // One entry per request; nullopt while unanswered. A default code is success.
+  const std::vector<std::optional<std::error_code>>& results() const { return results_; }
+
+ private:
+  void onMessage(const nlmsghdr& hdr);
+
+  std::uint32_t firstSeq_;
+  std::vector<std::optional<std::error_code>> results_;
+  std::size_t pending_;
+  std::size_t strays_ = 0;
+  std::size_t duplicates_ = 0;
+  std::size_t malformed_ = 0;
+};
+
+struct SocketOptions {
+  int protocol = 0;                   // NETLINK_GENERIC (16), NETLINK_ROUTE (0), ...
+  int bufferBytes = 4 * 1024 * 1024;  // SO_SNDBUF/SO_RCVBUF; forced past rmem_max when privileged
+  std::chrono::milliseconds replyTimeout{10000};
+};
+
+struct BatchLimits {
+  std::size_t maxMessages = 256;     // per sendmsg; 1 means one request per round trip
+  std::size_t maxBytes = 64 * 1024;  // per sendmsg
+};
+
+struct BatchOutcome {
+  std::vector<std::error_code> results;  // one per request, in order; default code = success
+  bool uncertain = false;                // replies were lost (ENOBUFS, timeout): re-read the kernel
+  std::size_t batches = 0;               // sendmsg calls
+  std::size_t enobufs = 0;               // receive-queue overruns seen
+  std::size_t lostReplies = 0;           // requests failed because their reply never came
+};
+
+// Called for each reply message of a request (not for the final ACK / NLMSG_DONE). A non-zero
+// return is remembered (the first one is returned) but the replies are still drained.
+using ReplyHandler = std::function<std::error_code(const nlmsghdr&)>;
+
+class NetlinkSocket {
+ public:
+  static ipvs::Result<NetlinkSocket> open(const SocketOptions& options);
+
+  NetlinkSocket(NetlinkSocket&&) noexcept;
+  NetlinkSocket& operator=(NetlinkSocket&&) noexcept;
+  NetlinkSocket(const NetlinkSocket&) = delete;
+  NetlinkSocket& operator=(const NetlinkSocket&) = delete;
+  ~NetlinkSocket();
+
+  nl_sock* handle() const { return sock_.get(); }
+  int fd() const;
+  // The effective SO_RCVBUF, which bounds how many ACKs one batch may produce.
+  int receiveBufferBytes() const { return rcvbuf_; }
+  // Messages per batch that the receive buffer can hold the ACKs of, at most `limits`.
+  std::size_t safeBatchMessages(const BatchLimits& limits) const;
+
+  // Sends every request with NLM_F_REQUEST|NLM_F_ACK and its own sequence number, many per
+  // sendmsg, and waits for all the ACKs. Never stops at a failed request.
+  BatchOutcome transact(std::span<nl_msg* const> requests, const BatchLimits& limits);
+
+  // Sends one request (the caller sets NLM_F_DUMP for a dump) and passes each reply message to
+  // `onReply` until NLMSG_DONE or the ACK/error. Returns the first error.
+  std::error_code request(nl_msg* msg, const ReplyHandler& onReply);
+
+ private:
+  struct Arena;
+  NetlinkSocket(NlSockPtr sock, std::chrono::milliseconds timeout);
+
+  using DatagramFn = std::function<void(std::span<const std::uint8_t>)>;
+
+  std::uint32_t stamp(nl_msg* msg, std::uint16_t extraFlags);
+  std::error_code sendAll(std::span<nl_msg* const> msgs);
+  void runBatch(std::span<nl_msg* const> batch, std::error_code* results, BatchOutcome& out);
+  // Reads the datagrams that are ready (waiting up to the reply timeout when `wait`) with one
+  // recvmmsg into slots of `slotBytes`, and calls `fn` with each. Returns ENOBUFS, timed_out,
+  // EAGAIN (when not waiting), ... or success when datagrams were read.
+  std::error_code receive(const DatagramFn& fn, bool wait, std::size_t slotBytes);
+  void drain(const DatagramFn& fn, std::size_t slotBytes);
+
+  NlSockPtr sock_;
+  std::unique_ptr<Arena> arena_;
+  std::chrono::milliseconds timeout_;
+  std::uint32_t nextSeq_ = 1;
+  int rcvbuf_ = 0;
+};
+
+}  // namespace netlink

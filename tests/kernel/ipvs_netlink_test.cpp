@@ -1,0 +1,447 @@
+// Kernel tests of netlink::IpvsClient, run inside the qemu guest by ipvs_netlink.sh. Every check
+// reads the kernel back twice: through IpvsClient::dump() and through the real ipvsadm
+// (-Sn, -Ln --thresholds, --stats --exact, --timeout), and compares both with the state the
+// operations should have produced (ipvs::applyTo on an in-memory KernelState).
+//
+// Each test case starts from an empty IPVS table (ipvsadm -C: guest only). The hidden
+// [traffic-*] cases are steps of the traffic check, driven by the guest script between HTTP
+// requests.
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ipvs/ipvsadm_format.h"
+#include "ipvs/kernel_text.h"
+#include "ipvs/operation.h"
+#include "netlink/ipvs_client.h"
+
+using namespace ipvs;
+using netlink::IpvsClient;
+using netlink::IpvsOpKind;
+using netlink::IpvsOpResult;
+
+namespace {
+
+std::string run(const std::string& cmd, int* status = nullptr) {
+  std::string out;
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  std::size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  const int rc = pclose(p);
+  if (status) {
+    *status = rc;
+  } else {
+    INFO(cmd << "\n" << out);
+    REQUIRE(rc == 0);
+  }
+  return out;
+}
+
+std::string ipvsadm(const std::string& args) { return run("/usr/sbin/ipvsadm " + args); }
+
+// Non-empty lines with runs of blanks squeezed to one space.
+std::multiset<std::string> lines(const std::string& text) {
+  std::multiset<std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    std::string word, squeezed;
+    while (words >> word) squeezed += (squeezed.empty() ? "" : " ") + word;
+    if (!squeezed.empty()) out.insert(squeezed);
+  }
+  return out;
+}
+
+std::string join(const std::multiset<std::string>& s) {
+  std::string out;
+  for (const auto& l : s) out += "  " + l + "\n";
+  return out;
+}
+
+IpAddress ip(const char* text) { return *IpAddress::parse(text); }
+
+VirtualServer vs(const char* addr, std::uint16_t port, Protocol proto, const char* sched,
+                 std::uint32_t flags = 0, std::uint32_t timeout = 0, std::uint32_t netmask = 0) {
+  VirtualServer v{{ip(addr), proto, port, 0}, sched, flags, timeout, netmask};
+  if (v.netmask == 0) v.netmask = v.key.address.isV4() ? 32 : 128;
+  return v;
+}
+
+VirtualServer fwm(Family family, std::uint32_t mark, const char* sched, std::uint32_t flags = 0,
+                  std::uint32_t timeout = 0, std::uint32_t netmask = 0) {
+  VirtualServer v = vs(family == Family::kV4 ? "0.0.0.0" : "::", 0, Protocol::kTcp, sched, flags,
+                       timeout, netmask);
+  v.key.fwmark = mark;
+  return v;
+}
+
+RealServer rs(const char* addr, std::uint16_t port, std::uint32_t weight = 1,
+              ForwardMethod method = ForwardMethod::kMasquerade, std::uint32_t upper = 0,
+              std::uint32_t lower = 0) {
+  return {{ip(addr), port}, weight, method, upper, lower};
+}
+
+KernelState toState(const std::vector<ObservedVirtualServer>& dump) {
+  KernelState s;
+  for (const auto& v : dump) s.virtualServers[v.server.key] = v;
+  return s;
+}
+
+// "TCP 10.0.0.1:80 -> 10.244.1.1:8080 100 10" from ipvsadm -Ln --thresholds.
+std::multiset<std::string> thresholdsFromIpvsadm() {
+  std::multiset<std::string> out;
+  std::string header;
+  std::istringstream in(ipvsadm("-Ln --thresholds"));
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream w(line);
+    std::string a, b, c, u, lo;
+    w >> a >> b;
+    if (a == "TCP" || a == "UDP" || a == "SCTP") {
+      header = a + " " + b;
+    } else if (a == "FWM") {
+      w >> c;
+      header = "FWM " + b + (c == "IPv6" ? " IPv6" : "");
+    } else if (a == "->" && b != "RemoteAddress:Port") {
+      w >> u >> lo;
+      out.insert(header + " -> " + b + " " + u + " " + lo);
+    }
+  }
+  return out;
+}
+
+std::multiset<std::string> thresholdsOf(const KernelState& s) {
+  std::multiset<std::string> out;
+  for (const auto& [key, v] : s.virtualServers) {
+    for (const auto& r : v.realServers) {
+      out.insert(formatVirtualServerKey(key) + " -> " +
+                 formatAddressPort(r.server.key.address, r.server.key.port) + " " +
+                 std::to_string(r.server.upperThreshold) + " " +
+                 std::to_string(r.server.lowerThreshold));
+    }
+  }
+  return out;
+}
+
+void checkSame(const KernelState& actual, const KernelState& expected) {
+  REQUIRE(actual.virtualServers.size() == expected.virtualServers.size());
+  for (const auto& [key, want] : expected.virtualServers) {
+    INFO(formatVirtualServerKey(key));
+    auto it = actual.virtualServers.find(key);
+    REQUIRE(it != actual.virtualServers.end());
+    CHECK(it->second.server == want.server);
+    REQUIRE(it->second.realServers.size() == want.realServers.size());
+    for (std::size_t i = 0; i < want.realServers.size(); ++i) {
+      INFO(formatAddressPort(want.realServers[i].server.key.address,
+                             want.realServers[i].server.key.port));
+      CHECK(it->second.realServers[i].server == want.realServers[i].server);
+    }
+  }
+}
+
+// The kernel, read two ways, must hold exactly `expected` (counters aside).
+void checkKernel(IpvsClient& client, const KernelState& expected) {
+  auto dump = client.dump();
+  REQUIRE(dump.has_value());
+  const KernelState actual = toState(*dump);
+  checkSame(actual, expected);
+  const auto fromTool = lines(ipvsadm("-Sn"));
+  const auto fromDump = lines(formatIpvsadmSave(actual));
+  INFO("ipvsadm -Sn:\n" << join(fromTool) << "dump:\n" << join(fromDump));
+  CHECK(fromTool == fromDump);
+  CHECK(lines(formatIpvsadmSave(expected)) == fromTool);
+  CHECK(thresholdsFromIpvsadm() == thresholdsOf(expected));
+}
+
+IpvsClient openClient(netlink::IpvsOptions options = {}) {
+  auto client = IpvsClient::open(options);
+  INFO((client ? "" : client.error().message()));
+  REQUIRE(client.has_value());
+  return std::move(*client);
+}
+
+// Applies ops to the kernel and to the model; every op must succeed.
+void applyAll(IpvsClient& client, KernelState& model, const std::vector<Operation>& ops) {
+  const ApplyReport report = client.apply(ops);
+  REQUIRE(report.results.size() == ops.size());
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    INFO(describe(ops[i]) << ": " << report.results[i].message());
+    CHECK_FALSE(report.results[i]);
+    CHECK(applyTo(model, ops[i]));
+  }
+  CHECK(report.failed == 0);
+  CHECK(report.idempotent == 0);
+  CHECK_FALSE(report.stateUncertain);
+}
+
+const char* kForeign = "-A -t 10.96.9.9:80 -s sh";
+const char* kForeignRs = "-a -t 10.96.9.9:80 -r 10.244.9.1:80 -m -w 2";
+
+KernelState freshWithForeign() {
+  ipvsadm("-C");
+  ipvsadm(kForeign);
+  ipvsadm(kForeignRs);
+  KernelState model;
+  const VirtualServer foreign = vs("10.96.9.9", 80, Protocol::kTcp, "sh");
+  applyTo(model, AddVirtualServer{foreign});
+  applyTo(model, AddRealServer{foreign.key, rs("10.244.9.1", 80, 2)});
+  return model;
+}
+
+}  // namespace
+
+TEST_CASE("info and global timeouts match ipvsadm", "[ipvs-kernel]") {
+  IpvsClient client = openClient();
+  auto info = client.info();
+  REQUIRE(info.has_value());
+  CHECK(info->versionString() == "1.2.1");
+  CHECK_THAT(ipvsadm("-Ln"), Catch::Contains("version " + info->versionString() + " (size=" +
+                                             std::to_string(info->connTableSize) + ")"));
+  auto original = client.getTimeouts();
+  REQUIRE(original.has_value());
+  const auto shown = [] { return *lines(ipvsadm("-L --timeout")).begin(); };
+  CHECK(shown() == "Timeout (tcp tcpfin udp): " + std::to_string(original->tcp) + " " +
+                       std::to_string(original->tcpFin) + " " + std::to_string(original->udp));
+  REQUIRE(client.setTimeouts({1000, 130, 310}).has_value());
+  CHECK(shown() == "Timeout (tcp tcpfin udp): 1000 130 310");
+  REQUIRE(client.setTimeouts({0, 0, 333}).has_value());  // 0 leaves tcp and tcpfin alone
+  CHECK(shown() == "Timeout (tcp tcpfin udp): 1000 130 333");
+  auto now = client.getTimeouts();
+  REQUIRE(now.has_value());
+  CHECK(*now == netlink::IpvsTimeouts{1000, 130, 333});
+  REQUIRE(client.setTimeouts(*original).has_value());
+  now = client.getTimeouts();
+  REQUIRE(now.has_value());
+  CHECK(*now == *original);
+}
+
+TEST_CASE("every kind of service and real server: add, edit, delete", "[ipvs-kernel]") {
+  KernelState model = freshWithForeign();
+  IpvsClient client = openClient();
+  checkKernel(client, model);
+
+  const VirtualServer a = vs("10.96.0.1", 80, Protocol::kTcp, "rr");
+  const VirtualServer b = vs("10.96.0.2", 53, Protocol::kUdp, "wrr", kFlagPersistent, 300, 24);
+  const VirtualServer c = vs("10.96.0.3", 9999, Protocol::kSctp, "lc");
+  const VirtualServer d = vs("fd00:96::1", 443, Protocol::kTcp, "sh", kFlagSched1 | kFlagSched2);
+  const VirtualServer e = vs("fd00:96::2", 53, Protocol::kUdp, "rr", kFlagOnePacket);
+  const VirtualServer f = fwm(Family::kV4, 7, "rr");
+  const VirtualServer g = fwm(Family::kV6, 8, "mh", kFlagSched2 | kFlagPersistent, 60, 64);
+  std::vector<Operation> adds;
+  for (const auto* v : {&a, &b, &c, &d, &e, &f, &g}) adds.push_back(AddVirtualServer{*v});
+  const auto add = [&](const VirtualServer& v, RealServer r) {
+    adds.push_back(AddRealServer{v.key, r});
+  };
+  add(a, rs("10.244.1.1", 8080, 3, ForwardMethod::kMasquerade, 100, 10));
+  add(a, rs("10.244.1.2", 8080, 0, ForwardMethod::kDirectRoute));
+  add(a, rs("10.244.1.3", 8080, 1, ForwardMethod::kTunnel));
+  add(a, rs("10.244.1.4", 8080, 1, ForwardMethod::kLocal));
+  add(b, rs("10.244.2.1", 53));
+  add(c, rs("10.244.3.1", 9999, 5));
+  add(d, rs("fd00:244::5", 8443));
+  add(d, rs("fd00:244::6", 8443, 2, ForwardMethod::kDirectRoute));
+  add(e, rs("fd00:244::7", 53));
+  add(f, rs("10.244.4.1", 0, 1, ForwardMethod::kDirectRoute));
+  add(g, rs("fd00:244::9", 0, 4, ForwardMethod::kTunnel, 50, 5));
+  applyAll(client, model, adds);
+  checkKernel(client, model);
+
+  VirtualServer a2 = a;
+  a2.scheduler = "wlc";
+  VirtualServer b2 = b;
+  b2.flags = 0;  // persistence off
+  b2.timeout = 0;
+  b2.netmask = 32;
+  VirtualServer d2 = d;
+  d2.flags = kFlagSched1;
+  VirtualServer g2 = g;
+  g2.timeout = 120;
+  g2.netmask = 48;
+  applyAll(client, model,
+           {EditVirtualServer{a2}, EditVirtualServer{b2}, EditVirtualServer{d2},
+            EditVirtualServer{g2},
+            EditRealServer{a.key, rs("10.244.1.1", 8080, 7)},
+            EditRealServer{a.key, rs("10.244.1.2", 8080, 2, ForwardMethod::kMasquerade)},
+            EditRealServer{d.key, rs("fd00:244::6", 8443, 0, ForwardMethod::kDirectRoute, 9, 3)}});
+  checkKernel(client, model);
+
+  applyAll(client, model,
+           {DeleteRealServer{a.key, {ip("10.244.1.3"), 8080}}, DeleteVirtualServer{c.key},
+            DeleteRealServer{g.key, {ip("fd00:244::9"), 0}}, DeleteVirtualServer{f.key}});
+  checkKernel(client, model);
+  CHECK_THAT(ipvsadm("-Sn"), Catch::Contains(kForeign) && Catch::Contains(kForeignRs));
+
+  const auto& counters = client.counters();
+  CHECK(counters.operationCount(IpvsOpKind::kAddService, IpvsOpResult::kOk) == 7);
+  CHECK(counters.operationCount(IpvsOpKind::kAddDest, IpvsOpResult::kOk) == 11);
+  CHECK(counters.operationCount(IpvsOpKind::kEditService, IpvsOpResult::kOk) == 4);
+  CHECK(counters.operationCount(IpvsOpKind::kEditDest, IpvsOpResult::kOk) == 3);
+  CHECK(counters.operationCount(IpvsOpKind::kDeleteService, IpvsOpResult::kOk) == 2);
+  CHECK(counters.operationCount(IpvsOpKind::kDeleteDest, IpvsOpResult::kOk) == 2);
+  CHECK(counters.dumps.load() == 4);
+  CHECK(counters.dumpErrors.load() == 0);
+  CHECK(counters.decodeErrors.load() == 0);
+}
+
+TEST_CASE("a batch of 1,300+ operations lands completely", "[ipvs-kernel]") {
+  KernelState model = freshWithForeign();
+  IpvsClient client = openClient();
+  std::vector<Operation> ops;
+  for (int s = 0; s < 120; ++s) {
+    const std::string addr = "10.96." + std::to_string(1 + s / 200) + "." + std::to_string(s % 200);
+    const VirtualServer v = vs(addr.c_str(), static_cast<std::uint16_t>(80 + s % 3),
+                               s % 2 ? Protocol::kUdp : Protocol::kTcp, s % 3 ? "rr" : "wrr");
+    ops.push_back(AddVirtualServer{v});
+    for (int r = 0; r < 10; ++r) {
+      const std::string ra = "10.244." + std::to_string(s) + "." + std::to_string(r + 1);
+      ops.push_back(AddRealServer{v.key, rs(ra.c_str(), 8080, static_cast<std::uint32_t>(r))});
+    }
+  }
+  REQUIRE(ops.size() == 1320);
+  applyAll(client, model, ops);
+  const auto& counters = client.counters();
+  CHECK(counters.messages.load() == 1320);
+  CHECK(counters.batches.load() == (1320 + 255) / 256);  // 256 requests per sendmsg
+  CHECK(counters.enobufs.load() == 0);
+  CHECK(lines(ipvsadm("-Sn")).size() == 1320 + 2);
+  checkKernel(client, model);
+
+  std::vector<Operation> deletes;
+  for (const auto& op : ops) {
+    if (auto* add = std::get_if<AddVirtualServer>(&op)) {
+      deletes.push_back(DeleteVirtualServer{add->server.key});
+    }
+  }
+  applyAll(client, model, deletes);
+  checkKernel(client, model);  // the foreign service only
+}
+
+TEST_CASE("one-by-one mode and a small receive buffer change batching only", "[ipvs-kernel]") {
+  KernelState model = freshWithForeign();
+  netlink::IpvsOptions oneByOne;
+  oneByOne.oneByOne = true;
+  IpvsClient slow = openClient(oneByOne);
+  netlink::IpvsOptions small;
+  small.socketBufferBytes = 16 * 1024;  // room for the ACKs of ~16 requests only
+  IpvsClient tight = openClient(small);
+  std::vector<Operation> first, second;
+  for (int s = 0; s < 20; ++s) {
+    const std::string addr = "10.96.1." + std::to_string(s);
+    const VirtualServer v = vs(addr.c_str(), 80, Protocol::kTcp, "rr");
+    auto& ops = s < 5 ? first : second;
+    ops.push_back(AddVirtualServer{v});
+    for (int r = 0; r < 9; ++r) {
+      const std::string ra = "10.244.7." + std::to_string(s * 10 + r + 1);
+      ops.push_back(AddRealServer{v.key, rs(ra.c_str(), 80)});
+    }
+  }
+  applyAll(slow, model, first);
+  CHECK(slow.counters().batches.load() == first.size());
+  applyAll(tight, model, second);
+  INFO("SO_RCVBUF " << tight.receiveBufferBytes());
+  CHECK(tight.counters().batches.load() > second.size() / 32);
+  CHECK(tight.counters().enobufs.load() == 0);
+  checkKernel(tight, model);
+}
+
+TEST_CASE("already-done operations are idempotent, real errors are reported", "[ipvs-kernel]") {
+  KernelState model = freshWithForeign();
+  IpvsClient client = openClient();
+  const VirtualServer a = vs("10.96.0.1", 80, Protocol::kTcp, "rr");
+  ipvsadm("-A -t 10.96.0.1:80 -s rr");
+  ipvsadm("-a -t 10.96.0.1:80 -r 10.244.1.1:8080 -m -w 1");
+  applyTo(model, AddVirtualServer{a});
+  applyTo(model, AddRealServer{a.key, rs("10.244.1.1", 8080)});
+  const VirtualServerKey missing = vs("10.96.0.99", 80, Protocol::kTcp, "rr").key;
+
+  VirtualServer badSched = vs("10.96.0.5", 80, Protocol::kTcp, "nosuchsched");
+  const std::vector<Operation> ops = {
+      AddVirtualServer{a},                                      // EEXIST: idempotent
+      AddRealServer{a.key, rs("10.244.1.1", 8080)},             // EEXIST: idempotent
+      DeleteVirtualServer{missing},                             // ESRCH: idempotent
+      DeleteRealServer{a.key, {ip("10.244.1.77"), 8080}},       // ENOENT: idempotent
+      DeleteRealServer{missing, {ip("10.244.1.1"), 8080}},      // ESRCH: idempotent
+      EditVirtualServer{vs("10.96.0.99", 80, Protocol::kTcp, "rr")},  // ESRCH: error
+      AddRealServer{missing, rs("10.244.1.2", 80)},             // ESRCH: error
+      EditRealServer{a.key, rs("10.244.1.78", 8080)},           // ENOENT: error
+      AddVirtualServer{badSched},                               // ENOENT (no module): error
+      BindAddress{ip("10.96.0.1")},                             // not IPVS: EINVAL
+      AddRealServer{a.key, rs("10.244.1.3", 8080)},             // after the errors: still applied
+  };
+  const ApplyReport report = client.apply(ops);
+  REQUIRE(report.results.size() == ops.size());
+  for (std::size_t i = 0; i < 5; ++i) CHECK_FALSE(report.results[i]);
+  CHECK(report.results[5] == std::errc::no_such_process);
+  CHECK(report.results[6] == std::errc::no_such_process);
+  CHECK(report.results[7] == std::errc::no_such_file_or_directory);
+  CHECK(report.results[8] == std::errc::no_such_file_or_directory);
+  CHECK(report.results[9] == std::errc::invalid_argument);
+  CHECK_FALSE(report.results[10]);
+  CHECK(report.idempotent == 5);
+  CHECK(report.failed == 5);
+  CHECK_FALSE(report.stateUncertain);
+  const auto& c = client.counters();
+  CHECK(c.operationCount(IpvsOpKind::kAddService, IpvsOpResult::kIdempotent) == 1);
+  CHECK(c.operationCount(IpvsOpKind::kAddDest, IpvsOpResult::kIdempotent) == 1);
+  CHECK(c.operationCount(IpvsOpKind::kDeleteService, IpvsOpResult::kIdempotent) == 1);
+  CHECK(c.operationCount(IpvsOpKind::kDeleteDest, IpvsOpResult::kIdempotent) == 2);
+  CHECK(c.operationCount(IpvsOpKind::kEditService, IpvsOpResult::kError) == 1);
+  CHECK(c.operationCount(IpvsOpKind::kAddDest, IpvsOpResult::kError) == 1);
+  CHECK(c.operationCount(IpvsOpKind::kOther, IpvsOpResult::kError) == 1);
+  CHECK(c.operationCount(IpvsOpKind::kAddDest, IpvsOpResult::kOk) == 1);
+  applyTo(model, ops[10]);
+  checkKernel(client, model);
+}
+
+// ---- traffic steps, driven by ipvs_netlink.sh around its HTTP requests ----
+
+const VirtualServer kWeb = vs("10.96.0.50", 80, Protocol::kTcp, "rr");
+
+TEST_CASE("traffic step 1: b1 weight 1, b2 weight 0", "[.traffic-setup]") {
+  ipvsadm("-C");
+  IpvsClient client = openClient();
+  KernelState model;
+  applyAll(client, model,
+           {AddVirtualServer{kWeb}, AddRealServer{kWeb.key, rs("10.244.1.11", 8080, 1)},
+            AddRealServer{kWeb.key, rs("10.244.1.12", 8080, 0)}});
+  checkKernel(client, model);
+}
+
+TEST_CASE("traffic step 2: swap the weights in place", "[.traffic-swap]") {
+  IpvsClient client = openClient();
+  const ApplyReport report =
+      client.apply(std::vector<Operation>{EditRealServer{kWeb.key, rs("10.244.1.11", 8080, 0)},
+                                          EditRealServer{kWeb.key, rs("10.244.1.12", 8080, 1)}});
+  CHECK(report.failed == 0);
+}
+
+TEST_CASE("traffic step 3: counters match ipvsadm --stats", "[.traffic-stats]") {
+  IpvsClient client = openClient();
+  auto dump = client.dump();
+  REQUIRE(dump.has_value());
+  REQUIRE(dump->size() == 1);
+  std::multiset<std::string> fromDump;
+  for (const auto& r : dump->front().realServers) {
+    const auto& st = r.stats;
+    CHECK(st.conns >= 6);  // each backend answered 6 requests in its turn
+    CHECK(st.inPackets > 0);
+    CHECK(st.outBytes > 0);
+    fromDump.insert("-> " + formatAddressPort(r.server.key.address, r.server.key.port) + " " +
+                    std::to_string(st.conns) + " " + std::to_string(st.inPackets) + " " +
+                    std::to_string(st.outPackets) + " " + std::to_string(st.inBytes) + " " +
+                    std::to_string(st.outBytes));
+  }
+  std::multiset<std::string> fromTool;
+  for (const auto& l : lines(ipvsadm("-Ln --stats --exact"))) {
+    if (l.rfind("-> 10.", 0) == 0) fromTool.insert(l);
+  }
+  INFO("ipvsadm:\n" << join(fromTool) << "dump:\n" << join(fromDump));
+  CHECK(fromTool == fromDump);
+}

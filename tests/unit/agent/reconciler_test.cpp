@@ -1,0 +1,166 @@
+// The reconciler against the in-memory kernel: incremental cost, adoption without flushing,
+// drift repair, error recovery and drains. Assertions read the resulting kernel state.
+
+#include "agent/reconciler.h"
+
+#include <catch2/catch.hpp>
+
+#include "ipvs/ipvsadm_format.h"
+#include "ipvs/memory_dataplane.h"
+
+using namespace ipvs;
+using agent::Clock;
+using agent::Reconciler;
+
+namespace {
+
+IpAddress ip(const char* text) { return *IpAddress::parse(text); }
+
+Service clusterIpService(const std::string& name, const char* vip) {
+  Service svc;
+  svc.key = {"ns", name};
+  svc.clusterIPs = {ip(vip)};
+  svc.ipFamilies = {Family::kV4};
+  svc.ports = {{"http", Protocol::kTcp, 80, 0, "8080"}};
+  return svc;
+}
+
+EndpointSlice slice(const std::string& service, std::vector<const char*> addresses) {
+  EndpointSlice s;
+  s.key = {"ns", service + "-abc"};
+  s.serviceName = service;
+  s.ports = {{"http", Protocol::kTcp, 8080}};
+  for (const char* a : addresses) {
+    Endpoint e;
+    e.address = ip(a);
+    e.nodeName = "other";
+    s.endpoints.push_back(e);
+  }
+  return s;
+}
+
+NodeContext node() {
+  NodeContext n;
+  n.nodeName = "node-a";
+  n.families = {Family::kV4};
+  return n;
+}
+
+VirtualServerKey vsKey(const char* vip, std::uint16_t port = 80) {
+  return {ip(vip), Protocol::kTcp, port, 0};
+}
+
+}  // namespace
+
+TEST_CASE("first sync programs every Service; one endpoint change costs one operation",
+          "[reconciler]") {
+  MemoryDataplane kernel;
+  Reconciler r(kernel, {node(), std::nullopt});
+  for (int i = 0; i < 50; ++i) {
+    const std::string name = "svc" + std::to_string(i);
+    const std::string vip = "10.96.0." + std::to_string(i + 1);
+    r.upsertService(clusterIpService(name, vip.c_str()));
+    r.upsertSlice(slice(name, {"10.244.0.1", "10.244.0.2"}));
+  }
+  auto first = r.sync(Clock::now());
+  CHECK(first.full);
+  CHECK(first.failures.empty());
+  CHECK(kernel.state().virtualServers.size() == 50);
+  CHECK(kernel.state().boundAddresses.size() == 50);
+
+  r.upsertSlice(slice("svc7", {"10.244.0.1", "10.244.0.2", "10.244.0.3"}));
+  auto second = r.sync(Clock::now());
+  CHECK_FALSE(second.full);
+  CHECK(second.servicesReplanned == 1);
+  CHECK(second.operations == 1);
+  const auto& rs = kernel.state().virtualServers.at(vsKey("10.96.0.8")).realServers;
+  REQUIRE(rs.size() == 3);
+  CHECK(rs[2].server.key.address == ip("10.244.0.3"));
+}
+
+TEST_CASE("a restart adopts the kernel state: nothing owned is deleted and re-created",
+          "[reconciler]") {
+  MemoryDataplane kernel;
+  {
+    Reconciler before(kernel, {node(), std::nullopt});
+    before.upsertService(clusterIpService("web", "10.96.0.10"));
+    before.upsertSlice(slice("web", {"10.244.0.1"}));
+    before.sync(Clock::now());
+  }
+  // A foreign virtual server that another tool owns.
+  kernel.mutableState().virtualServers[vsKey("192.0.2.1", 443)] = {
+      VirtualServer{vsKey("192.0.2.1", 443), "wlc", 0, 0, 32}, {}};
+  const KernelState programmed = kernel.state();
+
+  Reconciler after(kernel, {node(), std::nullopt});
+  after.upsertService(clusterIpService("web", "10.96.0.10"));
+  after.upsertSlice(slice("web", {"10.244.0.1"}));
+  auto result = after.sync(Clock::now());
+  CHECK(result.operations == 0);
+  CHECK(formatIpvsadmSave(kernel.state()) == formatIpvsadmSave(programmed));
+}
+
+TEST_CASE("a full resync repairs drift made by hand", "[reconciler]") {
+  MemoryDataplane kernel;
+  Reconciler r(kernel, {node(), std::nullopt});
+  r.upsertService(clusterIpService("web", "10.96.0.10"));
+  r.upsertSlice(slice("web", {"10.244.0.1", "10.244.0.2"}));
+  r.sync(Clock::now());
+  const std::string expected = formatIpvsadmSave(kernel.state());
+
+  auto& vs = kernel.mutableState().virtualServers.at(vsKey("10.96.0.10"));
+  vs.realServers[0].server.weight = 7;  // a weight changed by hand
+  vs.realServers.pop_back();            // a real server deleted by hand
+  kernel.mutableState().ipsetEntries.clear();
+
+  CHECK(r.sync(Clock::now()).operations == 0);  // incremental: nothing is dirty
+  auto repaired = r.sync(Clock::now(), true);
+  CHECK(repaired.operations > 0);
+  CHECK(formatIpvsadmSave(kernel.state()) == expected);
+  CHECK_FALSE(kernel.state().ipsetEntries.empty());
+}
+
+TEST_CASE("a failed operation forces the next sync to re-read and retry", "[reconciler]") {
+  MemoryDataplane kernel;
+  Reconciler r(kernel, {node(), std::nullopt});
+  r.sync(Clock::now());  // initial full sync of an empty cluster
+  kernel.injectErrors([](const Operation& op) {
+    return std::holds_alternative<AddRealServer>(op) ? std::make_error_code(std::errc::io_error)
+                                                     : std::error_code{};
+  });
+  r.upsertService(clusterIpService("web", "10.96.0.10"));
+  r.upsertSlice(slice("web", {"10.244.0.1"}));
+  auto failed = r.sync(Clock::now());
+  CHECK(failed.failures.size() == 1);
+  CHECK(r.needsFullSync());
+
+  kernel.injectErrors(nullptr);
+  auto retried = r.sync(Clock::now());
+  CHECK(retried.full);
+  CHECK(retried.failures.empty());
+  CHECK(kernel.state().virtualServers.at(vsKey("10.96.0.10")).realServers.size() == 1);
+}
+
+TEST_CASE("a removed TCP endpoint with connections drains at weight 0, then goes", "[reconciler]") {
+  MemoryDataplane kernel;
+  Reconciler r(kernel, {node(), std::chrono::seconds(300)});
+  r.upsertService(clusterIpService("web", "10.96.0.10"));
+  r.upsertSlice(slice("web", {"10.244.0.1", "10.244.0.2"}));
+  const auto t0 = Clock::now();
+  r.sync(t0);
+  REQUIRE(kernel.setConnections(vsKey("10.96.0.10"), {ip("10.244.0.2"), 8080}, 3, 1));
+
+  r.upsertSlice(slice("web", {"10.244.0.1"}));
+  r.sync(t0);
+  const auto& rs = kernel.state().virtualServers.at(vsKey("10.96.0.10")).realServers;
+  REQUIRE(rs.size() == 2);
+  CHECK(rs[1].server.weight == 0);
+  CHECK(r.drainingCount() == 1);
+
+  // Still connected at the next resync: kept. Past the drain limit: deleted anyway.
+  r.sync(t0 + std::chrono::seconds(30), true);
+  CHECK(kernel.state().virtualServers.at(vsKey("10.96.0.10")).realServers.size() == 2);
+  r.sync(t0 + std::chrono::seconds(301), true);
+  CHECK(kernel.state().virtualServers.at(vsKey("10.96.0.10")).realServers.size() == 1);
+  CHECK(r.drainingCount() == 0);
+}

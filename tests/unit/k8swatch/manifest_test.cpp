@@ -1,0 +1,182 @@
+#include <unistd.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "k8swatch/manifest_source.h"
+#include "k8swatch/yaml_json.h"
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+using namespace k8swatch;
+
+namespace {
+
+// A scratch directory removed at scope exit.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    path = fs::temp_directory_path() /
+           ("k8swatch-manifest-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    fs::create_directories(path);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  fs::path write(const std::string& name, const std::string& text) const {
+    std::ofstream(path / name) << text;
+    return path / name;
+  }
+  static inline int counter = 0;
+};
+
+const char* kServiceYaml = R"(
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  labels:
+    version: "1.10"
+    flag: "true"
+spec:
+  clusterIP: 10.96.0.10
+  ports:
+  - name: http
+    port: 80
+    targetPort: 8080
+  - name: named
+    port: 0x1bb
+    targetPort: https
+)";
+
+const char* kSliceYaml = R"(
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-1
+  namespace: prod
+  labels:
+    kubernetes.io/service-name: web
+addressType: IPv4
+ports: [{name: http, port: 8080}]
+endpoints:
+- addresses: ["10.244.1.5"]
+  conditions: {ready: true}
+  nodeName: node-a
+)";
+
+}  // namespace
+
+TEST_CASE("yaml: scalars resolve like Kubernetes tooling", "[manifest]") {
+  std::vector<std::string> errors;
+  const auto docs = parseManifestText(R"(
+a: "123"
+b: 123
+c: true
+d: 'false'
+e: ~
+f: 1.5
+g: !!str 42
+h: hello
+i: -7
+j: 0o17
+k: ""
+l: 99999999999999999999
+m: [1, "2"]
+)",
+                                      false, "t", errors);
+  REQUIRE(errors.empty());
+  REQUIRE(docs.size() == 1);
+  const auto& o = docs[0].get_object();
+  CHECK(o.at("a") == json::value("123"));
+  CHECK(o.at("b") == json::value(123));
+  CHECK(o.at("c") == json::value(true));
+  CHECK(o.at("d") == json::value("false"));
+  CHECK(o.at("e").is_null());
+  CHECK(o.at("f") == json::value(1.5));
+  CHECK(o.at("g") == json::value("42"));
+  CHECK(o.at("h") == json::value("hello"));
+  CHECK(o.at("i") == json::value(-7));
+  CHECK(o.at("j") == json::value(15));
+  CHECK(o.at("k") == json::value(""));
+  CHECK(o.at("l").is_double());
+  CHECK(o.at("m") == json::parse(R"([1,"2"])"));
+}
+
+TEST_CASE("manifest: one YAML file with several documents", "[manifest]") {
+  TempDir dir;
+  const auto file = dir.write("all.yaml", std::string(kServiceYaml) + "---\n---\n" + kSliceYaml +
+                                              "---\nkind: ConfigMap\nmetadata: {name: c}\n");
+  const auto m = loadManifests(file);
+  REQUIRE(m.ok());
+  CHECK(m.rejects.empty());
+  REQUIRE(m.services.size() == 1);
+  const auto& svc = m.services[0];
+  CHECK(svc.key == ipvs::ObjectKey{"default", "web"});  // namespace defaulted
+  CHECK(svc.ports[0].targetPort == "8080");
+  CHECK(svc.ports[1].port == 443);
+  CHECK(svc.ports[1].targetPort == "https");
+  CHECK(svc.labels == ipvs::StringPairs{{"flag", "true"}, {"version", "1.10"}});
+  REQUIRE(m.slices.size() == 1);
+  CHECK(m.slices[0].key == ipvs::ObjectKey{"prod", "web-1"});
+  CHECK(m.slices[0].endpoints[0].nodeName == "node-a");
+  REQUIRE(m.skipped.size() == 1);
+  CHECK(m.skipped[0].object == "ConfigMap c");
+}
+
+TEST_CASE("manifest: bad objects are rejected alone, syntax errors name the file", "[manifest]") {
+  TempDir dir;
+  dir.write("a.yaml", R"(
+kind: Service
+metadata: {name: bad, labels: {version: 1.10}}
+---
+kind: Service
+metadata: {name: good, namespace: x}
+spec: {clusterIP: 10.0.0.1, ports: [{port: 80}]}
+---
+kind: Service
+metadata: {name: badport}
+spec: {ports: [{port: 99999}]}
+)");
+  dir.write("b.yml",
+            "kind: Node\nmetadata: {name: n1}\nstatus: {addresses: [{type: InternalIP, address: "
+            "10.0.0.7}]}\n");
+  dir.write("c.yaml", "kind: Service\nmetadata: {name: [unclosed\n");
+  dir.write("ignored.txt", "not: [a manifest");
+  const auto m = loadManifests(dir.path);
+  REQUIRE(m.errors.size() == 1);
+  CHECK_THAT(m.errors[0], Catch::Contains("c.yaml:"));
+  REQUIRE(m.services.size() == 1);
+  CHECK(m.services[0].key == ipvs::ObjectKey{"x", "good"});
+  REQUIRE(m.rejects.size() == 2);
+  CHECK(m.rejects[0].object == "default/bad");
+  CHECK(m.rejects[0].reason == reason::kBadType);
+  CHECK(m.rejects[1].object == "default/badport");
+  CHECK(m.rejects[1].reason == reason::kBadPort);
+  REQUIRE(m.nodes.size() == 1);
+  CHECK(m.nodes[0].addresses[0].toString() == "10.0.0.7");
+}
+
+TEST_CASE("manifest: JSON lists, typed lists and concatenated values", "[manifest]") {
+  TempDir dir;
+  const auto file = dir.write("list.json", R"({"kind":"List","items":[
+    {"kind":"Service","metadata":{"name":"a","namespace":"n"},"spec":{"clusterIP":"10.0.0.1"}},
+    {"kind":"ServiceList","items":[{"metadata":{"name":"b","namespace":"n"}}]}]}
+    {"kind":"EndpointSliceList","items":[{"metadata":{"name":"s","namespace":"n",
+     "labels":{"kubernetes.io/service-name":"a"}},"addressType":"IPv4","endpoints":[]}]}
+    {"kind":"NodeList","items":[{"metadata":{"name":"n1"}}]})");
+  const auto m = loadManifests(file);
+  REQUIRE(m.ok());
+  REQUIRE(m.services.size() == 2);
+  CHECK(m.services[1].key.name == "b");
+  CHECK(m.slices.size() == 1);
+  CHECK(m.nodes.size() == 1);
+  const auto raw = readManifestObjects(file);
+  REQUIRE(raw.objects.size() == 4);
+  CHECK(raw.objects[1].at("kind") == "Service");
+  const auto broken = loadManifests(dir.write("broken.json", R"({"kind":"Service",)"));
+  REQUIRE(broken.errors.size() == 1);
+  CHECK_THAT(broken.errors[0], Catch::Contains("broken.json"));
+  CHECK_FALSE(loadManifests(dir.path / "missing.yaml").ok());
+}

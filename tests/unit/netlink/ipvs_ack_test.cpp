@@ -1,0 +1,195 @@
+// The batching logic without a socket: ACK/sequence matching fed with synthetic reply
+// datagrams, the error categories, and the single idempotency rule.
+#include <catch2/catch.hpp>
+#include <cerrno>
+
+#include "ipvs_test_util.h"
+#include "netlink/ipvs_client.h"
+#include "netlink/nl_socket.h"
+
+using netlink::AckTracker;
+using netlink::IpvsOpKind;
+
+namespace {
+
+using Datagram = std::vector<std::uint8_t>;
+
+// Appends one NLMSG_ERROR (an ACK when error == 0) for `seq`, with NETLINK_CAP_ACK's shape:
+// the nlmsgerr carries only the header of the request.
+void appendAck(Datagram& d, std::uint32_t seq, int error) {
+  nlmsghdr hdr{};
+  hdr.nlmsg_len = NLMSG_LENGTH(sizeof(nlmsgerr));
+  hdr.nlmsg_type = NLMSG_ERROR;
+  hdr.nlmsg_flags = error == 0 ? NLM_F_CAPPED : 0;
+  hdr.nlmsg_seq = seq;
+  nlmsgerr err{};
+  err.error = error;
+  err.msg.nlmsg_seq = seq;
+  const std::size_t at = d.size();
+  d.resize(at + NLMSG_ALIGN(hdr.nlmsg_len));
+  std::memcpy(d.data() + at, &hdr, sizeof(hdr));
+  std::memcpy(d.data() + at + NLMSG_HDRLEN, &err, sizeof(err));
+}
+
+Datagram acks(std::initializer_list<std::pair<std::uint32_t, int>> list) {
+  Datagram d;
+  for (auto [seq, error] : list) appendAck(d, seq, error);
+  return d;
+}
+
+std::error_code errnoCode(int e) { return {e, std::generic_category()}; }
+
+}  // namespace
+
+TEST_CASE("ACKs and errors are matched to requests in any order", "[ipvs][batch]") {
+  AckTracker t(100, 4);
+  CHECK(t.pending() == 4);
+  t.feed(acks({{103, -EEXIST}, {101, 0}}));
+  CHECK(t.pending() == 2);
+  t.feed(acks({{100, -ENOENT}}));
+  CHECK_FALSE(t.done());
+  t.feed(acks({{102, 0}}));
+  REQUIRE(t.done());
+  const auto& r = t.results();
+  CHECK(*r[0] == errnoCode(ENOENT));
+  CHECK(*r[1] == std::error_code{});
+  CHECK(*r[2] == std::error_code{});
+  CHECK(*r[3] == errnoCode(EEXIST));
+  CHECK(t.strays() == 0);
+  CHECK(t.malformed() == 0);
+}
+
+TEST_CASE("a missing ACK stays pending until failed explicitly", "[ipvs][batch]") {
+  AckTracker t(7, 3);
+  t.feed(acks({{7, 0}, {9, -ESRCH}}));
+  CHECK(t.pending() == 1);
+  CHECK_FALSE(t.results()[1].has_value());
+  const auto lost = std::make_error_code(std::errc::no_buffer_space);
+  CHECK(t.failPending(lost) == 1);
+  CHECK(t.done());
+  CHECK(*t.results()[0] == std::error_code{});
+  CHECK(*t.results()[1] == lost);
+  CHECK(*t.results()[2] == errnoCode(ESRCH));
+  CHECK(t.failPending(lost) == 0);  // nothing left to fail
+}
+
+TEST_CASE("strays, duplicates and data messages do not disturb the batch", "[ipvs][batch]") {
+  AckTracker t(50, 2);
+  t.feed(acks({{49, 0}, {52, -EEXIST}, {1000, 0}}));  // replies to other batches
+  CHECK(t.strays() == 3);
+  CHECK(t.pending() == 2);
+  t.feed(acks({{50, -EEXIST}, {50, 0}}));  // a duplicate: the first reply stands
+  CHECK(t.duplicates() == 1);
+  CHECK(*t.results()[0] == errnoCode(EEXIST));
+  // A data message with a batch sequence number is not an ACK.
+  Datagram data(NLMSG_LENGTH(4), 0);
+  nlmsghdr hdr{};
+  hdr.nlmsg_len = NLMSG_LENGTH(4);
+  hdr.nlmsg_type = 0x20;
+  hdr.nlmsg_seq = 51;
+  std::memcpy(data.data(), &hdr, sizeof(hdr));
+  t.feed(data);
+  CHECK(t.pending() == 1);
+  t.feed(acks({{51, 0}}));
+  CHECK(t.done());
+}
+
+TEST_CASE("sequence numbers wrap around", "[ipvs][batch]") {
+  AckTracker t(0xfffffffeu, 4);
+  t.feed(acks({{1, -EINVAL}, {0xffffffffu, 0}, {0, 0}, {0xfffffffeu, 0}}));
+  REQUIRE(t.done());
+  CHECK(*t.results()[3] == errnoCode(EINVAL));
+  CHECK(t.strays() == 0);
+}
+
+TEST_CASE("truncated and short replies are counted, not read past", "[ipvs][batch]") {
+  AckTracker t(1, 2);
+  Datagram d = acks({{1, 0}, {2, -EEXIST}});
+  d.resize(d.size() - 8);  // the second message now ends early
+  t.feed(d);
+  CHECK(t.malformed() == 1);
+  CHECK(t.pending() == 1);
+  CHECK(*t.results()[0] == std::error_code{});
+
+  Datagram tiny(NLMSG_HDRLEN, 0);  // an NLMSG_ERROR without room for the error code
+  nlmsghdr hdr{};
+  hdr.nlmsg_len = NLMSG_HDRLEN;
+  hdr.nlmsg_type = NLMSG_ERROR;
+  hdr.nlmsg_seq = 2;
+  std::memcpy(tiny.data(), &hdr, sizeof(hdr));
+  t.feed(tiny);
+  CHECK(t.malformed() == 2);
+  CHECK(t.pending() == 1);
+
+  Datagram bogus(3, 0xff);  // shorter than a header
+  t.feed(bogus);
+  CHECK(t.malformed() == 3);
+  hdr.nlmsg_len = 4;  // a header claiming to be shorter than itself
+  Datagram small(NLMSG_HDRLEN, 0);
+  std::memcpy(small.data(), &hdr, sizeof(hdr));
+  t.feed(small);
+  CHECK(t.malformed() == 4);
+}
+
+TEST_CASE("forEachMessage walks aligned messages and stops at a bad one", "[ipvs][batch]") {
+  Datagram d = acks({{1, 0}, {2, 0}, {3, 0}});
+  std::vector<std::uint32_t> seqs;
+  CHECK(netlink::forEachMessage(d, [&](const nlmsghdr& h) { seqs.push_back(h.nlmsg_seq); }));
+  CHECK(seqs == std::vector<std::uint32_t>{1, 2, 3});
+  seqs.clear();
+  d.resize(d.size() - 1);
+  CHECK_FALSE(netlink::forEachMessage(d, [&](const nlmsghdr& h) { seqs.push_back(h.nlmsg_seq); }));
+  CHECK(seqs == std::vector<std::uint32_t>{1, 2});
+  CHECK(netlink::forEachMessage({}, [](const nlmsghdr&) { FAIL("no message expected"); }));
+}
+
+TEST_CASE("error codes map to std::errc", "[ipvs][batch]") {
+  CHECK(netlink::kernelError(-EEXIST) == std::errc::file_exists);
+  CHECK(netlink::kernelError(ESRCH) == std::errc::no_such_process);
+  CHECK(netlink::kernelError(-ENOBUFS) == std::errc::no_buffer_space);
+  const auto& cat = netlink::netlinkCategory();
+  CHECK(std::string(cat.name()) == "netlink");
+  CHECK(netlink::libnlError(-NLE_MISSING_ATTR) == std::errc::bad_message);
+  CHECK(netlink::libnlError(NLE_NOMEM) == std::errc::not_enough_memory);
+  CHECK(netlink::libnlError(-NLE_PERM) == std::errc::operation_not_permitted);
+  CHECK(netlink::libnlError(-NLE_OBJ_NOTFOUND) == std::errc::no_such_file_or_directory);
+  CHECK(netlink::libnlError(-NLE_RANGE) == std::errc::result_out_of_range);
+  CHECK_FALSE(netlink::libnlError(-NLE_MISSING_ATTR).message().empty());
+  CHECK(netlink::libnlError(-NLE_EXIST).category() == cat);
+}
+
+TEST_CASE("idempotency: exactly the 'already done' errors count as success", "[ipvs][batch]") {
+  using K = IpvsOpKind;
+  const auto eexist = errnoCode(EEXIST);
+  const auto esrch = errnoCode(ESRCH);
+  const auto enoent = errnoCode(ENOENT);
+  CHECK(netlink::isIdempotentSuccess(K::kAddService, eexist));
+  CHECK(netlink::isIdempotentSuccess(K::kAddDest, eexist));
+  CHECK(netlink::isIdempotentSuccess(K::kDeleteService, esrch));
+  CHECK(netlink::isIdempotentSuccess(K::kDeleteDest, enoent));
+  CHECK(netlink::isIdempotentSuccess(K::kDeleteDest, esrch));
+  // Not idempotent: the object is missing for an edit or an add of a dest, or other errors.
+  CHECK_FALSE(netlink::isIdempotentSuccess(K::kAddDest, esrch));
+  CHECK_FALSE(netlink::isIdempotentSuccess(K::kEditService, esrch));
+  CHECK_FALSE(netlink::isIdempotentSuccess(K::kEditDest, enoent));
+  CHECK_FALSE(netlink::isIdempotentSuccess(K::kDeleteService, enoent));
+  CHECK_FALSE(netlink::isIdempotentSuccess(K::kDeleteService, eexist));
+  CHECK_FALSE(netlink::isIdempotentSuccess(K::kAddService, errnoCode(EINVAL)));
+  CHECK_FALSE(netlink::isIdempotentSuccess(K::kOther, eexist));
+  CHECK_FALSE(netlink::isIdempotentSuccess(K::kAddService, {}));
+  // Only the kernel's errno counts, not a library code that compares equal to EEXIST.
+  CHECK_FALSE(netlink::isIdempotentSuccess(K::kAddService, netlink::libnlError(NLE_EXIST)));
+}
+
+TEST_CASE("operation kinds have stable metric names", "[ipvs][batch]") {
+  using namespace ipvs;
+  CHECK(netlink::ipvsOpKind(AddVirtualServer{}) == IpvsOpKind::kAddService);
+  CHECK(netlink::ipvsOpKind(EditVirtualServer{}) == IpvsOpKind::kEditService);
+  CHECK(netlink::ipvsOpKind(DeleteVirtualServer{}) == IpvsOpKind::kDeleteService);
+  CHECK(netlink::ipvsOpKind(AddRealServer{}) == IpvsOpKind::kAddDest);
+  CHECK(netlink::ipvsOpKind(EditRealServer{}) == IpvsOpKind::kEditDest);
+  CHECK(netlink::ipvsOpKind(DeleteRealServer{}) == IpvsOpKind::kDeleteDest);
+  CHECK(netlink::ipvsOpKind(BindAddress{}) == IpvsOpKind::kOther);
+  CHECK(netlink::ipvsOpKindName(IpvsOpKind::kAddDest) == "add_dest");
+  CHECK(netlink::ipvsOpResultName(netlink::IpvsOpResult::kIdempotent) == "idempotent");
+}
