@@ -43,8 +43,8 @@ void checkPeriods(Errors& errs, std::string_view prefix, Duration sync, Duration
   }
   if (minSync > sync) {
     add(errs, p + ".minSyncPeriod",
-        "must be less than or equal to " + p + ".syncPeriod (" + formatGoDuration(minSync) +
-            " > " + formatGoDuration(sync) + ")");
+        "must be less than or equal to " + p + ".syncPeriod (" + formatGoDuration(minSync) + " > " +
+            formatGoDuration(sync) + ")");
   }
 }
 
@@ -73,8 +73,8 @@ void checkClusterCidr(Errors& errs, const std::string& value) {
   for (auto part : parts) {
     const auto cidr = parseStrictCidr(part);
     if (!cidr) {
-      add(errs, "clusterCIDR", "must be a valid CIDR block (e.g. 10.100.0.0/16), got " +
-                                   quoted(part));
+      add(errs, "clusterCIDR",
+          "must be a valid CIDR block (e.g. 10.100.0.0/16), got " + quoted(part));
       return;
     }
     cidrs.push_back(*cidr);
@@ -107,11 +107,11 @@ bool validPort(std::string_view s) {
 void checkPortRange(Errors& errs, const std::string& value) {
   if (value.empty()) return;
   const std::size_t sep = value.find_first_of("-+");
-  const bool ok = sep == std::string::npos
-                      ? validPort(value)
-                      : validPort(std::string_view(value).substr(0, sep)) &&
-                            validPort(std::string_view(value).substr(sep + 1));
-  if (!ok) add(errs, "portRange", "must be a valid port range (e.g. 300-2000), got " + quoted(value));
+  const bool ok = sep == std::string::npos ? validPort(value)
+                                           : validPort(std::string_view(value).substr(0, sep)) &&
+                                                 validPort(std::string_view(value).substr(sep + 1));
+  if (!ok)
+    add(errs, "portRange", "must be a valid port range (e.g. 300-2000), got " + quoted(value));
 }
 
 void checkMode(Errors& errs, const std::string& mode) {
@@ -132,7 +132,8 @@ void checkDetectLocal(Errors& errs, const Config& c) {
   if (mode == "ClusterCIDR" || mode == "NodeCIDR") return;
   if (mode == "BridgeInterface") {
     if (c.detectLocal.bridgeInterface.empty()) {
-      add(errs, "detectLocal.bridgeInterface", "must be set when detectLocalMode is BridgeInterface");
+      add(errs, "detectLocal.bridgeInterface",
+          "must be set when detectLocalMode is BridgeInterface");
     }
     return;
   }
@@ -235,15 +236,17 @@ ConfigDiagnostics validateConfig(const Config& c) {
   if (c.clientConnection.burst < 0) {
     add(errs, "clientConnection.burst", "must be greater than or equal to 0");
   }
-  if (c.clientConnection.qps < 0) add(errs, "clientConnection.qps", "must be greater than or equal to 0");
+  if (c.clientConnection.qps < 0)
+    add(errs, "clientConnection.qps", "must be greater than or equal to 0");
   if (c.oomScoreAdj < -1000 || c.oomScoreAdj > 1000) {
     add(errs, "oomScoreAdj",
         "must be within the range [-1000, 1000], got " + std::to_string(c.oomScoreAdj));
   }
-  if (c.configSyncPeriod <= Duration::zero()) add(errs, "configSyncPeriod", "must be greater than 0");
+  if (c.configSyncPeriod <= Duration::zero())
+    add(errs, "configSyncPeriod", "must be greater than 0");
   if (!ipvs::IpAddress::parse(c.bindAddress)) {
-    add(errs, "bindAddress", "not a valid textual representation of an IP address, got " +
-                                 quoted(c.bindAddress));
+    add(errs, "bindAddress",
+        "not a valid textual representation of an IP address, got " + quoted(c.bindAddress));
   }
   checkHostPort(errs, "healthzBindAddress", c.healthzBindAddress);
   checkHostPort(errs, "metricsBindAddress", c.metricsBindAddress);
@@ -252,7 +255,8 @@ ConfigDiagnostics validateConfig(const Config& c) {
   checkCidrList(errs, "nodePortAddresses", c.nodePortAddresses, true);
   checkPortRange(errs, c.portRange);
   if (c.logging.verbosity < 0) add(errs, "logging.verbosity", "must be greater than or equal to 0");
-  checkNonNegative(errs, "ipvsAgent.gracefulTerminationTimeout", c.agent.gracefulTerminationTimeout);
+  checkNonNegative(errs, "ipvsAgent.gracefulTerminationTimeout",
+                   c.agent.gracefulTerminationTimeout);
   checkIgnored(d.warnings, c);
   return d;
 }

@@ -46,7 +46,7 @@ struct ClientConnectionConfig {
 };
 
 struct LoggingConfig {
-  std::string format = "text";  // only "text" (key=value lines) is produced
+  std::string format = "text";   // only "text" (key=value lines) is produced
   Duration flushFrequency = 5s;  // accepted; every line is written at once
   std::int32_t verbosity = 0;    // klog -v
   bool operator==(const LoggingConfig&) const = default;
@@ -92,7 +92,7 @@ struct DetectLocalConfig {
 
 // ipvs-agent's own settings (YAML key `ipvsAgent`; kube-proxy ignores it with a warning).
 struct AgentConfig {
-  std::string source;  // standalone mode: manifest file or directory instead of the API server
+  std::string source;   // standalone mode: manifest file or directory instead of the API server
   bool dryRun = false;  // print the plan, write nothing
   // Upper bound on how long a real server with live connections is kept at weight 0 before it
   // is deleted anyway. 0 (the default) means no bound: wait for the connections to end, as
@@ -117,7 +117,7 @@ struct Config {
   IpvsConfig ipvs;
   std::string detectLocalMode;  // "" means ClusterCIDR
   DetectLocalConfig detectLocal;
-  std::string clusterCIDR;  // one CIDR or a dual-stack pair, comma-separated
+  std::string clusterCIDR;                     // one CIDR or a dual-stack pair, comma-separated
   std::vector<std::string> nodePortAddresses;  // CIDRs and/or keywords primary, all, localhost
   std::int32_t oomScoreAdj = -999;
   ConntrackConfig conntrack;

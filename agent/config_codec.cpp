@@ -15,14 +15,20 @@ namespace {
 
 std::string describe(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::string: return "string";
-    case json::kind::bool_: return "boolean";
+    case json::kind::string:
+      return "string";
+    case json::kind::bool_:
+      return "boolean";
     case json::kind::int64:
     case json::kind::uint64:
-    case json::kind::double_: return "number";
-    case json::kind::array: return "list";
-    case json::kind::object: return "mapping";
-    case json::kind::null: return "null";
+    case json::kind::double_:
+      return "number";
+    case json::kind::array:
+      return "list";
+    case json::kind::object:
+      return "mapping";
+    case json::kind::null:
+      return "null";
   }
   return "value";
 }
@@ -222,8 +228,8 @@ void checkTypeMeta(const json::object& root) {
     throw ConfigError("kind: missing; expected \"" + std::string(kConfigKind) + "\"");
   }
   if (kind->get_string() != kConfigKind) {
-    throw ConfigError("kind: \"" + std::string(kind->get_string()) + "\" is not supported; expected \"" +
-                      std::string(kConfigKind) + "\"");
+    throw ConfigError("kind: \"" + std::string(kind->get_string()) +
+                      "\" is not supported; expected \"" + std::string(kConfigKind) + "\"");
   }
   if (apiVersion->get_string() != kConfigApiVersion) {
     throw ConfigError("apiVersion: \"" + std::string(apiVersion->get_string()) +
@@ -297,6 +303,30 @@ json::value float32(float f) {
   return std::strtod(buf, nullptr);
 }
 
+// The per-mode and conntrack sections, split out of configToJson for length.
+void addModeSections(json::object& o, const Config& c) {
+  o["iptables"] = {{"masqueradeBit", c.iptables.masqueradeBit},
+                   {"masqueradeAll", c.iptables.masqueradeAll},
+                   {"localhostNodePorts", c.iptables.localhostNodePorts},
+                   {"syncPeriod", dur(c.iptables.syncPeriod)},
+                   {"minSyncPeriod", dur(c.iptables.minSyncPeriod)}};
+  o["ipvs"] = {{"syncPeriod", dur(c.ipvs.syncPeriod)},
+               {"minSyncPeriod", dur(c.ipvs.minSyncPeriod)},
+               {"scheduler", str(c.ipvs.scheduler)},
+               {"excludeCIDRs", list(c.ipvs.excludeCIDRs)},
+               {"strictARP", c.ipvs.strictARP},
+               {"tcpTimeout", dur(c.ipvs.tcpTimeout)},
+               {"tcpFinTimeout", dur(c.ipvs.tcpFinTimeout)},
+               {"udpTimeout", dur(c.ipvs.udpTimeout)}};
+  o["conntrack"] = {{"maxPerCore", c.conntrack.maxPerCore},
+                    {"min", c.conntrack.min},
+                    {"tcpEstablishedTimeout", dur(c.conntrack.tcpEstablishedTimeout)},
+                    {"tcpCloseWaitTimeout", dur(c.conntrack.tcpCloseWaitTimeout)},
+                    {"tcpBeLiberal", c.conntrack.tcpBeLiberal},
+                    {"udpTimeout", dur(c.conntrack.udpTimeout)},
+                    {"udpStreamTimeout", dur(c.conntrack.udpStreamTimeout)}};
+}
+
 }  // namespace
 
 json::object configToJson(const Config& c) {
@@ -324,32 +354,13 @@ json::object configToJson(const Config& c) {
   o["enableProfiling"] = c.enableProfiling;
   o["showHiddenMetricsForVersion"] = str(c.showHiddenMetricsForVersion);
   o["mode"] = str(c.mode);
-  o["iptables"] = {{"masqueradeBit", c.iptables.masqueradeBit},
-                   {"masqueradeAll", c.iptables.masqueradeAll},
-                   {"localhostNodePorts", c.iptables.localhostNodePorts},
-                   {"syncPeriod", dur(c.iptables.syncPeriod)},
-                   {"minSyncPeriod", dur(c.iptables.minSyncPeriod)}};
-  o["ipvs"] = {{"syncPeriod", dur(c.ipvs.syncPeriod)},
-               {"minSyncPeriod", dur(c.ipvs.minSyncPeriod)},
-               {"scheduler", str(c.ipvs.scheduler)},
-               {"excludeCIDRs", list(c.ipvs.excludeCIDRs)},
-               {"strictARP", c.ipvs.strictARP},
-               {"tcpTimeout", dur(c.ipvs.tcpTimeout)},
-               {"tcpFinTimeout", dur(c.ipvs.tcpFinTimeout)},
-               {"udpTimeout", dur(c.ipvs.udpTimeout)}};
+  addModeSections(o, c);
   o["detectLocalMode"] = str(c.detectLocalMode);
   o["detectLocal"] = {{"bridgeInterface", str(c.detectLocal.bridgeInterface)},
                       {"interfaceNamePrefix", str(c.detectLocal.interfaceNamePrefix)}};
   o["clusterCIDR"] = str(c.clusterCIDR);
   o["nodePortAddresses"] = list(c.nodePortAddresses);
   o["oomScoreAdj"] = c.oomScoreAdj;
-  o["conntrack"] = {{"maxPerCore", c.conntrack.maxPerCore},
-                    {"min", c.conntrack.min},
-                    {"tcpEstablishedTimeout", dur(c.conntrack.tcpEstablishedTimeout)},
-                    {"tcpCloseWaitTimeout", dur(c.conntrack.tcpCloseWaitTimeout)},
-                    {"tcpBeLiberal", c.conntrack.tcpBeLiberal},
-                    {"udpTimeout", dur(c.conntrack.udpTimeout)},
-                    {"udpStreamTimeout", dur(c.conntrack.udpStreamTimeout)}};
   o["configSyncPeriod"] = dur(c.configSyncPeriod);
   o["portRange"] = str(c.portRange);
   o["ipvsAgent"] = {{"source", str(c.agent.source)},

@@ -55,7 +55,8 @@ json::value yamlToJson(const YAML::Node& n, const std::string& path,
                        std::vector<std::string>& warnings) {
   switch (n.Type()) {
     case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null: return nullptr;
+    case YAML::NodeType::Null:
+      return nullptr;
     case YAML::NodeType::Scalar:
       if (n.Tag() == "!" || n.Tag() == "tag:yaml.org,2002:str") return json::value(n.Scalar());
       return resolvePlain(n.Scalar());
@@ -72,7 +73,8 @@ json::value yamlToJson(const YAML::Node& n, const std::string& path,
         if (!kv.first.IsScalar()) throw ConfigError(path + ": mapping keys must be strings");
         const std::string& key = kv.first.Scalar();
         const std::string child = path.empty() ? key : path + "." + key;
-        if (o.contains(key)) warnings.push_back("duplicate field \"" + child + "\": the last one wins");
+        if (o.contains(key))
+          warnings.push_back("duplicate field \"" + child + "\": the last one wins");
         o[key] = yamlToJson(kv.second, child, warnings);
       }
       return o;
@@ -90,18 +92,31 @@ std::string formatDouble(double d) {
 // A string goes out plain only if it would load back as the same string.
 bool safePlain(const std::string& s) {
   if (s.empty() || !resolvePlain(s).is_string()) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("./:_-+@", c) != nullptr;
-  }) && std::isalnum(static_cast<unsigned char>(s.front()));
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) {
+                       return std::isalnum(static_cast<unsigned char>(c)) ||
+                              std::strchr("./:_-+@", c) != nullptr;
+                     }) &&
+         std::isalnum(static_cast<unsigned char>(s.front()));
 }
 
 void emit(YAML::Emitter& out, const json::value& v) {
   switch (v.kind()) {
-    case json::kind::null: out << YAML::Null; break;
-    case json::kind::bool_: out << v.get_bool(); break;
-    case json::kind::int64: out << v.get_int64(); break;
-    case json::kind::uint64: out << v.get_uint64(); break;
-    case json::kind::double_: out << formatDouble(v.get_double()); break;
+    case json::kind::null:
+      out << YAML::Null;
+      break;
+    case json::kind::bool_:
+      out << v.get_bool();
+      break;
+    case json::kind::int64:
+      out << v.get_int64();
+      break;
+    case json::kind::uint64:
+      out << v.get_uint64();
+      break;
+    case json::kind::double_:
+      out << formatDouble(v.get_double());
+      break;
     case json::kind::string: {
       const std::string s(v.get_string());
       if (safePlain(s)) {
@@ -178,6 +193,7 @@ Config loadConfigFile(const std::string& path, std::vector<std::string>& warning
 
 std::string configToYaml(const Config& config) {
   YAML::Emitter out;
+  out.SetNullFormat(YAML::LowerNull);  // "null", as kube-proxy writes nil lists
   emit(out, configToJson(config));
   return std::string(out.c_str()) + "\n";
 }

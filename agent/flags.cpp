@@ -16,7 +16,8 @@ namespace {
 
 std::optional<bool> parseBool(std::string_view v) {  // Go's strconv.ParseBool
   if (v == "1" || v == "t" || v == "T" || v == "true" || v == "TRUE" || v == "True") return true;
-  if (v == "0" || v == "f" || v == "F" || v == "false" || v == "FALSE" || v == "False") return false;
+  if (v == "0" || v == "f" || v == "F" || v == "false" || v == "FALSE" || v == "False")
+    return false;
   return std::nullopt;
 }
 
@@ -25,10 +26,12 @@ std::string quote(std::string_view s) { return "\"" + std::string(s) + "\""; }
 // Empty when `value` is valid for `kind`, else the reason.
 std::string checkValue(const FlagSpec& spec, const std::string& value) {
   switch (spec.kind) {
-    case FlagKind::kBool: return parseBool(value) ? "" : "must be true or false";
+    case FlagKind::kBool:
+      return parseBool(value) ? "" : "must be true or false";
     case FlagKind::kDuration:
       return parseGoDuration(value) ? "" : "must be a duration such as 500ms, 30s, 1m30s";
-    case FlagKind::kInt32: return parseInt32(value) ? "" : "must be a 32-bit integer";
+    case FlagKind::kInt32:
+      return parseInt32(value) ? "" : "must be a 32-bit integer";
     case FlagKind::kFloat: {
       double d = 0;
       const auto r = std::from_chars(value.data(), value.data() + value.size(), d);
@@ -51,7 +54,8 @@ std::string checkValue(const FlagSpec& spec, const std::string& value) {
                  ? ""
                  : "must be IP or IP:port";
     case FlagKind::kString:
-    case FlagKind::kStringList: break;
+    case FlagKind::kStringList:
+      break;
   }
   if (spec.name == "proxy-mode") return checkProxyMode(value);
   return "";
@@ -72,7 +76,8 @@ void applyAll(Resolution& res, const std::vector<FlagOccurrence>& flags, bool fr
     const FlagSpec& spec = *findFlag(f.name);
     const bool first = seen.insert(f.name).second;
     switch (spec.scope) {
-      case FlagScope::kOption: break;  // applied before the file was read
+      case FlagScope::kOption:
+        break;  // applied before the file was read
       case FlagScope::kIgnored:
         if (first) res.opts.warnings.push_back("flag --" + f.name + " is accepted and ignored");
         break;
@@ -86,7 +91,9 @@ void applyAll(Resolution& res, const std::vector<FlagOccurrence>& flags, bool fr
         }
         spec.apply(res, f.value, first);
         break;
-      case FlagScope::kOverFile: spec.apply(res, f.value, first); break;
+      case FlagScope::kOverFile:
+        spec.apply(res, f.value, first);
+        break;
     }
   }
 }
@@ -130,8 +137,10 @@ std::vector<FlagOccurrence> parseFlags(std::span<const std::string_view> args) {
     if (arg.empty()) continue;  // as kube-proxy, which skips empty arguments
     if (arg.size() < 2 || arg.front() != '-' || arg == "--") {
       if (arg == "--") {
-        if (i + 1 < args.size()) arg = args[i + 1];
-        else break;
+        if (i + 1 < args.size())
+          arg = args[i + 1];
+        else
+          break;
       }
       throw ConfigError("ipvs-agent does not take positional arguments, got " + quote(arg) +
                         " (run with --help for the flags)");
@@ -152,7 +161,8 @@ std::vector<FlagOccurrence> parseFlags(std::span<const std::string_view> args) {
     }
     const FlagSpec* spec = findFlag(body == "h" ? "help" : body);
     if (!spec) {
-      throw ConfigError("unknown flag: --" + std::string(body) + " (run with --help for the flags)");
+      throw ConfigError("unknown flag: --" + std::string(body) +
+                        " (run with --help for the flags)");
     }
     if (!value) {
       if (spec->kind == FlagKind::kBool) {
@@ -175,6 +185,7 @@ Options resolveOptions(const std::vector<FlagOccurrence>& flags) {
     if (spec.scope == FlagScope::kOption) spec.apply(res, f.value, true);
   }
   Options& opts = res.opts;
+  if (opts.help) return std::move(res.opts);  // usage only: no file, no validation
   const bool fromFile = !opts.configFile.empty();
   if (fromFile) opts.config = loadConfigFile(opts.configFile, opts.warnings);
   applyAll(res, flags, fromFile);

@@ -28,13 +28,13 @@
 namespace agent {
 
 struct Options {
-  Config config;              // effective: defaults, then file or flags, validated
-  std::string configFile;     // --config
-  std::string writeConfigTo;  // --write-config-to: write `config` as YAML and exit
-  std::string master;         // --master: overrides the kubeconfig's server URL
-  bool cleanup = false;       // --cleanup
-  bool initOnly = false;      // --init-only
-  bool help = false;          // --help / -h: print usage() and exit 0
+  Config config;                      // effective: defaults, then file or flags, validated
+  std::string configFile;             // --config
+  std::string writeConfigTo;          // --write-config-to: write `config` as YAML and exit
+  std::string master;                 // --master: overrides the kubeconfig's server URL
+  bool cleanup = false;               // --cleanup
+  bool initOnly = false;              // --init-only
+  bool help = false;                  // --help / -h: print usage(), exit 0; nothing else resolved
   std::vector<std::string> warnings;  // ignored flags, unknown file fields, config warnings
 };
 

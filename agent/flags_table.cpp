@@ -1,5 +1,6 @@
 #include "agent/flags_table.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 
@@ -9,7 +10,9 @@ namespace {
 using R = Resolution;
 using V = const std::string&;
 
-bool toBool(V v) { return v == "1" || v == "t" || v == "T" || v == "true" || v == "TRUE" || v == "True"; }
+bool toBool(V v) {
+  return v == "1" || v == "t" || v == "T" || v == "true" || v == "TRUE" || v == "True";
+}
 Duration toDuration(V v) { return parseGoDuration(v).value_or(Duration::zero()); }
 std::int32_t toInt(V v) { return parseInt32(v).value_or(0); }
 float toFloat(V v) {
@@ -35,9 +38,11 @@ constexpr FlagScope kOpt = FlagScope::kOption, kCfg = FlagScope::kConfig,
 
 const std::array kFlags = std::to_array<FlagSpec>({
     // --- not configuration fields ---
-    {"config", S, kOpt, "", "Path to a KubeProxyConfiguration (v1alpha1) file; it wins over most flags.",
+    {"config", S, kOpt, "",
+     "Path to a KubeProxyConfiguration (v1alpha1) file; it wins over most flags.",
      [](R& r, V v, bool) { r.opts.configFile = v; }},
-    {"write-config-to", S, kOpt, "", "Write the effective configuration as YAML to this file and exit.",
+    {"write-config-to", S, kOpt, "",
+     "Write the effective configuration as YAML to this file and exit.",
      [](R& r, V v, bool) { r.opts.writeConfigTo = v; }},
     {"cleanup", B, kOpt, "false", "Remove what the agent (and kube-proxy) programmed, then exit.",
      [](R& r, V v, bool) { r.opts.cleanup = toBool(v); }},
@@ -45,7 +50,9 @@ const std::array kFlags = std::to_array<FlagSpec>({
      [](R& r, V v, bool) { r.opts.initOnly = toBool(v); }},
     {"master", S, kOpt, "", "Kubernetes API server address (overrides the kubeconfig's server).",
      [](R& r, V v, bool) { r.opts.master = v; }},
-    {"help", B, kOpt, "", "Print this help and exit.", [](R& r, V v, bool) { r.opts.help = toBool(v); }},
+    {"help", B, kOpt, "",
+     "Print this help and exit.",
+     [](R& r, V v, bool) { r.opts.help = toBool(v); }},
     // --- over the file: node name, logging, ipvs-agent's own ---
     {"hostname-override", S, kOver, "", "Node name to use instead of the hostname (lower-cased).",
      [](R& r, V v, bool) { r.hostnameOverride = v; }},
@@ -56,16 +63,21 @@ const std::array kFlags = std::to_array<FlagSpec>({
     {"log-flush-frequency", D, kOver, "5s", "Accepted; every log line is written at once.",
      [](R& r, V v, bool) { r.opts.config.logging.flushFrequency = toDuration(v); }},
     {"vmodule", S, kIgn, "", "Accepted and ignored.", nullptr},
-    {"source", S, kOver, "", "Standalone mode: read Services and EndpointSlices from this manifest file or directory instead of the API server.",
+    {"source", S, kOver, "",
+     "Standalone mode: read Services and EndpointSlices from this manifest file or directory "
+     "instead of the API server.",
      [](R& r, V v, bool) { r.opts.config.agent.source = v; }},
     {"dry-run", B, kOver, "false", "Print the plan instead of programming the kernel.",
      [](R& r, V v, bool) { r.opts.config.agent.dryRun = toBool(v); }},
-    {"graceful-termination-timeout", D, kOver, "0s", "Longest time a removed real server with live connections stays at weight 0 before deletion; 0 waits for the connections to end, as kube-proxy.",
+    {"graceful-termination-timeout", D, kOver, "0s",
+     "Longest time a removed real server with live connections stays at weight 0 before "
+     "deletion; 0 waits for the connections to end, as kube-proxy.",
      [](R& r, V v, bool) { r.opts.config.agent.gracefulTerminationTimeout = toDuration(v); }},
     // --- configuration fields (ignored with --config) ---
     {"kubeconfig", S, kCfg, "", "Path to a kubeconfig file; empty means in-cluster configuration.",
      [](R& r, V v, bool) { r.opts.config.clientConnection.kubeconfig = v; }},
-    {"kube-api-content-type", S, kCfg, "application/vnd.kubernetes.protobuf", "Content type of requests to the API server.",
+    {"kube-api-content-type", S, kCfg, "application/vnd.kubernetes.protobuf",
+     "Content type of requests to the API server.",
      [](R& r, V v, bool) { r.opts.config.clientConnection.contentType = v; }},
     {"kube-api-qps", FlagKind::kFloat, kCfg, "5", "QPS towards the API server.",
      [](R& r, V v, bool) { r.opts.config.clientConnection.qps = toFloat(v); }},
@@ -73,13 +85,17 @@ const std::array kFlags = std::to_array<FlagSpec>({
      [](R& r, V v, bool) { r.opts.config.clientConnection.burst = toInt(v); }},
     {"proxy-mode", S, kCfg, "ipvs", "Proxy mode; only ipvs (or empty) is implemented.",
      [](R& r, V v, bool) { r.opts.config.mode = v; }},
-    {"bind-address", FlagKind::kIp, kCfg, "0.0.0.0", "Override of the node's primary IP (no socket is bound to it).",
+    {"bind-address", FlagKind::kIp, kCfg, "0.0.0.0",
+     "Override of the node's primary IP (no socket is bound to it).",
      [](R& r, V v, bool) { r.opts.config.bindAddress = v; }},
-    {"bind-address-hard-fail", B, kCfg, "false", "Exit if a health or metrics port cannot be bound.",
+    {"bind-address-hard-fail", B, kCfg, "false",
+     "Exit if a health or metrics port cannot be bound.",
      [](R& r, V v, bool) { r.opts.config.bindAddressHardFail = toBool(v); }},
-    {"healthz-bind-address", FlagKind::kHostPort, kCfg, "0.0.0.0:10256", "IP:port of /healthz and /livez; empty disables.",
+    {"healthz-bind-address", FlagKind::kHostPort, kCfg, "0.0.0.0:10256",
+     "IP:port of /healthz and /livez; empty disables.",
      [](R& r, V v, bool) { r.opts.config.healthzBindAddress = withPort(v, kDefaultHealthzPort); }},
-    {"metrics-bind-address", FlagKind::kHostPort, kCfg, "127.0.0.1:10249", "IP:port of /metrics, /proxyMode, /configz; empty disables.",
+    {"metrics-bind-address", FlagKind::kHostPort, kCfg, "127.0.0.1:10249",
+     "IP:port of /metrics, /proxyMode, /configz; empty disables.",
      [](R& r, V v, bool) { r.opts.config.metricsBindAddress = withPort(v, kDefaultMetricsPort); }},
     {"healthz-port", I, kCfg, "10256", "Deprecated: 0 disables the healthz server.",
      [](R& r, V v, bool) { r.healthzPort = toInt(v); }},
@@ -89,26 +105,31 @@ const std::array kFlags = std::to_array<FlagSpec>({
      [](R& r, V v, bool) { r.opts.config.enableProfiling = toBool(v); }},
     {"show-hidden-metrics-for-version", S, kCfg, "", "Accepted and ignored.",
      [](R& r, V v, bool) { r.opts.config.showHiddenMetricsForVersion = v; }},
-    {"feature-gates", FlagKind::kBoolMap, kCfg, "", "Name=true|false pairs; accepted, none changes behaviour.",
+    {"feature-gates", FlagKind::kBoolMap, kCfg, "",
+     "Name=true|false pairs; accepted, none changes behaviour.",
      [](R& r, V v, bool) {
        for (const auto& item : splitList(v)) {
          const auto eq = item.find('=');
          r.opts.config.featureGates[item.substr(0, eq)] = toBool(item.substr(eq + 1));
        }
      }},
-    {"ipvs-scheduler", S, kCfg, "rr", "Default IPVS scheduler (Services may override it by annotation).",
+    {"ipvs-scheduler", S, kCfg, "rr",
+     "Default IPVS scheduler (Services may override it by annotation).",
      [](R& r, V v, bool) { r.opts.config.ipvs.scheduler = v; }},
-    {"ipvs-sync-period", D, kCfg, "30s", "Full resync period: the kernel is re-read and drift repaired.",
+    {"ipvs-sync-period", D, kCfg, "30s",
+     "Full resync period: the kernel is re-read and drift repaired.",
      [](R& r, V v, bool) { r.opts.config.ipvs.syncPeriod = toDuration(v); }},
     {"sync-period", D, kCfg, "30s", "Same as --ipvs-sync-period (kube-proxy's newer name).",
      [](R& r, V v, bool) { r.opts.config.ipvs.syncPeriod = toDuration(v); }},
-    {"ipvs-min-sync-period", D, kCfg, "0s", "Minimum time between syncs; 0 syncs every change at once.",
+    {"ipvs-min-sync-period", D, kCfg, "0s",
+     "Minimum time between syncs; 0 syncs every change at once.",
      [](R& r, V v, bool) { r.opts.config.ipvs.minSyncPeriod = toDuration(v); }},
     {"min-sync-period", D, kCfg, "0s", "Same as --ipvs-min-sync-period (kube-proxy's newer name).",
      [](R& r, V v, bool) { r.opts.config.ipvs.minSyncPeriod = toDuration(v); }},
     {"ipvs-strict-arp", B, kCfg, "false", "Set arp_ignore=1 and arp_announce=2.",
      [](R& r, V v, bool) { r.opts.config.ipvs.strictARP = toBool(v); }},
-    {"ipvs-exclude-cidrs", L, kCfg, "", "Comma-separated CIDRs whose virtual servers are never touched.",
+    {"ipvs-exclude-cidrs", L, kCfg, "",
+     "Comma-separated CIDRs whose virtual servers are never touched.",
      [](R& r, V v, bool first) { setList(r.opts.config.ipvs.excludeCIDRs, v, first); }},
     {"ipvs-tcp-timeout", D, kCfg, "0s", "IPVS idle TCP timeout; 0 leaves it as is.",
      [](R& r, V v, bool) { r.opts.config.ipvs.tcpTimeout = toDuration(v); }},
@@ -118,7 +139,8 @@ const std::array kFlags = std::to_array<FlagSpec>({
      [](R& r, V v, bool) { r.opts.config.ipvs.udpTimeout = toDuration(v); }},
     {"iptables-masquerade-bit", I, kCfg, "14", "fwmark bit for packets that need SNAT, 0..31.",
      [](R& r, V v, bool) { r.opts.config.iptables.masqueradeBit = toInt(v); }},
-    {"ipvs-masquerade-bit", I, kCfg, "14", "Same as --iptables-masquerade-bit (kube-proxy's newer name).",
+    {"ipvs-masquerade-bit", I, kCfg, "14",
+     "Same as --iptables-masquerade-bit (kube-proxy's newer name).",
      [](R& r, V v, bool) { r.opts.config.iptables.masqueradeBit = toInt(v); }},
     {"masquerade-all", B, kCfg, "false", "SNAT all traffic sent to Service cluster IPs.",
      [](R& r, V v, bool) { r.opts.config.iptables.masqueradeAll = toBool(v); }},
@@ -128,15 +150,19 @@ const std::array kFlags = std::to_array<FlagSpec>({
      [](R& r, V v, bool) { r.opts.config.iptables.minSyncPeriod = toDuration(v); }},
     {"iptables-localhost-nodeports", B, kCfg, "true", "iptables mode only; kept for compatibility.",
      [](R& r, V v, bool) { r.opts.config.iptables.localhostNodePorts = toBool(v); }},
-    {"cluster-cidr", S, kCfg, "", "Pod CIDR (or a dual-stack pair) used to tell local traffic apart.",
+    {"cluster-cidr", S, kCfg, "",
+     "Pod CIDR (or a dual-stack pair) used to tell local traffic apart.",
      [](R& r, V v, bool) { r.opts.config.clusterCIDR = v; }},
-    {"detect-local-mode", S, kCfg, "ClusterCIDR", "ClusterCIDR, NodeCIDR, BridgeInterface or InterfaceNamePrefix.",
+    {"detect-local-mode", S, kCfg, "ClusterCIDR",
+     "ClusterCIDR, NodeCIDR, BridgeInterface or InterfaceNamePrefix.",
      [](R& r, V v, bool) { r.opts.config.detectLocalMode = v; }},
     {"pod-bridge-interface", S, kCfg, "", "Bridge for --detect-local-mode=BridgeInterface.",
      [](R& r, V v, bool) { r.opts.config.detectLocal.bridgeInterface = v; }},
-    {"pod-interface-name-prefix", S, kCfg, "", "Prefix for --detect-local-mode=InterfaceNamePrefix.",
+    {"pod-interface-name-prefix", S, kCfg, "",
+     "Prefix for --detect-local-mode=InterfaceNamePrefix.",
      [](R& r, V v, bool) { r.opts.config.detectLocal.interfaceNamePrefix = v; }},
-    {"nodeport-addresses", L, kCfg, "", "CIDRs (or primary) of the node IPs that accept NodePorts; empty means all.",
+    {"nodeport-addresses", L, kCfg, "",
+     "CIDRs (or primary) of the node IPs that accept NodePorts; empty means all.",
      [](R& r, V v, bool first) { setList(r.opts.config.nodePortAddresses, v, first); }},
     {"oom-score-adj", I, kCfg, "-999", "oom_score_adj of the process, -1000..1000.",
      [](R& r, V v, bool) { r.opts.config.oomScoreAdj = toInt(v); }},
@@ -146,7 +172,8 @@ const std::array kFlags = std::to_array<FlagSpec>({
      [](R& r, V v, bool) { r.opts.config.conntrack.maxPerCore = toInt(v); }},
     {"conntrack-min", I, kCfg, "131072", "Lower bound of nf_conntrack_max.",
      [](R& r, V v, bool) { r.opts.config.conntrack.min = toInt(v); }},
-    {"conntrack-tcp-timeout-established", D, kCfg, "24h0m0s", "Conntrack established TCP timeout; 0 leaves it as is.",
+    {"conntrack-tcp-timeout-established", D, kCfg, "24h0m0s",
+     "Conntrack established TCP timeout; 0 leaves it as is.",
      [](R& r, V v, bool) { r.opts.config.conntrack.tcpEstablishedTimeout = toDuration(v); }},
     {"conntrack-tcp-timeout-close-wait", D, kCfg, "1h0m0s", "Conntrack CLOSE_WAIT timeout.",
      [](R& r, V v, bool) { r.opts.config.conntrack.tcpCloseWaitTimeout = toDuration(v); }},
@@ -154,7 +181,8 @@ const std::array kFlags = std::to_array<FlagSpec>({
      [](R& r, V v, bool) { r.opts.config.conntrack.tcpBeLiberal = toBool(v); }},
     {"conntrack-udp-timeout", D, kCfg, "0s", "Conntrack UDP timeout; 0 leaves it as is.",
      [](R& r, V v, bool) { r.opts.config.conntrack.udpTimeout = toDuration(v); }},
-    {"conntrack-udp-timeout-stream", D, kCfg, "0s", "Conntrack UDP stream timeout; 0 leaves it as is.",
+    {"conntrack-udp-timeout-stream", D, kCfg, "0s",
+     "Conntrack UDP stream timeout; 0 leaves it as is.",
      [](R& r, V v, bool) { r.opts.config.conntrack.udpStreamTimeout = toDuration(v); }},
     // --- klog flags removed from kube-proxy in 1.26, still found in old manifests ---
     {"logtostderr", B, kIgn, "", "Accepted and ignored (logs always go to stderr).", nullptr},
@@ -163,15 +191,24 @@ const std::array kFlags = std::to_array<FlagSpec>({
 
 std::string_view kindName(FlagKind k) {
   switch (k) {
-    case FlagKind::kBool: return "";
-    case FlagKind::kDuration: return " duration";
-    case FlagKind::kInt32: return " int";
-    case FlagKind::kFloat: return " float";
-    case FlagKind::kStringList: return " strings";
-    case FlagKind::kBoolMap: return " mapStringBool";
-    case FlagKind::kIp: return " ip";
-    case FlagKind::kHostPort: return " ipport";
-    case FlagKind::kString: return " string";
+    case FlagKind::kBool:
+      return "";
+    case FlagKind::kDuration:
+      return " duration";
+    case FlagKind::kInt32:
+      return " int";
+    case FlagKind::kFloat:
+      return " float";
+    case FlagKind::kStringList:
+      return " strings";
+    case FlagKind::kBoolMap:
+      return " mapStringBool";
+    case FlagKind::kIp:
+      return " ip";
+    case FlagKind::kHostPort:
+      return " ipport";
+    case FlagKind::kString:
+      return " string";
   }
   return "";
 }
@@ -214,7 +251,8 @@ std::string checkProxyMode(std::string_view mode) {
   const std::string m(mode);
   if (mode == "iptables" || mode == "nftables" || mode == "kernelspace" || mode == "userspace") {
     return "ipvs-agent implements kube-proxy's IPVS mode only; run it with --proxy-mode=ipvs (or "
-           "without --proxy-mode), or keep kube-proxy for " + m + " mode";
+           "without --proxy-mode), or keep kube-proxy for " +
+           m + " mode";
   }
   return "the only proxy mode is ipvs";
 }
@@ -227,9 +265,11 @@ std::string usage() {
       "ipvs-agent's own (--source, --dry-run, --graceful-termination-timeout).\n\nFlags:\n";
   for (const auto& f : kFlags) {
     std::string line = "  --" + std::string(f.name) + std::string(kindName(f.kind));
-    if (line.size() < 40) line.resize(40, ' ');
+    line.resize(std::max<std::size_t>(line.size() + 2, 48), ' ');
     line += std::string(f.help);
-    if (!f.defaultText.empty()) line += " (default " + std::string(f.defaultText) + ")";
+    if (!f.defaultText.empty() && f.defaultText != "false") {
+      line += " (default " + std::string(f.defaultText) + ")";
+    }
     out += line + "\n";
   }
   return out;

@@ -12,7 +12,17 @@
 
 namespace agent {
 
-enum class FlagKind { kString, kBool, kDuration, kInt32, kFloat, kStringList, kBoolMap, kIp, kHostPort };
+enum class FlagKind {
+  kString,
+  kBool,
+  kDuration,
+  kInt32,
+  kFloat,
+  kStringList,
+  kBoolMap,
+  kIp,
+  kHostPort
+};
 
 enum class FlagScope {
   kOption,    // not a configuration field; always applies

@@ -94,7 +94,8 @@ HttpRoutes healthzRoutes(const HealthState& health, AgentMetrics& metrics) {
     metrics.proxyLivezTotal.labels({s.healthy ? "200" : "503"}).inc();
     const auto lastUpdated = s.healthy ? std::optional(s.now) : s.lastUpdated;
     return json(s.healthy ? 200 : 503, "{\"lastUpdated\": " + quoted(formatGoTime(lastUpdated)) +
-                                           ",\"currentTime\": " + quoted(formatGoTime(s.now)) + "}");
+                                           ",\"currentTime\": " + quoted(formatGoTime(s.now)) +
+                                           "}");
   };
   return routes;
 }

@@ -25,11 +25,13 @@ HealthCheckServer::HealthCheckServer(HttpService& http, std::vector<ipvs::IpAddr
 
 HealthCheckServer::~HealthCheckServer() { listeners_.clear(); }
 
-std::string healthCheckBody(const ipvs::ObjectKey& service, int localEndpoints,
-                            bool proxyHealthy) {
-  const auto q = [](const std::string& s) { return boost::json::serialize(boost::json::string(s)); };
-  return "{\n\t\"service\": {\n\t\t\"namespace\": " + q(service.ns) + ",\n\t\t\"name\": " +
-         q(service.name) + "\n\t},\n\t\"localEndpoints\": " + std::to_string(localEndpoints) +
+std::string healthCheckBody(const ipvs::ObjectKey& service, int localEndpoints, bool proxyHealthy) {
+  const auto q = [](const std::string& s) {
+    return boost::json::serialize(boost::json::string(s));
+  };
+  return "{\n\t\"service\": {\n\t\t\"namespace\": " + q(service.ns) +
+         ",\n\t\t\"name\": " + q(service.name) +
+         "\n\t},\n\t\"localEndpoints\": " + std::to_string(localEndpoints) +
          ",\n\t\"serviceProxyHealthy\": " + (proxyHealthy ? "true" : "false") + "\n}";
 }
 

@@ -128,7 +128,7 @@ struct HttpServer::Core : std::enable_shared_from_this<HttpServer::Core> {
   std::chrono::milliseconds retryEvery{5000};
   std::function<void(std::error_code)> onBindError;
   std::atomic<std::uint16_t> port{0};
-  bool closed = false;                     // service thread
+  bool closed = false;                         // service thread
   std::list<std::weak_ptr<Session>> sessions;  // service thread
 };
 
@@ -153,10 +153,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(core_->limits.headerBytes);
     parser_->body_limit(core_->limits.bodyBytes);
     stream_.expires_after(core_->limits.idleTimeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->onRead(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->onRead(ec); });
   }
 
   void onRead(beast::error_code ec) {

@@ -72,8 +72,10 @@ class HttpService {
 class HttpServer {
  public:
   // Binds `address` (port 0: an ephemeral port) and starts accepting.
-  [[nodiscard]] static ipvs::Result<std::unique_ptr<HttpServer>> listen(
-      HttpService& service, const BindAddress& address, HttpRoutes routes, HttpLimits limits = {});
+  [[nodiscard]] static ipvs::Result<std::unique_ptr<HttpServer>> listen(HttpService& service,
+                                                                        const BindAddress& address,
+                                                                        HttpRoutes routes,
+                                                                        HttpLimits limits = {});
 
   // Like listen(), but a bind failure is reported to `onBindError` and retried every
   // `retryEvery` on the service thread until it succeeds or the server is closed: kube-proxy's
@@ -89,7 +91,7 @@ class HttpServer {
 
   std::uint16_t port() const;  // the bound port; 0 while a retrying server is not bound yet
   bool bound() const { return port() != 0; }
-  void close();                // idempotent
+  void close();  // idempotent
 
   struct Core;
 

@@ -94,9 +94,12 @@ struct Logger::Core {
 
 std::string_view logLevelName(LogLevel level) {
   switch (level) {
-    case LogLevel::kError: return "error";
-    case LogLevel::kWarn: return "warn";
-    case LogLevel::kInfo: return "info";
+    case LogLevel::kError:
+      return "error";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kInfo:
+      return "info";
   }
   return "info";
 }
@@ -146,7 +149,7 @@ void Logger::write(LogLevel level, std::string_view msg, LogFields fields) const
   for (const auto& f : fields) {
     line += ' ' + sanitizeKey(f.key()) + '=';
     line += secretKey(f.key()) && !f.value().empty() ? std::string(kRedacted)
-                                                      : logfmtValue(redactSecrets(f.value()));
+                                                     : logfmtValue(redactSecrets(f.value()));
   }
   line += '\n';
   ErrorHook hook;
@@ -167,26 +170,33 @@ void Logger::write(LogLevel level, std::string_view msg, LogFields fields) const
   if (hook) hook(component_.empty() ? std::string_view("agent") : component_, level);
 }
 
-std::string redactSecrets(std::string_view text) {
-  return redactUserinfo(redactBearer(text));
-}
+std::string redactSecrets(std::string_view text) { return redactUserinfo(redactBearer(text)); }
 
 std::string logfmtValue(std::string_view value) {
-  const bool needsQuotes =
-      value.empty() || std::any_of(value.begin(), value.end(), [](char c) {
-        const auto u = static_cast<unsigned char>(c);
-        return u <= ' ' || u == 0x7f || c == '=' || c == '"' || c == '\\';
-      });
+  const bool needsQuotes = value.empty() || std::any_of(value.begin(), value.end(), [](char c) {
+                             const auto u = static_cast<unsigned char>(c);
+                             return u <= ' ' || u == 0x7f || c == '=' || c == '"' || c == '\\';
+                           });
   if (!needsQuotes) return std::string(value);
   std::string out = "\"";
   for (char c : value) {
     const auto u = static_cast<unsigned char>(c);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (u < ' ' || u == 0x7f) {
           char buf[8];

@@ -37,8 +37,8 @@ class LogField {
   LogField(std::string_view key, const std::string& value) : key_(key), value_(value) {}
   LogField(std::string_view key, bool value) : key_(key), value_(value ? "true" : "false") {}
   template <std::integral T>
-    requires(!std::same_as<T, bool>)
-  LogField(std::string_view key, T value) : key_(key), value_(std::to_string(value)) {}
+  requires(!std::same_as<T, bool>) LogField(std::string_view key, T value)
+      : key_(key), value_(std::to_string(value)) {}
   LogField(std::string_view key, double value);
   LogField(std::string_view key, const std::error_code& ec) : key_(key), value_(ec.message()) {}
   LogField(std::string_view key, Duration d) : key_(key), value_(formatGoDuration(d)) {}
@@ -77,12 +77,16 @@ class Logger {
   void setErrorHook(ErrorHook hook);
   void addSecret(std::string secret);  // ignored if shorter than 4 characters
 
-  void info(std::string_view msg, LogFields fields = {}) const { write(LogLevel::kInfo, msg, fields); }
+  void info(std::string_view msg, LogFields fields = {}) const {
+    write(LogLevel::kInfo, msg, fields);
+  }
   // klog V(level).InfoS: written only when -v >= level.
   void v(int level, std::string_view msg, LogFields fields = {}) const {
     if (enabled(level)) write(LogLevel::kInfo, msg, fields);
   }
-  void warn(std::string_view msg, LogFields fields = {}) const { write(LogLevel::kWarn, msg, fields); }
+  void warn(std::string_view msg, LogFields fields = {}) const {
+    write(LogLevel::kWarn, msg, fields);
+  }
   void error(std::string_view msg, LogFields fields = {}) const {
     write(LogLevel::kError, msg, fields);
   }

@@ -6,6 +6,7 @@
 #include "agent/config_file.h"
 #include "agent/dry_run.h"
 #include "agent/flags.h"
+#include "agent/run.h"
 
 int main(int argc, char** argv) {
   agent::Options options;
@@ -36,6 +37,5 @@ int main(int argc, char** argv) {
     }
     return agent::runDryRun(options, std::cout, std::cerr);
   }
-  std::cerr << "ipvs-agent: only --dry-run is implemented in this build\n";
-  return 1;
+  return agent::runAgent(options);
 }

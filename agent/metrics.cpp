@@ -23,11 +23,12 @@ AgentMetrics::AgentMetrics(MetricsRegistry& r)
     : syncProxyRulesDuration(r.histogram("kubeproxy_sync_proxy_rules_duration_seconds",
                                          alpha("SyncProxyRules latency in seconds"),
                                          exponentialBuckets(0.001, 2, 15))),
-      networkProgrammingDuration(r.histogram("kubeproxy_network_programming_duration_seconds",
-                                             alpha("In Cluster Network Programming Latency in seconds"),
-                                             networkProgrammingBuckets())),
-      syncProxyRulesLastTimestamp(r.gauge("kubeproxy_sync_proxy_rules_last_timestamp_seconds",
-                                          alpha("The last time proxy rules were successfully synced"))),
+      networkProgrammingDuration(r.histogram(
+          "kubeproxy_network_programming_duration_seconds",
+          alpha("In Cluster Network Programming Latency in seconds"), networkProgrammingBuckets())),
+      syncProxyRulesLastTimestamp(
+          r.gauge("kubeproxy_sync_proxy_rules_last_timestamp_seconds",
+                  alpha("The last time proxy rules were successfully synced"))),
       syncProxyRulesLastQueuedTimestamp(
           r.gauge("kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds",
                   alpha("The last time a sync of proxy rules was queued"))),
@@ -39,10 +40,10 @@ AgentMetrics::AgentMetrics(MetricsRegistry& r)
                                     alpha("Pending proxy rules Service changes"))),
       serviceChangesTotal(r.counter("kubeproxy_sync_proxy_rules_service_changes_total",
                                     alpha("Cumulative proxy rules Service changes"))),
-      noLocalEndpoints(r.gaugeFamily(
-          "kubeproxy_sync_proxy_rules_no_local_endpoints_total",
-          alpha("Number of services with a Local traffic policy and no endpoints"),
-          {"traffic_policy"})),
+      noLocalEndpoints(
+          r.gaugeFamily("kubeproxy_sync_proxy_rules_no_local_endpoints_total",
+                        alpha("Number of services with a Local traffic policy and no endpoints"),
+                        {"traffic_policy"})),
       iptablesRestoreFailuresTotal(
           r.counter("kubeproxy_sync_proxy_rules_iptables_restore_failures_total",
                     alpha("Cumulative proxy iptables restore failures"))),
@@ -69,8 +70,7 @@ AgentMetrics::AgentMetrics(MetricsRegistry& r)
                                           "Requests to Service health check node ports, by status",
                                           {"code"})),
       httpBindErrors(r.counterFamily("ipvs_agent_http_bind_errors_total",
-                                     "Failures to bind an HTTP listener, by server",
-                                     {"server"})) {}
+                                     "Failures to bind an HTTP listener, by server", {"server"})) {}
 
 Logger::ErrorHook logErrorHook(AgentMetrics& metrics) {
   return [&metrics](std::string_view component, LogLevel level) {

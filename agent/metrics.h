@@ -19,28 +19,28 @@ struct AgentMetrics {
   explicit AgentMetrics(MetricsRegistry& registry);
 
   // --- kube-proxy (pkg/proxy/metrics), IPVS mode ---
-  Histogram& syncProxyRulesDuration;       // kubeproxy_sync_proxy_rules_duration_seconds
-  Histogram& networkProgrammingDuration;   // kubeproxy_network_programming_duration_seconds
-  Gauge& syncProxyRulesLastTimestamp;      // ..._last_timestamp_seconds (unix seconds)
+  Histogram& syncProxyRulesDuration;         // kubeproxy_sync_proxy_rules_duration_seconds
+  Histogram& networkProgrammingDuration;     // kubeproxy_network_programming_duration_seconds
+  Gauge& syncProxyRulesLastTimestamp;        // ..._last_timestamp_seconds (unix seconds)
   Gauge& syncProxyRulesLastQueuedTimestamp;  // ..._last_queued_timestamp_seconds
-  Gauge& endpointChangesPending;           // ..._endpoint_changes_pending
-  Counter& endpointChangesTotal;           // ..._endpoint_changes_total
-  Gauge& serviceChangesPending;            // ..._service_changes_pending
-  Counter& serviceChangesTotal;            // ..._service_changes_total
-  GaugeFamily& noLocalEndpoints;           // ..._no_local_endpoints_total{traffic_policy}
-                                           // a gauge upstream despite the name; "internal"/"external"
-  Counter& iptablesRestoreFailuresTotal;   // ..._iptables_restore_failures_total
-  CounterFamily& proxyHealthzTotal;        // kubeproxy_proxy_healthz_total{code}
-  CounterFamily& proxyLivezTotal;          // kubeproxy_proxy_livez_total{code}
+  Gauge& endpointChangesPending;             // ..._endpoint_changes_pending
+  Counter& endpointChangesTotal;             // ..._endpoint_changes_total
+  Gauge& serviceChangesPending;              // ..._service_changes_pending
+  Counter& serviceChangesTotal;              // ..._service_changes_total
+  GaugeFamily& noLocalEndpoints;             // ..._no_local_endpoints_total{traffic_policy}
+                                  // a gauge upstream despite the name; "internal"/"external"
+  Counter& iptablesRestoreFailuresTotal;  // ..._iptables_restore_failures_total
+  CounterFamily& proxyHealthzTotal;       // kubeproxy_proxy_healthz_total{code}
+  CounterFamily& proxyLivezTotal;         // kubeproxy_proxy_livez_total{code}
 
   // --- ipvs-agent ---
-  CounterFamily& netlinkOperations;        // ipvs_agent_netlink_operations_total{kind,result}
-  CounterFamily& rejectedObjects;          // ipvs_agent_rejected_objects_total{resource,reason}
-  Gauge& gracefulTerminationQueueLength;   // ipvs_agent_graceful_termination_queue_length
-  GaugeFamily& virtualServers;             // ipvs_agent_virtual_servers{scheduler}
-  CounterFamily& logErrors;                // ipvs_agent_log_errors_total{component,level}
-  CounterFamily& healthCheckRequests;      // ipvs_agent_health_check_requests_total{code}
-  CounterFamily& httpBindErrors;           // ipvs_agent_http_bind_errors_total{server}
+  CounterFamily& netlinkOperations;       // ipvs_agent_netlink_operations_total{kind,result}
+  CounterFamily& rejectedObjects;         // ipvs_agent_rejected_objects_total{resource,reason}
+  Gauge& gracefulTerminationQueueLength;  // ipvs_agent_graceful_termination_queue_length
+  GaugeFamily& virtualServers;            // ipvs_agent_virtual_servers{scheduler}
+  CounterFamily& logErrors;               // ipvs_agent_log_errors_total{component,level}
+  CounterFamily& healthCheckRequests;     // ipvs_agent_health_check_requests_total{code}
+  CounterFamily& httpBindErrors;          // ipvs_agent_http_bind_errors_total{server}
 };
 
 // Counts Logger warn/error lines in ipvs_agent_log_errors_total:

@@ -49,9 +49,12 @@ std::string escapeLabelValue(std::string_view s) {
 
 std::string_view typeName(MetricType t) {
   switch (t) {
-    case MetricType::kCounter: return "counter";
-    case MetricType::kGauge: return "gauge";
-    case MetricType::kHistogram: return "histogram";
+    case MetricType::kCounter:
+      return "counter";
+    case MetricType::kGauge:
+      return "gauge";
+    case MetricType::kHistogram:
+      return "histogram";
   }
   return "untyped";
 }
@@ -100,15 +103,16 @@ Histogram::Histogram(std::vector<double> upperBounds)
     : bounds_(std::move(upperBounds)), counts_(bounds_.size() + 1, 0) {
   std::sort(bounds_.begin(), bounds_.end());
   bounds_.erase(std::unique(bounds_.begin(), bounds_.end()), bounds_.end());
-  bounds_.erase(std::remove_if(bounds_.begin(), bounds_.end(), [](double b) { return std::isinf(b); }),
-                bounds_.end());
+  bounds_.erase(
+      std::remove_if(bounds_.begin(), bounds_.end(), [](double b) { return std::isinf(b); }),
+      bounds_.end());
   counts_.assign(bounds_.size() + 1, 0);
 }
 
 void Histogram::observe(double v) {
   // Buckets are "less than or equal": the first bound >= v.
-  const auto index = static_cast<std::size_t>(
-      std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin());
+  const auto index = static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) -
+                                              bounds_.begin());
   std::lock_guard lock(mutex_);
   ++counts_[index];
   sum_ += v;
@@ -213,7 +217,9 @@ MetricsRegistry::Entry& MetricsRegistry::entry(const std::string& name, const st
     case MetricType::kCounter:
       slot->counters.reset(new CounterFamily(std::move(labelNames), {}));
       break;
-    case MetricType::kGauge: slot->gauges.reset(new GaugeFamily(std::move(labelNames), {})); break;
+    case MetricType::kGauge:
+      slot->gauges.reset(new GaugeFamily(std::move(labelNames), {}));
+      break;
     case MetricType::kHistogram:
       slot->histograms.reset(new HistogramFamily(std::move(labelNames), std::move(buckets)));
       break;
@@ -273,7 +279,9 @@ void renderHistogram(std::string& out, const std::string& name,
 std::string MetricsRegistry::render() const {
   std::string out;
   std::lock_guard lock(mutex_);
-  for (const auto& [name, e] : entries_) {
+  for (const auto& item : entries_) {
+    const std::string& name = item.first;  // not a structured binding: clang 14 cannot capture one
+    const auto& e = item.second;
     auto renderFamily = [&](const auto& family, auto&& line) {
       std::lock_guard familyLock(family.mutex_);
       if (family.series_.empty()) return;
@@ -286,8 +294,12 @@ std::string MetricsRegistry::render() const {
       out += name + labelSet(names, values) + ' ' + formatMetricValue(metric.value()) + '\n';
     };
     switch (e->type) {
-      case MetricType::kCounter: renderFamily(*e->counters, scalar); break;
-      case MetricType::kGauge: renderFamily(*e->gauges, scalar); break;
+      case MetricType::kCounter:
+        renderFamily(*e->counters, scalar);
+        break;
+      case MetricType::kGauge:
+        renderFamily(*e->gauges, scalar);
+        break;
       case MetricType::kHistogram:
         renderFamily(*e->histograms, [&](const auto& names, const auto& values, const auto& h) {
           renderHistogram(out, name, names, values, h);

@@ -51,6 +51,7 @@ ipvs::ChangedKeys Reconciler::replanDirty(SyncResult& result) {
     result.diagnostics.insert(result.diagnostics.end(), conflicts.begin(), conflicts.end());
   }
   result.servicesReplanned = dirty_.size();
+  result.replanned.assign(dirty_.begin(), dirty_.end());
   dirty_.clear();
   changed.normalize();
   return changed;

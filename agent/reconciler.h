@@ -38,6 +38,7 @@ struct SyncResult {
   bool full = false;
   bool observeFailed = false;  // the kernel could not be read: nothing was applied
   std::size_t servicesReplanned = 0;
+  std::vector<ipvs::ObjectKey> replanned;  // the Services replanned by this sync
   std::size_t operations = 0;
   std::size_t idempotent = 0;
   std::vector<FailedOperation> failures;

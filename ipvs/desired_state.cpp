@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "ipvs/kernel_text.h"
+#include "ipvs/key_order.h"
 
 namespace ipvs {
 namespace {
@@ -61,6 +62,18 @@ ChangedKeys DesiredState::update(const ObjectKey& key, ServiceDesired desired) {
   it->second = std::move(desired);
   replace(&it->second, old, changed);
   return changed;
+}
+
+void DesiredState::reserve(std::size_t services) {
+  services_.reserve(services);
+  claims_.reserve(services + services / 4);
+  entries_.reserve(2 * services + services / 4);
+  addresses_.reserve(services);
+}
+
+ChangedKeys DesiredState::update(ServiceDesired desired) {
+  const ObjectKey key = desired.key;
+  return update(key, std::move(desired));
 }
 
 ChangedKeys DesiredState::remove(const ObjectKey& key) {
@@ -159,8 +172,17 @@ std::vector<const DesiredVirtualServer*> DesiredState::virtualServers() const {
   for (const auto& [key, claims] : claims_) {
     out.push_back(&claims.front().owner->virtualServers[claims.front().index]);
   }
-  std::sort(out.begin(), out.end(),
-            [](const auto* a, const auto* b) { return a->server.key < b->server.key; });
+  std::sort(out.begin(), out.end(), [](const auto* a, const auto* b) {
+    return keyorder::less(a->server.key, b->server.key);
+  });
+  return out;
+}
+
+std::vector<const IpsetEntry*> DesiredState::sortedIpsetEntries() const {
+  std::vector<const IpsetEntry*> out;
+  out.reserve(entries_.size());
+  for (const auto& [entry, count] : entries_) out.push_back(&entry);
+  std::sort(out.begin(), out.end(), [](const auto* a, const auto* b) { return *a < *b; });
   return out;
 }
 

@@ -37,8 +37,14 @@ struct ChangedKeys {
 class DesiredState {
  public:
   // Replaces the Service's contribution (an ignored or empty ServiceDesired clears it).
+  // `key` must not refer into `desired` (`update(d.key, std::move(d))` would read a moved-from
+  // key); use the one-argument form for that.
   ChangedKeys update(const ObjectKey& key, ServiceDesired desired);
+  ChangedKeys update(ServiceDesired desired);  // keyed by desired.key
   ChangedKeys remove(const ObjectKey& key);
+  // Sizes the indexes for about this many Services (e.g. after the initial list), so that
+  // filling them does not rehash repeatedly. Optional.
+  void reserve(std::size_t services);
 
   const ServiceDesired* service(const ObjectKey& key) const;
   // The winning claim for a key, or nullptr if nobody wants it.
@@ -50,6 +56,7 @@ class DesiredState {
   // Full listings, sorted (for the full diff and for tests).
   std::vector<const DesiredVirtualServer*> virtualServers() const;
   std::vector<IpsetEntry> ipsetEntries() const;
+  std::vector<const IpsetEntry*> sortedIpsetEntries() const;  // no string copies
   std::vector<IpAddress> addresses() const;
 
   // Keys of this Service that another Service won.
@@ -72,7 +79,7 @@ class DesiredState {
   bool dropClaim(const VirtualServerKey& key, const ServiceDesired* owner);
   bool retarget(const VirtualServerKey& key, const ServiceDesired* owner, std::uint32_t index);
 
-  std::unordered_map<ObjectKey, ServiceDesired, ObjectKeyHash> services_;
+  std::unordered_map<ObjectKey, ServiceDesired, CachedObjectKeyHash> services_;
   std::unordered_map<VirtualServerKey, Claims, VirtualServerKeyHash> claims_;
   std::unordered_map<IpsetEntry, std::uint32_t, IpsetEntryHash> entries_;
   std::unordered_map<IpAddress, std::uint32_t, IpAddressHash> addresses_;

@@ -1,28 +1,12 @@
 #include "ipvs/diff.h"
 
 #include <algorithm>
-#include <array>
-#include <deque>
 
 #include "ipvs/ipset_entries.h"
+#include "ipvs/key_order.h"
 
 namespace ipvs {
 namespace {
-
-// Plan phases, in the order they are emitted (see diff.h).
-enum Phase : std::size_t {
-  kIpsetAdds,
-  kVirtualServerAdds,
-  kReaddDeletes,
-  kRealServerAdds,
-  kRealServerEdits,
-  kBinds,
-  kRealServerRemovals,
-  kUnbinds,
-  kVirtualServerDeletes,
-  kIpsetDeletes,
-  kPhaseCount
-};
 
 std::uint32_t fullNetmask(const VirtualServerKey& k) { return k.address.isV4() ? 32 : 128; }
 
@@ -34,14 +18,18 @@ bool sameSettings(const VirtualServer& a, const VirtualServer& b) {
          a.timeout == b.timeout && norm(a) == norm(b);
 }
 
+// Builds the plan in the order of diff.h. The caller feeds ipset entries first, then virtual
+// servers, then addresses, each in key order: adds and per-VS work go straight into the plan
+// (no second copy of a 165k-operation initial plan), the removal phases wait in side lists.
 class Planner {
  public:
   Planner(const KernelState& observed, const DiffOptions& options)
       : observed_(observed), options_(options) {}
 
+  void reserve(std::size_t n) { plan_.operations.reserve(n); }
+  void ipsetEntry(const IpsetEntry& e, bool want, bool have);
   void virtualServer(const VirtualServerKey& key, const DesiredVirtualServer* want,
                      const ObservedVirtualServer* have);
-  void ipsetEntry(const IpsetEntry& e, bool want, bool have);
   void address(const IpAddress& ip, bool want, bool have);
   Plan finish();
 
@@ -56,15 +44,22 @@ class Planner {
   }
   void sync(const DesiredVirtualServer& want, const ObservedVirtualServer& have);
   void removeRealServer(const VirtualServerKey& vs, const ObservedRealServer& rs);
-  void emit(Phase p, Operation op) { phases_[p].push_back(std::move(op)); }
+  void emit(Operation op) { plan_.operations.push_back(std::move(op)); }
 
   const KernelState& observed_;
   const DiffOptions& options_;
-  // Deques, so finish() can hand their blocks back while it fills the one plan vector: a plan
-  // of 165k operations (10k Services from scratch) is never held twice.
-  std::array<std::deque<Operation>, kPhaseCount> phases_;
   Plan plan_;
+  std::vector<Operation> removals_, unbinds_, vsDeletes_, ipsetDeletes_;
 };
+
+void Planner::ipsetEntry(const IpsetEntry& e, bool want, bool have) {
+  if (!handles(e.family) || want == have) return;
+  if (want) {
+    emit(AddIpsetEntry{e});
+  } else {
+    ipsetDeletes_.push_back(DeleteIpsetEntry{e});
+  }
+}
 
 void Planner::virtualServer(const VirtualServerKey& key, const DesiredVirtualServer* want,
                             const ObservedVirtualServer* have) {
@@ -75,13 +70,13 @@ void Planner::virtualServer(const VirtualServerKey& key, const DesiredVirtualSer
   }
   if (want == nullptr) {
     if (have != nullptr && ownedByMarkers(observed_, key)) {
-      emit(kVirtualServerDeletes, DeleteVirtualServer{key});
+      vsDeletes_.push_back(DeleteVirtualServer{key});
     }
     return;
   }
   if (have == nullptr) {
-    emit(kVirtualServerAdds, AddVirtualServer{want->server});
-    for (const auto& rs : want->realServers) emit(kRealServerAdds, AddRealServer{key, rs});
+    emit(AddVirtualServer{want->server});
+    for (const auto& rs : want->realServers) emit(AddRealServer{key, rs});
     return;
   }
   sync(*want, *have);
@@ -89,25 +84,24 @@ void Planner::virtualServer(const VirtualServerKey& key, const DesiredVirtualSer
 
 void Planner::sync(const DesiredVirtualServer& want, const ObservedVirtualServer& have) {
   const VirtualServerKey& key = want.server.key;
-  if (!sameSettings(want.server, have.server))
-    emit(kVirtualServerAdds, EditVirtualServer{want.server});
+  if (!sameSettings(want.server, have.server)) emit(EditVirtualServer{want.server});
   const auto& w = want.realServers;
   const auto& h = have.realServers;
   std::size_t i = 0, j = 0;
   while (i < w.size() || j < h.size()) {
-    if (j == h.size() || (i < w.size() && w[i].key < h[j].server.key)) {
-      emit(kRealServerAdds, AddRealServer{key, w[i]});
+    if (j == h.size() || (i < w.size() && keyorder::less(w[i].key, h[j].server.key))) {
+      emit(AddRealServer{key, w[i]});
       ++i;
-    } else if (i == w.size() || h[j].server.key < w[i].key) {
+    } else if (i == w.size() || keyorder::less(h[j].server.key, w[i].key)) {
       removeRealServer(key, h[j]);
       ++j;
     } else {
       const RealServer& cur = h[j].server;
       if (cur.weight == 0 && w[i].weight != 0 && !options_.resetWeights) {
-        emit(kReaddDeletes, DeleteRealServer{key, cur.key});
-        emit(kRealServerAdds, AddRealServer{key, w[i]});
-      } else if (!(cur == w[i])) {
-        emit(kRealServerEdits, EditRealServer{key, w[i]});
+        emit(DeleteRealServer{key, cur.key});  // a drain that came back: re-add (kube-proxy)
+        emit(AddRealServer{key, w[i]});
+      } else if (!keyorder::equal(cur, w[i])) {
+        emit(EditRealServer{key, w[i]});
       }
       ++i;
       ++j;
@@ -119,46 +113,51 @@ void Planner::removeRealServer(const VirtualServerKey& vs, const ObservedRealSer
   const std::uint64_t conns = std::uint64_t{rs.stats.activeConns} + rs.stats.inactiveConns;
   const bool expired = options_.drainExpired && options_.drainExpired(vs, rs.server.key);
   if (expired || vs.protocol != Protocol::kTcp || conns == 0) {
-    emit(kRealServerRemovals, DeleteRealServer{vs, rs.server.key});
+    removals_.push_back(DeleteRealServer{vs, rs.server.key});
     return;
   }
   if (rs.server.weight != 0) {
     RealServer quiesced = rs.server;
     quiesced.weight = 0;
-    emit(kRealServerRemovals, EditRealServer{vs, quiesced});
+    removals_.push_back(EditRealServer{vs, quiesced});
   }
   plan_.draining.push_back({vs, rs.server.key, rs.stats.activeConns, rs.stats.inactiveConns});
-}
-
-void Planner::ipsetEntry(const IpsetEntry& e, bool want, bool have) {
-  if (!handles(e.family) || want == have) return;
-  if (want) {
-    emit(kIpsetAdds, AddIpsetEntry{e});
-  } else {
-    emit(kIpsetDeletes, DeleteIpsetEntry{e});
-  }
 }
 
 void Planner::address(const IpAddress& ip, bool want, bool have) {
   if (!handles(ip.family()) || want == have) return;
   if (want) {
-    emit(kBinds, BindAddress{ip});
+    emit(BindAddress{ip});
   } else if (!excluded(ip)) {
-    emit(kUnbinds, UnbindAddress{ip});
+    unbinds_.push_back(UnbindAddress{ip});
   }
 }
 
 Plan Planner::finish() {
-  std::size_t total = 0;
-  for (const auto& p : phases_) total += p.size();
-  plan_.operations.reserve(total);
-  for (auto& p : phases_) {
-    while (!p.empty()) {
-      plan_.operations.push_back(std::move(p.front()));
-      p.pop_front();
-    }
+  for (auto* list : {&removals_, &unbinds_, &vsDeletes_, &ipsetDeletes_}) {
+    std::move(list->begin(), list->end(), std::back_inserter(plan_.operations));
   }
   return std::move(plan_);
+}
+
+// Merge-walks a sorted desired list and a sorted observed container.
+template <class Want, class Have, class Less, class Visit>
+void mergeWalk(const Want& want, const Have& have, Less less, Visit visit) {
+  auto w = want.begin();
+  auto h = have.begin();
+  while (w != want.end() || h != have.end()) {
+    if (h == have.end() || (w != want.end() && less(**w, *h))) {
+      visit(&**w, nullptr);
+      ++w;
+    } else if (w == want.end() || less(*h, **w)) {
+      visit(nullptr, &*h);
+      ++h;
+    } else {
+      visit(&**w, &*h);
+      ++w;
+      ++h;
+    }
+  }
 }
 
 }  // namespace
@@ -184,14 +183,26 @@ bool ownedByMarkers(const KernelState& observed, const VirtualServerKey& key) {
 
 Plan diff(const DesiredState& desired, const KernelState& observed, const DiffOptions& options) {
   Planner planner(observed, options);
-  const auto want = desired.virtualServers();
-  auto w = want.begin();
+  const auto entries = desired.sortedIpsetEntries();
+  const auto vss = desired.virtualServers();
+  const auto addresses = desired.addresses();
+  std::size_t estimate = entries.size() + addresses.size();
+  for (const auto* vs : vss) estimate += 1 + vs->realServers.size();
+  planner.reserve(estimate);  // untouched capacity costs no resident memory
+
+  mergeWalk(entries, observed.ipsetEntries, std::less<IpsetEntry>{},
+            [&](const IpsetEntry* want, const IpsetEntry* have) {
+              planner.ipsetEntry(want ? *want : *have, want != nullptr, have != nullptr);
+            });
+  // Observed virtual servers are a map: walk its values through a key-only view.
+  auto w = vss.begin();
   auto h = observed.virtualServers.begin();
-  while (w != want.end() || h != observed.virtualServers.end()) {
-    if (h == observed.virtualServers.end() || (w != want.end() && (*w)->server.key < h->first)) {
+  while (w != vss.end() || h != observed.virtualServers.end()) {
+    if (h == observed.virtualServers.end() ||
+        (w != vss.end() && keyorder::less((*w)->server.key, h->first))) {
       planner.virtualServer((*w)->server.key, *w, nullptr);
       ++w;
-    } else if (w == want.end() || h->first < (*w)->server.key) {
+    } else if (w == vss.end() || keyorder::less(h->first, (*w)->server.key)) {
       planner.virtualServer(h->first, nullptr, &h->second);
       ++h;
     } else {
@@ -200,17 +211,15 @@ Plan diff(const DesiredState& desired, const KernelState& observed, const DiffOp
       ++h;
     }
   }
-  const auto entries = desired.ipsetEntries();
-  for (const auto& e : entries) planner.ipsetEntry(e, true, observed.ipsetEntries.count(e) != 0);
-  for (const auto& e : observed.ipsetEntries) {
-    if (!desired.hasIpsetEntry(e)) planner.ipsetEntry(e, false, true);
-  }
-  const auto addresses = desired.addresses();
-  for (const auto& ip : addresses)
-    planner.address(ip, true, observed.boundAddresses.count(ip) != 0);
-  for (const auto& ip : observed.boundAddresses) {
-    if (!desired.hasAddress(ip)) planner.address(ip, false, true);
-  }
+  std::vector<const IpAddress*> addressPtrs;
+  addressPtrs.reserve(addresses.size());
+  for (const auto& ip : addresses) addressPtrs.push_back(&ip);
+  mergeWalk(
+      addressPtrs, observed.boundAddresses,
+      [](const IpAddress& a, const IpAddress& b) { return keyorder::compare(a, b) < 0; },
+      [&](const IpAddress* want, const IpAddress* have) {
+        planner.address(want ? *want : *have, want != nullptr, have != nullptr);
+      });
   return planner.finish();
 }
 
@@ -219,13 +228,13 @@ Plan diffKeys(const DesiredState& desired, const KernelState& observed, const Di
   ChangedKeys keys = changed;
   keys.normalize();
   Planner planner(observed, options);
+  for (const auto& e : keys.ipsetEntries) {
+    planner.ipsetEntry(e, desired.hasIpsetEntry(e), observed.ipsetEntries.count(e) != 0);
+  }
   for (const auto& key : keys.virtualServers) {
     auto h = observed.virtualServers.find(key);
     planner.virtualServer(key, desired.virtualServer(key),
                           h == observed.virtualServers.end() ? nullptr : &h->second);
-  }
-  for (const auto& e : keys.ipsetEntries) {
-    planner.ipsetEntry(e, desired.hasIpsetEntry(e), observed.ipsetEntries.count(e) != 0);
   }
   for (const auto& ip : keys.addresses) {
     planner.address(ip, desired.hasAddress(ip), observed.boundAddresses.count(ip) != 0);

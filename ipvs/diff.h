@@ -12,10 +12,11 @@
 // its address binding, even if desired (then it is listed in Plan::excludedDesired). Virtual
 // servers, entries and addresses of families not in DiffOptions::families are never touched.
 //
-// Order: ipset adds; VS adds and in-place edits (only scheduler/flags/timeout/netmask differ;
-// kFlagHashed ignored); real-server deletes of a weight-0 RS being re-added, RS adds, RS edits;
-// address binds (so an address attracts traffic only once its VS is ready); RS weight-0 edits
-// and deletes; unbinds; VS deletes (each takes its RS); ipset deletes. Within a phase, by key.
+// Order: ipset adds; then per VS in key order: its add or in-place edit (only scheduler/flags/
+// timeout/netmask differ; kFlagHashed ignored), then its real-server adds and edits (a weight-0
+// RS being re-added is deleted just before its add); address binds (so an address attracts
+// traffic only once its VS is ready); RS weight-0 edits and deletes; unbinds; VS deletes (each
+// takes its RS); ipset deletes.
 //
 // Graceful termination (facts §1.6): an undesired RS of a kept VS is deleted at once, unless
 // the VS is TCP and the RS has ActiveConn+InactConn > 0: then it is set to weight 0 (if not

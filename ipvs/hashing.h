@@ -7,6 +7,7 @@
 #include <string>
 
 #include "ipvs/kernel_objects.h"
+#include "ipvs/model.h"
 
 namespace ipvs {
 
@@ -22,12 +23,20 @@ struct VirtualServerKeyHash {
   }
 };
 
+// Deliberately not noexcept: libstdc++ then caches each node's hash code, so bucket walks and
+// rehashes do not rehash the entry strings (measured: a third of DesiredState::update's time).
 struct IpsetEntryHash {
-  std::size_t operator()(const IpsetEntry& e) const noexcept {
+  std::size_t operator()(const IpsetEntry& e) const {
     std::size_t h = std::hash<std::string>{}(e.entry);
     return hashCombine(h,
                        (static_cast<std::size_t>(e.set) << 1) | static_cast<std::size_t>(e.family));
   }
+};
+
+// ObjectKeyHash (model.h) is noexcept, so libstdc++ would rehash both strings on every bucket
+// walk; this wrapper is not, so the hash codes are cached.
+struct CachedObjectKeyHash {
+  std::size_t operator()(const ObjectKey& k) const { return ObjectKeyHash{}(k); }
 };
 
 }  // namespace ipvs

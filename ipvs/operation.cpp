@@ -44,6 +44,13 @@ ApplyOutcome addRealServer(KernelState& s, const AddRealServer& op) {
   auto& rss = vs->second.realServers;
   auto it = findRealServer(rss, op.server.key);
   if (it != rss.end() && it->server.key == op.server.key) return ApplyOutcome::kExists;
+  if (rss.size() == rss.capacity()) {
+    // Plans add a replacement before removing the old real server, so a full vector would
+    // double for one transient element; grow by a quarter instead (still amortized O(1)).
+    const auto pos = it - rss.begin();
+    rss.reserve(rss.size() + rss.size() / 4 + 1);
+    it = rss.begin() + pos;
+  }
   rss.insert(it, ObservedRealServer{op.server, {}});
   return ApplyOutcome::kApplied;
 }

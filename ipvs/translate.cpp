@@ -304,6 +304,9 @@ void Translator::finish() {
   sortUnique(out_.ipsetEntries);
   sortUnique(out_.bindAddresses);
   std::sort(out_.sourceRangeNodeDrops.begin(), out_.sourceRangeNodeDrops.end());
+  // The result lives in the DesiredState for as long as the Service exists: no growth slack.
+  vss.shrink_to_fit();
+  out_.ipsetEntries.shrink_to_fit();
 }
 
 }  // namespace

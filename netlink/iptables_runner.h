@@ -71,6 +71,9 @@ class IptablesRunner {
   [[nodiscard]] ipvs::Result<std::string> save(ipvs::Family family, std::string_view table = {});
 
   // Reads the current jumps, then restores every kube chain of `in` plus the missing jumps.
+  // That is one iptables-save and one iptables-restore per call; a caller that syncs often can
+  // instead keep the result of ipvs::missingJumps() and call restore(renderRestore(...)) itself,
+  // re-reading only after a failure or on the periodic resync.
   [[nodiscard]] ipvs::Result<void> sync(const ipvs::IptablesRuleInputs& in);
   // Removes what renderCleanup() finds for `scope` in the family's tables (no-op when nothing).
   [[nodiscard]] ipvs::Result<void> cleanup(ipvs::Family family, ipvs::CleanupScope scope);

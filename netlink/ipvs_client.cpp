@@ -60,8 +60,10 @@ bool isIdempotentSuccess(IpvsOpKind kind, std::error_code ec) {
   }
 }
 
-IpvsClient::IpvsClient(NetlinkSocket socket, int familyId, IpvsOptions options)
+IpvsClient::IpvsClient(NetlinkSocket socket, NlMsgPtr scratch, int familyId, IpvsOptions options)
     : socket_(std::move(socket)),
+      scratch_(std::move(scratch)),
+      packed_(std::make_unique<PackedRequests>()),
       familyId_(familyId),
       options_(options),
       counters_(std::make_unique<IpvsCounters>()) {}
@@ -78,7 +80,9 @@ ipvs::Result<IpvsClient> IpvsClient::open(IpvsOptions options) {
   const int family = genl_ctrl_resolve(socket->handle(), IPVS_GENL_NAME);
   if (family == -NLE_OBJ_NOTFOUND) return std::make_error_code(std::errc::protocol_not_supported);
   if (family < 0) return libnlError(family);
-  return IpvsClient(std::move(*socket), family, options);
+  auto scratch = newScratchMessage();
+  if (!scratch) return scratch.error();
+  return IpvsClient(std::move(*socket), std::move(*scratch), family, options);
 }
 
 void IpvsClient::count(IpvsOpKind kind, IpvsOpResult result) {
@@ -89,26 +93,22 @@ ipvs::ApplyReport IpvsClient::apply(std::span<const ipvs::Operation> ops) {
   ipvs::ApplyReport report;
   report.results.resize(ops.size());
   bump(counters_->applies);
-  std::vector<NlMsgPtr> owned;
-  std::vector<nl_msg*> wire;
-  std::vector<std::size_t> opIndex;  // wire position -> operation position
-  owned.reserve(ops.size());
-  wire.reserve(ops.size());
+  std::vector<std::size_t> opIndex;  // request position -> operation position
   opIndex.reserve(ops.size());
+  packed_->clear();
   for (std::size_t i = 0; i < ops.size(); ++i) {
-    auto msg = encodeOperation(ops[i], familyId_);
-    if (!msg) {
-      report.results[i] = msg.error();  // not an IPVS kind, or a field the kernel would reject
+    // Not an IPVS kind, or a field the kernel would reject: fails here, never sent.
+    if (std::error_code ec = encodeOperation(ops[i], familyId_, scratch_.get())) {
+      report.results[i] = ec;
       continue;
     }
-    wire.push_back(msg->get());
-    owned.push_back(std::move(*msg));
+    packed_->append(scratch_.get());
     opIndex.push_back(i);
   }
-  BatchLimits limits{options_.batchMessages, options_.batchBytes};
+  BatchLimits limits{options_.batchMessages, options_.batchBytes, options_.ackEveryRequest};
   if (options_.oneByOne) limits.maxMessages = 1;
-  const BatchOutcome out = socket_.transact(wire, limits);
-  for (std::size_t j = 0; j < wire.size(); ++j) report.results[opIndex[j]] = out.results[j];
+  const BatchOutcome out = socket_.transact(*packed_, limits);
+  for (std::size_t j = 0; j < opIndex.size(); ++j) report.results[opIndex[j]] = out.results[j];
 
   for (std::size_t i = 0; i < ops.size(); ++i) {
     const IpvsOpKind kind = ipvsOpKind(ops[i]);
@@ -126,9 +126,9 @@ ipvs::ApplyReport IpvsClient::apply(std::span<const ipvs::Operation> ops) {
   }
   report.stateUncertain = out.uncertain;
   bump(counters_->batches, out.batches);
-  bump(counters_->messages, wire.size());
+  bump(counters_->messages, opIndex.size());
   if (out.batches > 0) {
-    counters_->lastBatchMessages.store((wire.size() + out.batches - 1) / out.batches,
+    counters_->lastBatchMessages.store((opIndex.size() + out.batches - 1) / out.batches,
                                        std::memory_order_relaxed);
   }
   bump(counters_->enobufs, out.enobufs);

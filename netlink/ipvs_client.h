@@ -41,6 +41,8 @@ struct IpvsOptions {
   std::size_t batchMessages = 256;     // requests per sendmsg (also bounded by SO_RCVBUF)
   std::size_t batchBytes = 64 * 1024;  // bytes per sendmsg
   bool oneByOne = false;               // one request per round trip: the benchmark's baseline
+  // Ask for an ACK from every request instead of only the last of each batch (AckMode).
+  bool ackEveryRequest = false;
   int socketBufferBytes = 4 * 1024 * 1024;
   std::chrono::milliseconds replyTimeout{10000};
 };
@@ -109,12 +111,14 @@ class IpvsClient {
   int receiveBufferBytes() const { return socket_.receiveBufferBytes(); }
 
  private:
-  IpvsClient(NetlinkSocket socket, int familyId, IpvsOptions options);
+  IpvsClient(NetlinkSocket socket, NlMsgPtr scratch, int familyId, IpvsOptions options);
 
   std::error_code dumpDests(ipvs::ObservedVirtualServer& vs);
   void count(IpvsOpKind kind, IpvsOpResult result);
 
   NetlinkSocket socket_;
+  NlMsgPtr scratch_;                        // each operation is encoded here, then packed
+  std::unique_ptr<PackedRequests> packed_;  // reused: a batch allocates nothing once warm
   int familyId_;
   IpvsOptions options_;
   std::unique_ptr<IpvsCounters> counters_;  // heap: atomics do not move

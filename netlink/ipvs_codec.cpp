@@ -58,15 +58,20 @@ class Writer {
 
 std::uint16_t afOf(Family f) { return f == Family::kV4 ? AF_INET : AF_INET6; }
 
-Result<NlMsgPtr> newMessage(int familyId, std::uint8_t cmd, int flags) {
-  // Requests stay under ~250 bytes; the default page-sized buffer would cost a page per queued
-  // request.
-  NlMsgPtr msg(nlmsg_alloc_size(kMessageBytes));
-  if (!msg) return std::make_error_code(std::errc::not_enough_memory);
-  if (!genlmsg_put(msg.get(), NL_AUTO_PORT, NL_AUTO_SEQ, familyId, 0, flags, cmd,
-                   IPVS_GENL_VERSION)) {
+// Starts a request in `msg`, dropping whatever it held: nlmsg_len is where libnl appends, and
+// genlmsg_put rewrites the headers, so an emptied message is as good as a new one.
+std::error_code startMessage(nl_msg* msg, int familyId, std::uint8_t cmd, int flags) {
+  nlmsg_hdr(msg)->nlmsg_len = NLMSG_HDRLEN;
+  if (!genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, familyId, 0, flags, cmd, IPVS_GENL_VERSION)) {
     return libnlError(NLE_NOMEM);
   }
+  return {};
+}
+
+Result<NlMsgPtr> newMessage(int familyId, std::uint8_t cmd, int flags) {
+  auto msg = newScratchMessage();
+  if (!msg) return msg.error();
+  if (auto ec = startMessage(msg->get(), familyId, cmd, flags)) return ec;
   return msg;
 }
 
@@ -193,7 +198,14 @@ bool isIpvsOperation(const ipvs::Operation& op) {
          std::holds_alternative<ipvs::DeleteRealServer>(op);
 }
 
-Result<NlMsgPtr> encodeOperation(const ipvs::Operation& op, int familyId) {
+Result<NlMsgPtr> newScratchMessage() {
+  // Requests stay under ~250 bytes; libnl's default page-sized buffer would cost a page each.
+  NlMsgPtr msg(nlmsg_alloc_size(kMessageBytes));
+  if (!msg) return std::make_error_code(std::errc::not_enough_memory);
+  return msg;
+}
+
+std::error_code encodeOperation(const ipvs::Operation& op, int familyId, nl_msg* scratch) {
   auto req = requestFor(op);
   if (!req) return req.error();
   if (req->service) {
@@ -202,9 +214,8 @@ Result<NlMsgPtr> encodeOperation(const ipvs::Operation& op, int familyId) {
   if (req->dest && req->fullDest) {
     if (auto ec = checkDest(*req->dest)) return ec;
   }
-  auto msg = newMessage(familyId, req->cmd, 0);
-  if (!msg) return msg.error();
-  Writer w(msg->get());
+  if (auto ec = startMessage(scratch, familyId, req->cmd, 0)) return ec;
+  Writer w(scratch);
   nlattr* svc = w.nestStart(IPVS_CMD_ATTR_SERVICE);
   if (req->service) {
     putService(w, *req->service);
@@ -217,7 +228,13 @@ Result<NlMsgPtr> encodeOperation(const ipvs::Operation& op, int familyId) {
     putDest(w, *req->dest, req->fullDest);
     w.nestEnd(dest);
   }
-  if (auto ec = w.error()) return ec;
+  return w.error();
+}
+
+Result<NlMsgPtr> encodeOperation(const ipvs::Operation& op, int familyId) {
+  auto msg = newScratchMessage();
+  if (!msg) return msg.error();
+  if (auto ec = encodeOperation(op, familyId, msg->get())) return ec;
   return std::move(*msg);
 }
 

@@ -53,6 +53,10 @@ bool isIpvsOperation(const ipvs::Operation& op);
 // The request for one operation (NEW/SET/DEL_SERVICE, NEW/SET/DEL_DEST). `familyId` is the
 // resolved generic-netlink id of "IPVS". Header flags and sequence are stamped by the socket.
 ipvs::Result<NlMsgPtr> encodeOperation(const ipvs::Operation& op, int familyId);
+// The same into `scratch` (from newScratchMessage()), which is reset first: a batch reuses one
+// buffer instead of allocating a message per operation.
+std::error_code encodeOperation(const ipvs::Operation& op, int familyId, nl_msg* scratch);
+ipvs::Result<NlMsgPtr> newScratchMessage();
 
 ipvs::Result<NlMsgPtr> encodeDumpServices(int familyId);
 ipvs::Result<NlMsgPtr> encodeDumpDests(const ipvs::VirtualServerKey& key, int familyId);

@@ -107,8 +107,8 @@ bool forEachMessage(std::span<const std::uint8_t> datagram,
 // ---------------------------------------------------------------------------------------------
 // AckTracker
 
-AckTracker::AckTracker(std::uint32_t firstSeq, std::size_t count)
-    : firstSeq_(firstSeq), results_(count), pending_(count) {}
+AckTracker::AckTracker(std::uint32_t firstSeq, std::size_t count, AckMode mode)
+    : firstSeq_(firstSeq), mode_(mode), results_(count), pending_(count) {}
 
 void AckTracker::feed(std::span<const std::uint8_t> datagram) {
   if (!forEachMessage(datagram, [this](const nlmsghdr& hdr) { onMessage(hdr); })) ++malformed_;
@@ -133,6 +133,14 @@ void AckTracker::onMessage(const nlmsghdr& hdr) {
   }
   results_[index] = error == 0 ? std::error_code{} : kernelError(error);
   --pending_;
+  if (mode_ == AckMode::kLastOnly && index + 1 == results_.size()) {
+    // The kernel answers in order and always reports failures, so every earlier request that
+    // has no reply by now succeeded.
+    for (auto& result : results_) {
+      if (!result) result = std::error_code{};
+    }
+    pending_ = 0;
+  }
 }
 
 std::size_t AckTracker::failPending(std::error_code code) {
@@ -148,9 +156,32 @@ std::size_t AckTracker::failPending(std::error_code code) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// PackedRequests
+
+void PackedRequests::clear() {
+  bytes_.clear();  // keeps the capacity: the next batch of the same size allocates nothing
+  offsets_.clear();
+}
+
+void PackedRequests::append(const nlmsghdr& msg) {
+  const auto* p = reinterpret_cast<const std::uint8_t*>(&msg);
+  offsets_.push_back(bytes_.size());
+  bytes_.insert(bytes_.end(), p, p + msg.nlmsg_len);
+  bytes_.resize(bytes_.size() + (NLMSG_ALIGN(msg.nlmsg_len) - msg.nlmsg_len), 0);
+}
+
+void PackedRequests::append(nl_msg* msg) { append(*nlmsg_hdr(msg)); }
+
+nlmsghdr* PackedRequests::at(std::size_t i) {
+  // Offsets are NLMSG_ALIGNTO multiples and the vector's storage is malloc-aligned.
+  return reinterpret_cast<nlmsghdr*>(bytes_.data() + offsets_[i]);
+}
+
+// ---------------------------------------------------------------------------------------------
 // NetlinkSocket
 
 struct NetlinkSocket::Arena {
+  std::size_t slotBytes = 0;  // how the headers below currently carve `bytes`
   alignas(8) std::array<std::uint8_t, kArenaBytes> bytes;
   std::array<iovec, kMaxSlots> iov;
   std::array<mmsghdr, kMaxSlots> headers;
@@ -194,21 +225,17 @@ std::size_t NetlinkSocket::safeBatchMessages(const BatchLimits& limits) const {
   return std::clamp<std::size_t>(std::min({limits.maxMessages, budget, kMaxIov}), 1, kMaxIov);
 }
 
-std::uint32_t NetlinkSocket::stamp(nl_msg* msg, std::uint16_t extraFlags) {
-  nlmsghdr* hdr = nlmsg_hdr(msg);
+std::uint32_t NetlinkSocket::stamp(nlmsghdr* hdr, std::uint16_t extraFlags) {
   hdr->nlmsg_seq = nextSeq_++;
   hdr->nlmsg_pid = nl_socket_get_local_port(sock_.get());
   hdr->nlmsg_flags = static_cast<std::uint16_t>(hdr->nlmsg_flags | NLM_F_REQUEST | extraFlags);
   return hdr->nlmsg_seq;
 }
 
-std::error_code NetlinkSocket::sendAll(std::span<nl_msg* const> msgs) {
+std::error_code NetlinkSocket::sendAll(std::span<nlmsghdr* const> msgs) {
   std::array<iovec, kMaxIov> iov{};
   const std::size_t count = std::min(msgs.size(), kMaxIov);
-  for (std::size_t i = 0; i < count; ++i) {
-    nlmsghdr* hdr = nlmsg_hdr(msgs[i]);
-    iov[i] = {hdr, NLMSG_ALIGN(hdr->nlmsg_len)};
-  }
+  for (std::size_t i = 0; i < count; ++i) iov[i] = {msgs[i], NLMSG_ALIGN(msgs[i]->nlmsg_len)};
   sockaddr_nl kernel{};
   kernel.nl_family = AF_NETLINK;
   msghdr msg{};
@@ -226,16 +253,7 @@ std::error_code NetlinkSocket::receive(const DatagramFn& fn, bool wait, std::siz
   const auto deadline = std::chrono::steady_clock::now() + timeout_;
   const std::size_t slots = std::min(kMaxSlots, kArenaBytes / slotBytes);
   Arena& a = *arena_;
-  for (;;) {
-    if (wait) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-          deadline - std::chrono::steady_clock::now());
-      if (left.count() <= 0) return std::make_error_code(std::errc::timed_out);
-      pollfd pfd{fd(), POLLIN, 0};
-      const int rc = poll(&pfd, 1, static_cast<int>(left.count()));
-      if (rc < 0 && errno != EINTR) return kernelError(errno);
-      if (rc <= 0) continue;
-    }
+  if (a.slotBytes != slotBytes) {  // carve the arena only when the slot size changes
     for (std::size_t i = 0; i < slots; ++i) {
       a.iov[i] = {a.bytes.data() + i * slotBytes, slotBytes};
       a.headers[i] = {};
@@ -244,19 +262,36 @@ std::error_code NetlinkSocket::receive(const DatagramFn& fn, bool wait, std::siz
       a.headers[i].msg_hdr.msg_iov = &a.iov[i];
       a.headers[i].msg_hdr.msg_iovlen = 1;
     }
+    a.slotBytes = slotBytes;
+  }
+  for (;;) {
+    // Replies are usually queued already (the kernel answers inside our sendmsg), so read first
+    // and poll only when the queue is empty.
     const int n = recvmmsg(fd(), a.headers.data(), static_cast<unsigned>(slots), MSG_DONTWAIT,
                            nullptr);
-    if (n < 0) {
-      if (errno == EINTR || ((errno == EAGAIN || errno == EWOULDBLOCK) && wait)) continue;
+    if (n >= 0) {
+      for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
+        if (a.peers[i].nl_pid != 0) continue;  // only the kernel may answer us
+        // A truncated datagram (MSG_TRUNC) ends in a partial message, which parsers reject.
+        const std::size_t len = std::min<std::size_t>(a.headers[i].msg_len, slotBytes);
+        fn(std::span<const std::uint8_t>(a.bytes.data() + i * slotBytes, len));
+      }
+      // msg_namelen is value-result: restore it on the slots this call used.
+      for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
+        a.headers[i].msg_hdr.msg_namelen = sizeof(sockaddr_nl);
+      }
+      return {};
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return kernelError(errno);
+    if (!wait) return std::make_error_code(std::errc::resource_unavailable_try_again);
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::make_error_code(std::errc::timed_out);
+    pollfd pfd{fd(), POLLIN, 0};
+    if (poll(&pfd, 1, static_cast<int>(left.count())) < 0 && errno != EINTR) {
       return kernelError(errno);
     }
-    for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
-      if (a.peers[i].nl_pid != 0) continue;  // only the kernel may answer us
-      // A truncated datagram (MSG_TRUNC) ends in a partial message, which the parsers reject.
-      const std::size_t len = std::min<std::size_t>(a.headers[i].msg_len, slotBytes);
-      fn(std::span<const std::uint8_t>(a.bytes.data() + i * slotBytes, len));
-    }
-    return {};
   }
 }
 
@@ -268,11 +303,14 @@ void NetlinkSocket::drain(const DatagramFn& fn, std::size_t slotBytes) {
   }
 }
 
-void NetlinkSocket::runBatch(std::span<nl_msg* const> batch, std::error_code* results,
-                             BatchOutcome& out) {
+void NetlinkSocket::runBatch(std::span<nlmsghdr* const> batch, bool ackEvery,
+                             std::error_code* results, BatchOutcome& out) {
   const std::uint32_t first = nextSeq_;
-  for (nl_msg* msg : batch) stamp(msg, NLM_F_ACK);
-  AckTracker tracker(first, batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const bool ack = ackEvery || i + 1 == batch.size();
+    stamp(batch[i], ack ? NLM_F_ACK : 0);
+  }
+  AckTracker tracker(first, batch.size(), ackEvery ? AckMode::kEvery : AckMode::kLastOnly);
   ++out.batches;
   if (std::error_code ec = sendAll(batch)) {
     tracker.failPending(ec);  // nothing was processed: a certain failure
@@ -293,6 +331,19 @@ void NetlinkSocket::runBatch(std::span<nl_msg* const> batch, std::error_code* re
 
 BatchOutcome NetlinkSocket::transact(std::span<nl_msg* const> requests,
                                      const BatchLimits& limits) {
+  std::vector<nlmsghdr*> headers(requests.size());
+  for (std::size_t i = 0; i < requests.size(); ++i) headers[i] = nlmsg_hdr(requests[i]);
+  return transactHeaders(headers, limits);
+}
+
+BatchOutcome NetlinkSocket::transact(PackedRequests& requests, const BatchLimits& limits) {
+  std::vector<nlmsghdr*> headers(requests.size());
+  for (std::size_t i = 0; i < requests.size(); ++i) headers[i] = requests.at(i);
+  return transactHeaders(headers, limits);
+}
+
+BatchOutcome NetlinkSocket::transactHeaders(std::span<nlmsghdr* const> requests,
+                                            const BatchLimits& limits) {
   BatchOutcome out;
   out.results.resize(requests.size());
   const std::size_t maxMessages = safeBatchMessages(limits);
@@ -301,20 +352,22 @@ BatchOutcome NetlinkSocket::transact(std::span<nl_msg* const> requests,
     std::size_t end = begin;
     std::size_t bytes = 0;
     while (end < requests.size() && end - begin < maxMessages) {
-      const std::size_t len = NLMSG_ALIGN(nlmsg_hdr(requests[end])->nlmsg_len);
+      const std::size_t len = NLMSG_ALIGN(requests[end]->nlmsg_len);
       if (end > begin && bytes + len > limits.maxBytes) break;
       bytes += len;
       ++end;
     }
-    runBatch(requests.subspan(begin, end - begin), out.results.data() + begin, out);
+    runBatch(requests.subspan(begin, end - begin), limits.ackEveryRequest,
+             out.results.data() + begin, out);
     begin = end;
   }
   return out;
 }
 
 std::error_code NetlinkSocket::request(nl_msg* msg, const ReplyHandler& onReply) {
-  const std::uint32_t seq = stamp(msg, NLM_F_ACK);
-  if (std::error_code ec = sendAll(std::span<nl_msg* const>(&msg, 1))) return ec;
+  nlmsghdr* request = nlmsg_hdr(msg);
+  const std::uint32_t seq = stamp(request, NLM_F_ACK);
+  if (std::error_code ec = sendAll(std::span<nlmsghdr* const>(&request, 1))) return ec;
   bool done = false;
   bool malformed = false;
   bool interrupted = false;

@@ -53,13 +53,19 @@ std::error_code kernelError(int error);
 bool forEachMessage(std::span<const std::uint8_t> datagram,
                     const std::function<void(const nlmsghdr&)>& fn);
 
+// How a batch is acknowledged. kEvery: every request carries NLM_F_ACK and gets one NLMSG_ERROR
+// (error 0 is the ACK). kLastOnly: only the last request asks for an ACK; the kernel still
+// reports every failure, and processes and answers a sendmsg's requests in order, so the last
+// reply proves that every earlier request without an error reply succeeded. That saves an ACK
+// (an skb allocated, queued and read) per successful request.
+enum class AckMode : std::uint8_t { kEvery, kLastOnly };
+
 // Matches the replies of a pipelined batch (sequence numbers firstSeq .. firstSeq+count-1) to
-// their requests. Every request carries NLM_F_ACK, so each one gets exactly one NLMSG_ERROR
-// (error 0 is the ACK). Replies may come in any order; replies to other sequence numbers are
-// strays (e.g. late replies to a batch that timed out) and are ignored.
+// their requests. Replies to other sequence numbers are strays (e.g. late replies to a batch
+// that timed out) and are ignored; in kEvery mode replies may come in any order.
 class AckTracker {
  public:
-  AckTracker(std::uint32_t firstSeq, std::size_t count);
+  AckTracker(std::uint32_t firstSeq, std::size_t count, AckMode mode = AckMode::kEvery);
 
   // Feeds one received datagram (one or more netlink messages).
   void feed(std::span<const std::uint8_t> datagram);
@@ -78,6 +84,7 @@ class AckTracker {
   void onMessage(const nlmsghdr& hdr);
 
   std::uint32_t firstSeq_;
+  AckMode mode_;
   std::vector<std::optional<std::error_code>> results_;
   std::size_t pending_;
   std::size_t strays_ = 0;
@@ -94,6 +101,7 @@ struct SocketOptions {
 struct BatchLimits {
   std::size_t maxMessages = 256;     // per sendmsg; 1 means one request per round trip
   std::size_t maxBytes = 64 * 1024;  // per sendmsg
+  bool ackEveryRequest = false;      // AckMode::kEvery instead of kLastOnly
 };
 
 struct BatchOutcome {
@@ -107,6 +115,22 @@ struct BatchOutcome {
 // Called for each reply message of a request (not for the final ACK / NLMSG_DONE). A non-zero
 // return is remembered (the first one is returned) but the replies are still drained.
 using ReplyHandler = std::function<std::error_code(const nlmsghdr&)>;
+
+// Requests packed back to back in one buffer that is reused from call to call, so a large batch
+// costs no allocation per request (encode each one into a scratch nl_msg, then append it).
+class PackedRequests {
+ public:
+  void clear();
+  void append(const nlmsghdr& msg);  // copies nlmsg_len bytes, padded to NLMSG_ALIGNTO
+  void append(nl_msg* msg);
+  std::size_t size() const { return offsets_.size(); }
+  std::size_t bytes() const { return bytes_.size(); }
+  nlmsghdr* at(std::size_t i);
+
+ private:
+  std::vector<std::uint8_t> bytes_;
+  std::vector<std::size_t> offsets_;
+};
 
 class NetlinkSocket {
  public:
@@ -125,9 +149,10 @@ class NetlinkSocket {
   // Messages per batch that the receive buffer can hold the ACKs of, at most `limits`.
   std::size_t safeBatchMessages(const BatchLimits& limits) const;
 
-  // Sends every request with NLM_F_REQUEST|NLM_F_ACK and its own sequence number, many per
-  // sendmsg, and waits for all the ACKs. Never stops at a failed request.
+  // Sends the requests, many per sendmsg, each with NLM_F_REQUEST and its own sequence number,
+  // and waits until every one is accounted for (see AckMode). Never stops at a failed request.
   BatchOutcome transact(std::span<nl_msg* const> requests, const BatchLimits& limits);
+  BatchOutcome transact(PackedRequests& requests, const BatchLimits& limits);
 
   // Sends one request (the caller sets NLM_F_DUMP for a dump) and passes each reply message to
   // `onReply` until NLMSG_DONE or the ACK/error. Returns the first error.
@@ -139,9 +164,11 @@ class NetlinkSocket {
 
   using DatagramFn = std::function<void(std::span<const std::uint8_t>)>;
 
-  std::uint32_t stamp(nl_msg* msg, std::uint16_t extraFlags);
-  std::error_code sendAll(std::span<nl_msg* const> msgs);
-  void runBatch(std::span<nl_msg* const> batch, std::error_code* results, BatchOutcome& out);
+  std::uint32_t stamp(nlmsghdr* hdr, std::uint16_t extraFlags);
+  std::error_code sendAll(std::span<nlmsghdr* const> msgs);
+  BatchOutcome transactHeaders(std::span<nlmsghdr* const> requests, const BatchLimits& limits);
+  void runBatch(std::span<nlmsghdr* const> batch, bool ackEvery, std::error_code* results,
+                BatchOutcome& out);
   // Reads the datagrams that are ready (waiting up to the reply timeout when `wait`) with one
   // recvmmsg into slots of `slotBytes`, and calls `fn` with each. Returns ENOBUFS, timed_out,
   // EAGAIN (when not waiting), ... or success when datagrams were read.

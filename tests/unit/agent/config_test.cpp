@@ -1,10 +1,11 @@
+#include "agent/config.h"
+
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <fstream>
 #include <string>
 
-#include "agent/config.h"
 #include "agent/config_file.h"
 
 using namespace agent;
@@ -223,7 +224,8 @@ TEST_CASE("Type errors name the field", "[config]") {
   const std::string h = kHeader;
   CHECK(parseError(h + "ipvs:\n  syncPeriod: 30\n") ==
         "ipvs.syncPeriod: must be a duration string such as \"30s\", got a number");
-  CHECK(parseError(h + "ipvs:\n  syncPeriod: soon\n").starts_with("ipvs.syncPeriod: invalid duration"));
+  CHECK(parseError(h + "ipvs:\n  syncPeriod: soon\n")
+            .starts_with("ipvs.syncPeriod: invalid duration"));
   CHECK(parseError(h + "iptables:\n  masqueradeBit: high\n") ==
         "iptables.masqueradeBit: must be an integer, got a string");
   CHECK(parseError(h + "iptables:\n  masqueradeBit: 99999999999\n") ==
@@ -235,16 +237,19 @@ TEST_CASE("Type errors name the field", "[config]") {
         "ipvs.excludeCIDRs: must be a list of strings, got a string");
   CHECK(parseError(h + "ipvs:\n  excludeCIDRs: [10.0.0.0/8, [x]]\n") ==
         "ipvs.excludeCIDRs[1]: must be a string, got a list");
-  CHECK(parseError(h + "hostnameOverride: 12\n") == "hostnameOverride: must be a string, got a number");
-  CHECK(parseError(h + "featureGates:\n  A: sometimes\n") == "featureGates.A: must be true or false");
+  CHECK(parseError(h + "hostnameOverride: 12\n") ==
+        "hostnameOverride: must be a string, got a number");
+  CHECK(parseError(h + "featureGates:\n  A: sometimes\n") ==
+        "featureGates.A: must be true or false");
 }
 
 TEST_CASE("Wrong kind, version, bad or empty YAML are rejected clearly", "[config]") {
   CHECK(parseError("apiVersion: kubeproxy.config.k8s.io/v1alpha1\nkind: KubeletConfiguration\n") ==
         "kind: \"KubeletConfiguration\" is not supported; expected \"KubeProxyConfiguration\"");
-  CHECK(parseError("apiVersion: kubeproxy.config.k8s.io/v1alpha2\nkind: KubeProxyConfiguration\n") ==
-        "apiVersion: \"kubeproxy.config.k8s.io/v1alpha2\" is not supported; ipvs-agent reads "
-        "\"kubeproxy.config.k8s.io/v1alpha1\"");
+  CHECK(
+      parseError("apiVersion: kubeproxy.config.k8s.io/v1alpha2\nkind: KubeProxyConfiguration\n") ==
+      "apiVersion: \"kubeproxy.config.k8s.io/v1alpha2\" is not supported; ipvs-agent reads "
+      "\"kubeproxy.config.k8s.io/v1alpha1\"");
   CHECK(parseError("kind: KubeProxyConfiguration\n").starts_with("apiVersion: missing"));
   CHECK(parseError("apiVersion: kubeproxy.config.k8s.io/v1alpha1\n").starts_with("kind: missing"));
   CHECK(parseError("") == "the configuration is empty");
@@ -271,8 +276,8 @@ TEST_CASE("Validation names the field path", "[config]") {
 
   c = Config{};
   c.iptables.masqueradeBit = 32;
-  CHECK(errorsOf(c) ==
-        std::vector<std::string>{"iptables.masqueradeBit: must be within the range [0, 31], got 32"});
+  CHECK(errorsOf(c) == std::vector<std::string>{
+                           "iptables.masqueradeBit: must be within the range [0, 31], got 32"});
   c.iptables.masqueradeBit = -1;
   CHECK(errorsOf(c).size() == 1);
   c.iptables.masqueradeBit = 31;
@@ -281,9 +286,9 @@ TEST_CASE("Validation names the field path", "[config]") {
   c = Config{};
   c.ipvs.tcpTimeout = -1s;
   c.ipvs.udpTimeout = -1s;
-  CHECK(errorsOf(c) == std::vector<std::string>{
-                           "ipvs.tcpTimeout: must be greater than or equal to 0",
-                           "ipvs.udpTimeout: must be greater than or equal to 0"});
+  CHECK(errorsOf(c) ==
+        std::vector<std::string>{"ipvs.tcpTimeout: must be greater than or equal to 0",
+                                 "ipvs.udpTimeout: must be greater than or equal to 0"});
 }
 
 TEST_CASE("Validation of addresses and CIDRs", "[config]") {
@@ -304,16 +309,16 @@ TEST_CASE("Validation of addresses and CIDRs", "[config]") {
 
   c = Config{};
   c.nodePortAddresses = {"primary", "10.0.0.0/8", "10.0.0.1"};
-  CHECK(errorsOf(c) == std::vector<std::string>{
-                           "nodePortAddresses[2]: must be a valid IP block (CIDR) or one of "
-                           "primary, all, localhost, got \"10.0.0.1\""});
+  CHECK(errorsOf(c) ==
+        std::vector<std::string>{"nodePortAddresses[2]: must be a valid IP block (CIDR) or one of "
+                                 "primary, all, localhost, got \"10.0.0.1\""});
 
   c = Config{};
   c.healthzBindAddress = "0.0.0.0";
   c.metricsBindAddress = "localhost:10249";
-  CHECK(errorsOf(c) == std::vector<std::string>{
-                           "healthzBindAddress: must be IP:port, got \"0.0.0.0\"",
-                           "metricsBindAddress: must be IP:port, got \"localhost:10249\""});
+  CHECK(errorsOf(c) ==
+        std::vector<std::string>{"healthzBindAddress: must be IP:port, got \"0.0.0.0\"",
+                                 "metricsBindAddress: must be IP:port, got \"localhost:10249\""});
   c.healthzBindAddress = "0.0.0.0:0";
   c.metricsBindAddress = "";  // disabled
   CHECK(errorsOf(c) == std::vector<std::string>{
@@ -331,8 +336,9 @@ TEST_CASE("Validation of mode, scheduler and the rest", "[config]") {
   c.mode = "iptables";
   const auto errs = errorsOf(c);
   REQUIRE(errs.size() == 1);
-  CHECK(errs[0].starts_with("mode: \"iptables\" is not supported: ipvs-agent implements "
-                            "kube-proxy's IPVS mode only"));
+  CHECK(
+      errs[0].starts_with("mode: \"iptables\" is not supported: ipvs-agent implements "
+                          "kube-proxy's IPVS mode only"));
   c.mode = "nftables";
   CHECK(hasMessage(errorsOf(c), "keep running kube-proxy for nftables mode"));
   c.mode = "fast";

@@ -1,3 +1,5 @@
+#include "agent/flags.h"
+
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <fstream>
@@ -5,7 +7,6 @@
 #include <vector>
 
 #include "agent/config_file.h"
-#include "agent/flags.h"
 
 using namespace agent;
 using namespace std::chrono_literals;
@@ -141,6 +142,7 @@ TEST_CASE("Flag value forms", "[flags]") {
   CHECK(load({"--v", "3"}).config.logging.verbosity == 3);
   CHECK(load({"-h"}).help);
   CHECK(load({"--help"}).help);
+  CHECK(load({"--help", "--config=/nonexistent.yaml", "--ipvs-sync-period=0s"}).help);
   CHECK(load({"--proxy-mode="}).config.mode.empty());
   CHECK(load({""}).config == Config{});  // empty arguments are skipped, as kube-proxy
   // Lists: the first occurrence replaces the default, later ones append (pflag StringSlice).
@@ -156,14 +158,16 @@ TEST_CASE("Flag value forms", "[flags]") {
 }
 
 TEST_CASE("Flag errors are clear", "[flags]") {
-  CHECK(errorOf({"--no-such-flag"}) == "unknown flag: --no-such-flag (run with --help for the flags)");
+  CHECK(errorOf({"--no-such-flag"}) ==
+        "unknown flag: --no-such-flag (run with --help for the flags)");
   CHECK(errorOf({"--no-such-flag=1"}) ==
         "unknown flag: --no-such-flag (run with --help for the flags)");
   CHECK(errorOf({"-x"}).starts_with("unknown shorthand flag \"-x\""));
   CHECK(errorOf({"stray"}) ==
-        "ipvs-agent does not take positional arguments, got \"stray\" (run with --help for the flags)");
-  CHECK(errorOf({"--ipvs-strict-arp", "true"}).starts_with(
-      "ipvs-agent does not take positional arguments, got \"true\""));
+        "ipvs-agent does not take positional arguments, got \"stray\" (run with --help for the "
+        "flags)");
+  CHECK(errorOf({"--ipvs-strict-arp", "true"})
+            .starts_with("ipvs-agent does not take positional arguments, got \"true\""));
   CHECK(errorOf({"--ipvs-scheduler"}) == "flag needs an argument: --ipvs-scheduler");
   CHECK(errorOf({"--ipvs-sync-period=30"}) ==
         "invalid argument \"30\" for --ipvs-sync-period: must be a duration such as 500ms, 30s, "
@@ -185,7 +189,7 @@ TEST_CASE("Flag errors are clear", "[flags]") {
         "--hostname-override: empty hostname-override is invalid");
 }
 
-TEST_CASE("--proxy-mode other than ipvs explains what this agent is", "[flags]") {
+TEST_CASE("Proxy modes other than ipvs explain what this agent is", "[flags]") {
   for (const char* mode : {"iptables", "nftables"}) {
     const std::string err = errorOf({"--proxy-mode", mode});
     INFO(err);
@@ -213,15 +217,15 @@ TEST_CASE("With --config the file wins, except the flags documented to apply", "
                 "logging:\n  verbosity: 1\n"
                 "ipvsAgent:\n  source: /from/file\n  dryRun: false\n"
                 "unknownThing: 1\n");
-  const Options o = load({"--config", file.path, "--ipvs-scheduler=lc", "--ipvs-sync-period=5s",
-                          "--masquerade-all", "--hostname-override=FROM-FLAG", "-v=5",
-                          "--source=/from/flag", "--dry-run", "--master=https://api:6443",
-                          "--cleanup"});
+  const Options o =
+      load({"--config", file.path, "--ipvs-scheduler=lc", "--ipvs-sync-period=5s",
+            "--masquerade-all", "--hostname-override=FROM-FLAG", "-v=5", "--source=/from/flag",
+            "--dry-run", "--master=https://api:6443", "--cleanup"});
   const Config& c = o.config;
   CHECK(o.configFile == file.path);
-  CHECK(c.ipvs.scheduler == "sh");     // file wins
-  CHECK(c.ipvs.syncPeriod == 20s);     // file wins
-  CHECK_FALSE(c.iptables.masqueradeAll);  // file (default) wins
+  CHECK(c.ipvs.scheduler == "sh");           // file wins
+  CHECK(c.ipvs.syncPeriod == 20s);           // file wins
+  CHECK_FALSE(c.iptables.masqueradeAll);     // file (default) wins
   CHECK(c.hostnameOverride == "from-flag");  // flag wins, lower-cased
   CHECK(c.logging.verbosity == 5);           // logging flags win
   CHECK(c.agent.source == "/from/flag");     // ipvs-agent's own flags win
@@ -246,7 +250,8 @@ TEST_CASE("A bad --config file fails with the file and field", "[flags]") {
   CHECK(errorOf({"--config", "/nonexistent.yaml"}).starts_with("--config: cannot read"));
 }
 
-TEST_CASE("--write-config-to output loads back as the same configuration", "[flags]") {
+TEST_CASE("The written config (--write-config-to) loads back as the same configuration",
+          "[flags]") {
   const Options o = load({"--ipvs-scheduler=wrr", "--ipvs-sync-period=45s", "--masquerade-all",
                           "--cluster-cidr=10.244.0.0/16", "--hostname-override=n1", "-v=2",
                           "--source=/m", "--write-config-to=agentif_written.yaml"});
@@ -259,14 +264,31 @@ TEST_CASE("--write-config-to output loads back as the same configuration", "[fla
 
 TEST_CASE("usage lists every flag", "[flags]") {
   const std::string text = usage();
-  for (const char* name : {"--kubeconfig", "--master", "--config ", "--hostname-override",
-                           "--proxy-mode", "--ipvs-scheduler", "--ipvs-sync-period",
-                           "--ipvs-min-sync-period", "--ipvs-strict-arp", "--ipvs-exclude-cidrs",
-                           "--ipvs-tcp-timeout", "--ipvs-tcpfin-timeout", "--ipvs-udp-timeout",
-                           "--cluster-cidr", "--masquerade-all", "--nodeport-addresses",
-                           "--healthz-bind-address", "--metrics-bind-address", "--cleanup",
-                           "--write-config-to", "--v ", "--source", "--dry-run",
-                           "--graceful-termination-timeout", "--help"}) {
+  for (const char* name : {"--kubeconfig",
+                           "--master",
+                           "--config ",
+                           "--hostname-override",
+                           "--proxy-mode",
+                           "--ipvs-scheduler",
+                           "--ipvs-sync-period",
+                           "--ipvs-min-sync-period",
+                           "--ipvs-strict-arp",
+                           "--ipvs-exclude-cidrs",
+                           "--ipvs-tcp-timeout",
+                           "--ipvs-tcpfin-timeout",
+                           "--ipvs-udp-timeout",
+                           "--cluster-cidr",
+                           "--masquerade-all",
+                           "--nodeport-addresses",
+                           "--healthz-bind-address",
+                           "--metrics-bind-address",
+                           "--cleanup",
+                           "--write-config-to",
+                           "--v ",
+                           "--source",
+                           "--dry-run",
+                           "--graceful-termination-timeout",
+                           "--help"}) {
     INFO(name);
     CHECK(text.find(name) != std::string::npos);
   }

@@ -49,7 +49,9 @@ std::uint16_t freePort(HttpService& svc) {
   return port;
 }
 
-Logger quietLogger() { return Logger(Logger::Options{0, [](std::string_view) {}, {}}); }
+Logger quietLogger() {
+  return Logger(Logger::Options{0, [](std::string_view) {}, {}});
+}
 
 }  // namespace
 
@@ -152,8 +154,7 @@ TEST_CASE("Health check node ports answer kube-proxy's JSON and open/close with 
   AgentMetrics metrics(registry);
   HealthState health(60s, clock.fn());
   HttpService svc;
-  HealthCheckServer hc(svc, {*ipvs::IpAddress::parse("127.0.0.1")}, health, metrics,
-                       quietLogger());
+  HealthCheckServer hc(svc, {*ipvs::IpAddress::parse("127.0.0.1")}, health, metrics, quietLogger());
   const std::uint16_t portA = freePort(svc);
   const std::uint16_t portB = freePort(svc);
 
@@ -242,27 +243,31 @@ TEST_CASE("Bad requests get 400/413/431 and never take the server down", "[http]
   CHECK(testhttp::rawExchange(port, "HELLO WORLD\r\n\r\n").starts_with("HTTP/1.1 400"));
   CHECK(testhttp::rawExchange(port, "GET /ok HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n")
             .starts_with("HTTP/1.1 400"));
-  CHECK(testhttp::rawExchange(port, "GET /ok HTTP/1.1\r\nX-Big: " + std::string(20000, 'a') +
-                                        "\r\n\r\n")
+  CHECK(testhttp::rawExchange(port,
+                              "GET /ok HTTP/1.1\r\nX-Big: " + std::string(20000, 'a') + "\r\n\r\n")
             .starts_with("HTTP/1.1 431"));
-  CHECK(testhttp::rawExchange(port, "POST /ok HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n" +
-                                        std::string(200000, 'b'))
-            .starts_with("HTTP/1.1 413"));
-  CHECK(testhttp::rawExchange(port, std::string("\0\x01\x02\xff\r\n\r\n", 8)).starts_with("HTTP/1.1 400"));
+  CHECK(
+      testhttp::rawExchange(port, "POST /ok HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n" +
+                                      std::string(200000, 'b'))
+          .starts_with("HTTP/1.1 413"));
+  CHECK(testhttp::rawExchange(port, std::string("\0\x01\x02\xff\r\n\r\n", 8))
+            .starts_with("HTTP/1.1 400"));
   CHECK(request(port, "/throw")->status == 500);
 
   const std::string ok = testhttp::rawExchange(
-      port, "POST /ok?x=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc");
+      port,
+      "POST /ok?x=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc");
   CHECK(ok.starts_with("HTTP/1.1 200"));
   CHECK(ok.ends_with("got POST /ok?x=1 3"));
 
   // Two requests on one keep-alive connection.
-  const std::string two = testhttp::rawExchange(
-      port, "GET /ok HTTP/1.1\r\nHost: x\r\n\r\nGET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  const std::string two = testhttp::rawExchange(port,
+                                                "GET /ok HTTP/1.1\r\nHost: x\r\n\r\nGET /ok "
+                                                "HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   CHECK(two.find("HTTP/1.1 200") != two.rfind("HTTP/1.1 200"));
 }
 
-TEST_CASE("listen reports bind errors; listenWithRetry binds once the port is free", "[http]") {
+TEST_CASE("listen reports bind errors, listenWithRetry binds once the port is free", "[http]") {
   HttpService svc;
   auto squatter = serve(svc, {});
   const BindAddress taken{*ipvs::IpAddress::parse("127.0.0.1"), squatter->port()};
@@ -273,7 +278,9 @@ TEST_CASE("listen reports bind errors; listenWithRetry binds once the port is fr
   std::promise<std::error_code> firstError;
   std::atomic<bool> reported{false};
   HttpRoutes routes;
-  routes.exact["/"] = [](const HttpRequest&) { return HttpResponse{200, "text/plain", {}, "late"}; };
+  routes.exact["/"] = [](const HttpRequest&) {
+    return HttpResponse{200, "text/plain", {}, "late"};
+  };
   auto retrying = HttpServer::listenWithRetry(svc, taken, routes, 10ms, [&](std::error_code ec) {
     if (!reported.exchange(true)) firstError.set_value(ec);
   });

@@ -23,8 +23,9 @@ inline boost::asio::ip::tcp::endpoint loopback(std::uint16_t port) {
 }
 
 // nullopt when the connection is refused or the exchange fails.
-inline std::optional<Reply> request(std::uint16_t port, const std::string& target,
-                                    boost::beast::http::verb method = boost::beast::http::verb::get) {
+inline std::optional<Reply> request(
+    std::uint16_t port, const std::string& target,
+    boost::beast::http::verb method = boost::beast::http::verb::get) {
   namespace http = boost::beast::http;
   boost::asio::io_context ioc;
   boost::asio::ip::tcp::socket socket(ioc);
@@ -46,7 +47,8 @@ inline std::optional<Reply> request(std::uint16_t port, const std::string& targe
   r.status = res.result_int();
   r.body = res.body();
   r.keepAlive = res.keep_alive();
-  for (const auto& field : res) r.headers[std::string(field.name_string())] = std::string(field.value());
+  for (const auto& field : res)
+    r.headers[std::string(field.name_string())] = std::string(field.value());
   return r;
 }
 

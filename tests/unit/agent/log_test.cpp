@@ -1,9 +1,9 @@
+#include "agent/log.h"
+
 #include <catch2/catch.hpp>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include "agent/log.h"
 
 using namespace agent;
 using namespace std::chrono_literals;
@@ -26,8 +26,13 @@ struct Capture {
 TEST_CASE("Lines are logfmt with time, level, msg, component and fields", "[log]") {
   Capture cap;
   Logger log = cap.logger().withComponent("reconciler");
-  log.info("sync done", {{"services", 3}, {"took", 1500ms}, {"ok", true}, {"ratio", 0.5},
-                         {"svc", "default/web"}, {"note", "two words"}, {"empty", ""},
+  log.info("sync done", {{"services", 3},
+                         {"took", 1500ms},
+                         {"ok", true},
+                         {"ratio", 0.5},
+                         {"svc", "default/web"},
+                         {"note", "two words"},
+                         {"empty", ""},
                          {"q", "a=\"b\"\n"}});
   REQUIRE(cap.lines.size() == 1);
   CHECK(cap.lines[0] ==
@@ -58,7 +63,8 @@ TEST_CASE("Verbosity gates V(n) lines like klog", "[log]") {
 TEST_CASE("Secrets never reach the log", "[log]") {
   CHECK(redactSecrets("Authorization: Bearer abc.def-ghi") == "Authorization: Bearer <redacted>");
   CHECK(redactSecrets("bearer   xyz, next") == "bearer   <redacted>, next");
-  CHECK(redactSecrets("https://user:pw@10.0.0.1:6443/api") == "https://<redacted>@10.0.0.1:6443/api");
+  CHECK(redactSecrets("https://user:pw@10.0.0.1:6443/api") ==
+        "https://<redacted>@10.0.0.1:6443/api");
   CHECK(redactSecrets("https://10.0.0.1:6443/api?x=@") == "https://10.0.0.1:6443/api?x=@");
   CHECK(redactSecrets("nothing here") == "nothing here");
 

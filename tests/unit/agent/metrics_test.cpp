@@ -1,3 +1,5 @@
+#include "agent/metrics.h"
+
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
@@ -5,7 +7,6 @@
 #include <thread>
 #include <vector>
 
-#include "agent/metrics.h"
 #include "agent/metrics_registry.h"
 
 using namespace agent;
@@ -30,8 +31,8 @@ TEST_CASE("Values print as Go's FormatFloat(v, 'g', -1, 64)", "[metrics]") {
 
 TEST_CASE("Text exposition: sorted families, sorted series, escaping", "[metrics]") {
   MetricsRegistry r;
-  auto& requests = r.counterFamily("z_requests_total", "Requests.\nSecond line \\ end",
-                                   {"path", "code"});
+  auto& requests =
+      r.counterFamily("z_requests_total", "Requests.\nSecond line \\ end", {"path", "code"});
   requests.labels({"/b", "200"}).inc();
   requests.labels({"/a", "503"}).inc(2);
   requests.labels({"/a", "200"}).inc();
@@ -82,7 +83,7 @@ TEST_CASE("Histograms print cumulative buckets, +Inf, sum and count", "[metrics]
         "op_seconds_count 4\n");
 }
 
-TEST_CASE("Counters only go up; registering twice returns the same metric", "[metrics]") {
+TEST_CASE("Counters only go up, and registering twice returns the same metric", "[metrics]") {
   MetricsRegistry r;
   Counter& c = r.counter("c_total", "c");
   c.inc(3);
@@ -148,7 +149,8 @@ TEST_CASE("kube-proxy's metric names and buckets are registered", "[metrics]") {
 
   for (const char* line :
        {"# TYPE kubeproxy_sync_proxy_rules_duration_seconds histogram\n",
-        "# HELP kubeproxy_sync_proxy_rules_duration_seconds [ALPHA] SyncProxyRules latency in seconds\n",
+        "# HELP kubeproxy_sync_proxy_rules_duration_seconds [ALPHA] SyncProxyRules latency in "
+        "seconds\n",
         "# TYPE kubeproxy_network_programming_duration_seconds histogram\n",
         "kubeproxy_sync_proxy_rules_last_timestamp_seconds 0\n",
         "kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds 0\n",
@@ -179,6 +181,7 @@ TEST_CASE("The log hook counts warn and error lines by component", "[metrics]") 
   log.info("fine");
   CHECK(m.logErrors.labels({"reconciler", "error"}).value() == 2);
   CHECK(m.logErrors.labels({"watch", "warn"}).value() == 1);
-  CHECK(r.render().find("ipvs_agent_log_errors_total{component=\"reconciler\",level=\"error\"} 2\n") !=
+  CHECK(r.render().find(
+            "ipvs_agent_log_errors_total{component=\"reconciler\",level=\"error\"} 2\n") !=
         std::string::npos);
 }

@@ -108,3 +108,14 @@ TEST_CASE("Listings are sorted", "[desired]") {
   CHECK(std::is_sorted(entries.begin(), entries.end()));
   CHECK(strings(ds.addresses()) == std::set<std::string>{"10.0.0.1", "10.0.0.2", "10.0.0.3"});
 }
+
+TEST_CASE("update(desired) takes the key from the ServiceDesired", "[desired]") {
+  DesiredState ds;
+  for (const char* name : {"a", "b"}) {
+    auto d = desiredFor(
+        service("ns", name, {name[0] == 'a' ? "10.0.0.1" : "10.0.0.2"}, {port("p", 80)}));
+    ds.update(std::move(d));
+  }
+  CHECK(ds.serviceCount() == 2);
+  CHECK(ds.service({"ns", "b"}) != nullptr);
+}

@@ -8,13 +8,13 @@ using namespace fx;
 
 namespace {
 
-// Phase rank per diff.h; deletes of a re-added RS and the weight-0 edits share kinds with
-// other phases, so the test compares the order of the kinds that are unambiguous.
+// Phase rank per diff.h. Virtual servers and their real servers share a phase (each VS comes
+// right before its own real servers); edits and deletes of real servers appear in two phases,
+// so only the unambiguous kinds are ranked.
 int rank(const Operation& op) {
   const std::string_view k = operationKind(op);
   if (k == "add_ipset_entry") return 0;
-  if (k == "add_virtual_server" || k == "edit_virtual_server") return 1;
-  if (k == "add_real_server") return 2;
+  if (k == "add_virtual_server" || k == "edit_virtual_server" || k == "add_real_server") return 1;
   if (k == "bind_address") return 3;
   if (k == "unbind_address") return 5;
   if (k == "delete_virtual_server") return 6;
@@ -24,7 +24,12 @@ int rank(const Operation& op) {
 
 bool ordered(const Plan& plan) {
   int last = 0;
+  std::set<VirtualServerKey> added;
   for (const auto& op : plan.operations) {
+    if (const auto* a = std::get_if<AddVirtualServer>(&op)) added.insert(a->server.key);
+    if (const auto* r = std::get_if<AddRealServer>(&op)) {
+      if (!added.count(r->virtualServer)) return false;  // a real server before its VS
+    }
     const int r = rank(op);
     if (r < 0) continue;
     if (r < last) return false;

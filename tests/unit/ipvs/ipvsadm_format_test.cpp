@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "ipvs/ipset_entries.h"
 #include "planner_fixtures.h"
 
 using namespace fx;
@@ -145,4 +146,18 @@ TEST_CASE("ipset save text round-trips, keeping only the agent's sets", "[format
         std::make_pair(IpsetId::kNodePortLocalSctp, Family::kV6));
   CHECK_FALSE(parseIpsetName("KUBE-FOO"));
   CHECK_FALSE(parseIpsetSave("add KUBE-CLUSTER-IP\n"));
+}
+
+TEST_CASE("ipset members print addresses exactly like inet_ntop", "[format]") {
+  for (std::uint32_t v : {0u, 0x01020304u, 0x0a000001u, 0x64656667u, 0xc0a80a0au, 0xffffffffu,
+                          0x09630a64u, 0x7f000001u}) {
+    const IpAddress a = IpAddress::v4(v);
+    CHECK(ipEntry(IpsetId::kIpvsIps, a).entry == a.toString());
+    CHECK(ipPortIpEntry(IpsetId::kLoopBack, a, Protocol::kUdp, 53, a).entry ==
+          a.toString() + ",udp:53," + a.toString());
+  }
+  CHECK(ipPortNetEntry(IpsetId::kLoadBalancerSourceCIDR, ip("fd00::1"), Protocol::kTcp, 80,
+                       cidr("2001:db8::/32"))
+            .entry == "fd00::1,tcp:80,2001:db8::/32");
+  CHECK(portEntry(IpsetId::kNodePortUdp, Family::kV6, 30053).entry == "30053");
 }

@@ -94,6 +94,36 @@ TEST_CASE("strays, duplicates and data messages do not disturb the batch", "[ipv
   CHECK(t.done());
 }
 
+TEST_CASE("last-only mode: the final reply settles every silent request", "[ipvs][batch]") {
+  using netlink::AckMode;
+  AckTracker t(10, 5, AckMode::kLastOnly);
+  t.feed(acks({{12, -EEXIST}}));
+  CHECK(t.pending() == 4);  // silence proves nothing until the last reply
+  t.feed(acks({{14, 0}}));
+  REQUIRE(t.done());
+  CHECK(*t.results()[0] == std::error_code{});
+  CHECK(*t.results()[1] == std::error_code{});
+  CHECK(*t.results()[2] == errnoCode(EEXIST));
+  CHECK(*t.results()[3] == std::error_code{});
+  CHECK(*t.results()[4] == std::error_code{});
+
+  AckTracker lastFails(20, 3, AckMode::kLastOnly);
+  lastFails.feed(acks({{19, -EINVAL}, {22, -ENOENT}}));  // 19 is a stray
+  REQUIRE(lastFails.done());
+  CHECK(lastFails.strays() == 1);
+  CHECK(*lastFails.results()[0] == std::error_code{});
+  CHECK(*lastFails.results()[2] == errnoCode(ENOENT));
+
+  // Without the final reply nothing is known: the unanswered requests fail.
+  AckTracker lost(30, 4, AckMode::kLastOnly);
+  lost.feed(acks({{31, -ESRCH}}));
+  CHECK(lost.pending() == 3);
+  CHECK(lost.failPending(errnoCode(ENOBUFS)) == 3);
+  CHECK(*lost.results()[0] == errnoCode(ENOBUFS));
+  CHECK(*lost.results()[1] == errnoCode(ESRCH));
+  CHECK(*lost.results()[3] == errnoCode(ENOBUFS));
+}
+
 TEST_CASE("sequence numbers wrap around", "[ipvs][batch]") {
   AckTracker t(0xfffffffeu, 4);
   t.feed(acks({{1, -EINVAL}, {0xffffffffu, 0}, {0, 0}, {0xfffffffeu, 0}}));

@@ -249,3 +249,40 @@ TEST_CASE("config, info and dump requests are well formed", "[ipvs][codec]") {
   REQUIRE(k);
   CHECK(*k == key("10.9.8.7", 6, Protocol::kUdp));
 }
+
+TEST_CASE("a reused scratch message encodes exactly like a fresh one", "[ipvs][codec]") {
+  auto scratch = netlink::newScratchMessage();
+  REQUIRE(scratch);
+  const VirtualServer big{key("2001:db8::1", 443), "abcdefghijklmno", kFlagPersistent, 10, 64};
+  RealServer r = rs("fd00::1", 8443, 9);
+  r.upperThreshold = 5;
+  const std::vector<Operation> ops = {
+      AddVirtualServer{big}, AddRealServer{big.key, r},
+      DeleteVirtualServer{key("10.0.0.1", 80)},  // shorter than what the scratch held
+      DeleteRealServer{fwmarkKey(Family::kV4, 3), {ip("10.1.1.1"), 0}},
+      EditVirtualServer{big}};
+  netlink::PackedRequests packed;
+  for (const Operation& op : ops) {
+    REQUIRE_FALSE(encodeOperation(op, kFamilyId, scratch->get()));
+    auto fresh = encodeOperation(op, kFamilyId);
+    REQUIRE(fresh);
+    CHECK(bytesOf(*nlmsg_hdr(scratch->get())) == bytesOf(*nlmsg_hdr(fresh->get())));
+    packed.append(scratch->get());
+  }
+  // Packed back to back, each at an aligned offset, each intact.
+  REQUIRE(packed.size() == ops.size());
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    auto fresh = encodeOperation(ops[i], kFamilyId);
+    REQUIRE(fresh);
+    CHECK(reinterpret_cast<std::uintptr_t>(packed.at(i)) % NLMSG_ALIGNTO == 0);
+    CHECK(bytesOf(*packed.at(i)) == bytesOf(*nlmsg_hdr(fresh->get())));
+    total += NLMSG_ALIGN(packed.at(i)->nlmsg_len);
+  }
+  CHECK(packed.bytes() == total);
+  // A failed encode leaves nothing to send.
+  CHECK(encodeOperation(BindAddress{}, kFamilyId, scratch->get()) == std::errc::invalid_argument);
+  packed.clear();
+  CHECK(packed.size() == 0);
+  CHECK(packed.bytes() == 0);
+}

@@ -1,0 +1,87 @@
+#pragma once
+// ChangeQueue: the hand-off from the watchers (or the file source) to the sync loop.
+//
+// Purpose: implements k8swatch::EventSink by recording each change, in order, and waking the
+//   sync loop. The loop takes the whole batch at once, so changes that arrive while a sync runs
+//   are coalesced into the next one.
+// Threading: producers call the EventSink methods from their own threads; one consumer calls
+//   wait()/take(). One mutex guards everything; producers never block on the consumer.
+// Ownership: owns the pending changes until take() hands them over.
+// Errors: rejected objects are queued too, so the loop logs and counts them on its thread.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "ipvs/model.h"
+#include "k8swatch/event_sink.h"
+
+namespace agent {
+
+struct ServiceDeleted {
+  ipvs::ObjectKey key;
+};
+struct SliceDeleted {
+  ipvs::ObjectKey key;
+};
+struct NodeDeleted {
+  std::string name;
+};
+struct ObjectRejected {
+  k8swatch::ResourceKind kind;
+  std::string object;
+  std::string reason;
+  std::string message;
+};
+using Change = std::variant<ipvs::Service, ServiceDeleted, ipvs::EndpointSlice, SliceDeleted,
+                            ipvs::Node, NodeDeleted, ObjectRejected>;
+
+struct ChangeBatch {
+  std::vector<Change> changes;
+  std::size_t serviceChanges = 0;
+  std::size_t endpointChanges = 0;
+  // When the oldest change of the batch arrived: the start of its network-programming latency.
+  std::optional<std::chrono::steady_clock::time_point> firstAt;
+};
+
+class ChangeQueue final : public k8swatch::EventSink {
+ public:
+  void serviceUpdated(ipvs::Service svc) override;
+  void serviceDeleted(const ipvs::ObjectKey& key) override;
+  void sliceUpdated(ipvs::EndpointSlice slice) override;
+  void sliceDeleted(const ipvs::EndpointSlice& last) override;
+  void nodeUpdated(ipvs::Node node) override;
+  void nodeDeleted(const std::string& name) override;
+  void synced(k8swatch::ResourceKind kind) override;
+  void rejected(k8swatch::ResourceKind kind, const std::string& object, std::string_view reason,
+                const std::string& message) override;
+
+  // True once Services, EndpointSlices and the Node have each delivered their first full list.
+  bool allSynced() const;
+  // Marks every resource synced (for sources that deliver everything at once).
+  void markAllSynced();
+  // Waits until a change is pending, `deadline` passes, or stop() is called.
+  void waitUntil(std::chrono::steady_clock::time_point deadline);
+  ChangeBatch take();
+  std::size_t pending() const;
+  void stop();
+  bool stopped() const;
+
+ private:
+  void push(Change change, bool service);
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  ChangeBatch batch_;
+  bool syncedServices_ = false;
+  bool syncedSlices_ = false;
+  bool syncedNode_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace agent

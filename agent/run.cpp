@@ -1,0 +1,204 @@
+#include "agent/run.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include "agent/change_queue.h"
+#include "agent/config_file.h"
+#include "agent/file_source.h"
+#include "agent/flags_table.h"
+#include "agent/health.h"
+#include "agent/healthcheck_server.h"
+#include "agent/host_rules.h"
+#include "agent/http_server.h"
+#include "agent/metrics.h"
+#include "agent/node_context_builder.h"
+#include "agent/sync_loop.h"
+#include "k8swatch/watcher.h"
+#include "netlink/iptables_runner.h"
+#include "netlink/kernel_dataplane.h"
+#include "netlink/sysctl_client.h"
+
+namespace agent {
+
+namespace {
+
+std::string nodeNameOf(const Config& config) {
+  if (!config.hostnameOverride.empty()) return config.hostnameOverride;
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  std::string name(host);
+  for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return name;
+}
+
+// IPv4 always; IPv6 too when the host has it, as kube-proxy runs a dual-stack proxier then.
+std::vector<ipvs::Family> familiesOf() {
+  std::vector<ipvs::Family> families{ipvs::Family::kV4};
+  if (std::filesystem::exists("/proc/net/if_inet6")) families.push_back(ipvs::Family::kV6);
+  return families;
+}
+
+void applySysctls(const Config& config, const Logger& log) {
+  netlink::SysctlClient sysctl;
+  auto kernel = netlink::runningKernelVersion();
+  const auto settings = netlink::ipvsSysctls(kernel ? *kernel : netlink::KernelVersion{6, 1, 0},
+                                             config.ipvs.strictARP);
+  for (const auto& s : settings) {
+    if (auto r = sysctl.ensure(s.key, s.value); !r)
+      log.error("cannot set sysctl", {{"key", s.key}, {"value", s.value}, {"error", r.error()}});
+  }
+}
+
+void applyTimeouts(const Config& config, netlink::KernelDataplane& dp, const Logger& log) {
+  const auto secs = [](Duration d) {
+    return static_cast<std::uint32_t>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
+  };
+  const netlink::IpvsTimeouts t{secs(config.ipvs.tcpTimeout), secs(config.ipvs.tcpFinTimeout),
+                                secs(config.ipvs.udpTimeout)};
+  if (t.tcp == 0 && t.tcpFin == 0 && t.udp == 0) return;
+  if (auto r = dp.ipvs().setTimeouts(t); !r)
+    log.error("cannot set IPVS timeouts", {{"error", r.error()}});
+}
+
+sigset_t stopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+// SIGTERM and SIGINT stop the queue, which ends the sync loop. They are blocked in every thread
+// (runAgent blocks them before starting any), and this one waits for them.
+std::thread signalThread(ChangeQueue& queue) {
+  return std::thread([set = stopSignals(), &queue] {
+    int sig = 0;
+    sigwait(&set, &sig);
+    queue.stop();
+  });
+}
+
+std::unique_ptr<HttpServer> serve(HttpService& http, const std::string& address, HttpRoutes routes,
+                                  const Logger& log, AgentMetrics& metrics, const char* name) {
+  if (address.empty()) return nullptr;
+  auto bind = parseBindAddress(address);
+  if (!bind) return nullptr;  // validated at start-up
+  return HttpServer::listenWithRetry(
+      http, *bind, std::move(routes), std::chrono::seconds(5),
+      [log, &metrics, name, address](std::error_code ec) {
+        log.error("cannot bind; retrying", {{"server", name}, {"address", address}, {"error", ec}});
+        metrics.httpBindErrors.labels({name}).inc();
+      });
+}
+
+}  // namespace
+
+int runAgent(const Options& options) {
+  const Config& config = options.config;
+  const sigset_t signalsToWait = stopSignals();
+  pthread_sigmask(SIG_BLOCK, &signalsToWait, nullptr);
+  Logger root(Logger::Options{config.logging.verbosity, {}, {}});
+  Logger log = root.withComponent("agent");
+  MetricsRegistry registry;
+  AgentMetrics metrics(registry);
+  root.setErrorHook(logErrorHook(metrics));
+  HealthState health(2 * config.ipvs.syncPeriod);
+  HttpService http;
+  auto healthz = serve(http, config.healthzBindAddress, healthzRoutes(health, metrics), log,
+                       metrics, "healthz");
+  auto metricsServer = serve(http, config.metricsBindAddress,
+                             metricsRoutes(registry, configzBody(config)), log, metrics, "metrics");
+
+  const auto families = familiesOf();
+  if (!config.agent.dryRun) applySysctls(config, log);
+  auto dataplane = netlink::KernelDataplane::open({families, {}});
+  if (!dataplane) {
+    log.error("cannot open the kernel interfaces (is IPVS available?)",
+              {{"error", dataplane.error()}});
+    return 1;
+  }
+  applyTimeouts(config, *dataplane, log);
+
+  const std::string nodeName = nodeNameOf(config);
+  auto nodeContext = [&](const ipvs::Node* node) {
+    NodeInputs in;
+    in.nodeName = nodeName;
+    in.node = node;
+    in.families = families;
+    if (auto local = dataplane->links().localAddresses(dataplane->dummyIndex())) {
+      for (const auto& a : *local) {
+        if (a.address.isLoopback()) continue;
+        in.candidateAddresses.push_back(a.address);
+        in.otherLocalAddresses.push_back(a.address);
+      }
+    }
+    auto built = buildNodeContext(config, in);
+    for (const auto& w : built.warnings) log.warn(w);
+    return built.context;
+  };
+
+  const auto drainLimit =
+      std::chrono::duration_cast<std::chrono::seconds>(config.agent.gracefulTerminationTimeout);
+  Reconciler reconciler(
+      *dataplane,
+      {nodeContext(nullptr), drainLimit.count() > 0 ? std::optional(drainLimit) : std::nullopt});
+  netlink::IptablesRunner iptables;
+  HostRulesOptions ruleOptions{families,
+                               config.iptables.masqueradeAll,
+                               {},
+                               static_cast<unsigned>(config.iptables.masqueradeBit)};
+  for (const auto& part : splitList(config.clusterCIDR))
+    if (auto cidr = ipvs::Cidr::parse(part)) ruleOptions.clusterCidrs.push_back(*cidr);
+  HostRules hostRules(iptables, ruleOptions);
+  HealthCheckServer healthChecks(http, reconciler.node().nodePortAddresses, health, metrics,
+                                 root.withComponent("healthcheck"));
+
+  ChangeQueue queue;
+  std::thread signals = signalThread(queue);
+  std::unique_ptr<FileSource> fileSource;
+  std::unique_ptr<k8swatch::Watcher> watcher;
+  if (!config.agent.source.empty()) {
+    fileSource =
+        std::make_unique<FileSource>(config.agent.source, queue, root.withComponent("source"));
+    fileSource->start();
+  } else {
+    k8swatch::WatcherOptions wo;
+    wo.nodeName = nodeName;
+    wo.serviceProxyName = config.serviceProxyName;
+    try {
+      watcher = std::make_unique<k8swatch::Watcher>(
+          k8swatch::resolveClusterConfig(config.clientConnection.kubeconfig, options.master), wo,
+          queue);
+    } catch (const std::exception& e) {
+      log.error("cannot configure the API client", {{"error", e.what()}});
+      queue.stop();
+      kill(getpid(), SIGTERM);  // releases the signal thread
+      signals.join();
+      return 1;
+    }
+    watcher->start();
+  }
+  log.info("started",
+           {{"node", nodeName},
+            {"source", config.agent.source.empty() ? std::string("api") : config.agent.source}});
+
+  SyncLoop loop(
+      {reconciler, queue, root.withComponent("sync"), metrics, health, &hostRules, &healthChecks,
+       nodeContext},
+      {std::chrono::duration_cast<std::chrono::milliseconds>(config.ipvs.syncPeriod),
+       std::chrono::duration_cast<std::chrono::milliseconds>(config.ipvs.minSyncPeriod), nodeName});
+  loop.run();
+  log.info("stopping; the kernel state is left in place");
+  if (watcher) watcher->stop();
+  if (fileSource) fileSource->stop();
+  signals.join();
+  return 0;
+}
+
+}  // namespace agent

@@ -1,0 +1,12 @@
+#pragma once
+// The agent's long-running modes: watching the API server (the default) or a manifest source
+// (--source without --dry-run), programming the kernel until SIGTERM or SIGINT.
+
+#include "agent/flags.h"
+
+namespace agent {
+
+// Returns the process exit code: 0 after a clean stop, 1 if start-up failed.
+int runAgent(const Options& options);
+
+}  // namespace agent

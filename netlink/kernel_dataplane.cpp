@@ -1,0 +1,134 @@
+#include "netlink/kernel_dataplane.h"
+
+#include <utility>
+#include <variant>
+
+namespace netlink {
+
+namespace {
+
+bool isIpvsOp(const ipvs::Operation& op) {
+  return std::holds_alternative<ipvs::AddVirtualServer>(op) ||
+         std::holds_alternative<ipvs::EditVirtualServer>(op) ||
+         std::holds_alternative<ipvs::DeleteVirtualServer>(op) ||
+         std::holds_alternative<ipvs::AddRealServer>(op) ||
+         std::holds_alternative<ipvs::EditRealServer>(op) ||
+         std::holds_alternative<ipvs::DeleteRealServer>(op);
+}
+
+const ipvs::IpAddress* addressOf(const ipvs::Operation& op, bool bind) {
+  if (bind) {
+    const auto* b = std::get_if<ipvs::BindAddress>(&op);
+    return b != nullptr ? &b->address : nullptr;
+  }
+  const auto* u = std::get_if<ipvs::UnbindAddress>(&op);
+  return u != nullptr ? &u->address : nullptr;
+}
+
+}  // namespace
+
+KernelDataplane::KernelDataplane(KernelDataplaneOptions options, IpvsClient ipvs,
+                                 IpsetClient ipsets, LinkClient links, int dummyIndex)
+    : options_(std::move(options)),
+      ipvs_(std::move(ipvs)),
+      ipsets_(std::move(ipsets)),
+      links_(std::move(links)),
+      dummyIndex_(dummyIndex) {}
+
+ipvs::Result<KernelDataplane> KernelDataplane::open(KernelDataplaneOptions options) {
+  auto ipvs = IpvsClient::open(options.ipvs);
+  if (!ipvs) return ipvs.error();
+  auto ipsets = IpsetClient::open();
+  if (!ipsets) return ipsets.error();
+  auto links = LinkClient::open();
+  if (!links) return links.error();
+  auto dummy = links->ensureDummy(kDummyInterface);
+  if (!dummy) return dummy.error();
+  for (const auto family : options.families) {
+    if (auto created = ipsets->createAll(family); !created) return created.error();
+  }
+  return KernelDataplane(std::move(options), std::move(*ipvs), std::move(*ipsets),
+                         std::move(*links), *dummy);
+}
+
+ipvs::Result<ipvs::KernelState> KernelDataplane::observe() {
+  ipvs::KernelState state;
+  auto services = ipvs_.dump();
+  if (!services) return services.error();
+  for (auto& vs : *services) {
+    const auto key = vs.server.key;
+    state.virtualServers.emplace(key, std::move(vs));
+  }
+  for (const auto family : options_.families) {
+    auto entries = ipsets_.list(family);
+    if (!entries) return entries.error();
+    state.ipsetEntries.merge(*entries);
+  }
+  auto addresses = links_.listAddresses(dummyIndex_);
+  if (!addresses) return addresses.error();
+  state.boundAddresses = std::move(*addresses);
+  return state;
+}
+
+ipvs::ApplyReport KernelDataplane::apply(std::span<const ipvs::Operation> ops) {
+  ipvs::ApplyReport report;
+  report.results.reserve(ops.size());
+  std::size_t i = 0;
+  while (i < ops.size()) {
+    if (isIpvsOp(ops[i])) {
+      i += applyIpvsRun(ops.subspan(i), report);
+    } else if (addressOf(ops[i], true) != nullptr || addressOf(ops[i], false) != nullptr) {
+      i += applyAddressRun(ops.subspan(i), report);
+    } else {
+      const std::error_code ec = applyIpset(ops[i]);
+      report.results.push_back(ec);
+      if (ec) ++report.failed;
+      ++i;
+    }
+  }
+  return report;
+}
+
+std::size_t KernelDataplane::applyIpvsRun(std::span<const ipvs::Operation> ops,
+                                          ipvs::ApplyReport& report) {
+  std::size_t n = 0;
+  while (n < ops.size() && isIpvsOp(ops[n])) ++n;
+  ipvs::ApplyReport batch = ipvs_.apply(ops.first(n));
+  report.results.insert(report.results.end(), batch.results.begin(), batch.results.end());
+  report.failed += batch.failed;
+  report.idempotent += batch.idempotent;
+  report.stateUncertain = report.stateUncertain || batch.stateUncertain;
+  return n;
+}
+
+std::size_t KernelDataplane::applyAddressRun(std::span<const ipvs::Operation> ops,
+                                             ipvs::ApplyReport& report) {
+  const bool bind = addressOf(ops[0], true) != nullptr;
+  std::vector<ipvs::IpAddress> addresses;
+  while (addresses.size() < ops.size()) {
+    const ipvs::IpAddress* ip = addressOf(ops[addresses.size()], bind);
+    if (ip == nullptr) break;
+    addresses.push_back(*ip);
+  }
+  const auto results =
+      bind ? links_.bindAll(dummyIndex_, addresses) : links_.unbindAll(dummyIndex_, addresses);
+  for (const auto& ec : results) {
+    report.results.push_back(ec);
+    if (ec) ++report.failed;
+  }
+  return addresses.size();
+}
+
+std::error_code KernelDataplane::applyIpset(const ipvs::Operation& op) {
+  if (const auto* add = std::get_if<ipvs::AddIpsetEntry>(&op)) {
+    auto r = ipsets_.add(add->entry);
+    return r ? std::error_code{} : r.error();
+  }
+  if (const auto* del = std::get_if<ipvs::DeleteIpsetEntry>(&op)) {
+    auto r = ipsets_.del(del->entry);
+    return r ? std::error_code{} : r.error();
+  }
+  return std::make_error_code(std::errc::invalid_argument);
+}
+
+}  // namespace netlink
