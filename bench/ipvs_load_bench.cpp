@@ -48,7 +48,7 @@ double msSince(Clock::time_point start) {
 
 ipvs::IpAddress nth(std::uint32_t base, std::uint32_t i) { return ipvs::IpAddress::v4(base + i); }
 
-constexpr std::uint32_t kVipBase = (10u << 24) | (96u << 16);   // 10.96.0.0/16
+constexpr std::uint32_t kVipBase = (10u << 24) | (96u << 16);    // 10.96.0.0/16
 constexpr std::uint32_t kRealBase = (10u << 24) | (128u << 16);  // 10.128.0.0/9
 
 ipvs::VirtualServer service(int s) {
@@ -120,9 +120,8 @@ ChangeCost changeCost(netlink::IpvsClient& client, int services, int reals, int 
   for (int i = 0; i < repeat; ++i) {
     const int s = (i * 7919) % services;
     const ipvs::VirtualServer vs = service(s);
-    const std::vector<Operation> swap = {
-        ipvs::DeleteRealServer{vs.key, real(s, 0, reals).key},
-        ipvs::AddRealServer{vs.key, real(s, 0, reals, 2)}};
+    const std::vector<Operation> swap = {ipvs::DeleteRealServer{vs.key, real(s, 0, reals).key},
+                                         ipvs::AddRealServer{vs.key, real(s, 0, reals, 2)}};
     auto start = Clock::now();
     const bool ok1 = client.apply(swap).failed == 0;
     replace.push_back(msSince(start));
@@ -233,10 +232,11 @@ int run(const Args& a) {
   printLine("ack-each:", t.ackEach, n);
   printLine("one-by-one:", t.oneByOne, n);
   printLine("ipvsadm -R:", t.restore, n);
-  std::printf("ratios (best): batched vs ipvsadm -R %.2fx, batched vs one-by-one %.2fx, "
-              "ack-each vs one-by-one %.2fx\n",
-              best(t.restore) / best(t.batched), best(t.oneByOne) / best(t.batched),
-              best(t.oneByOne) / best(t.ackEach));
+  std::printf(
+      "ratios (best): batched vs ipvsadm -R %.2fx, batched vs one-by-one %.2fx, "
+      "ack-each vs one-by-one %.2fx\n",
+      best(t.restore) / best(t.batched), best(t.oneByOne) / best(t.batched),
+      best(t.oneByOne) / best(t.ackEach));
   std::printf("ratios (median): batched vs ipvsadm -R %.2fx, batched vs one-by-one %.2fx\n",
               median(t.restore) / median(t.batched), median(t.oneByOne) / median(t.batched));
 
@@ -254,14 +254,15 @@ int run(const Args& a) {
   std::printf("dump of the loaded table: %.1f ms (%zu services, %.0f real servers/s)\n", dumpMs,
               dumped ? dumped->size() : 0,
               static_cast<double>(a.services * a.reals) / dumpMs * 1000);
-  std::printf("replace one real server (delete+add, median of %d): %.3f ms at %d services, "
-              "%.3f ms at %d (ratio %.2f)\n",
-              a.repeat, big.replaceMs, a.services, small.replaceMs, smallServices,
-              big.replaceMs / small.replaceMs);
-  std::printf("edit one weight in place (median of %d): %.3f ms at %d services, %.3f ms at %d "
-              "(ratio %.2f)\n",
-              a.repeat, big.editMs, a.services, small.editMs, smallServices,
-              big.editMs / small.editMs);
+  std::printf(
+      "replace one real server (delete+add, median of %d): %.3f ms at %d services, "
+      "%.3f ms at %d (ratio %.2f)\n",
+      a.repeat, big.replaceMs, a.services, small.replaceMs, smallServices,
+      big.replaceMs / small.replaceMs);
+  std::printf(
+      "edit one weight in place (median of %d): %.3f ms at %d services, %.3f ms at %d "
+      "(ratio %.2f)\n",
+      a.repeat, big.editMs, a.services, small.editMs, smallServices, big.editMs / small.editMs);
   ok = dumped && dumped->size() == static_cast<std::size_t>(a.services);
   std::printf("result: %s\n", ok ? "ok" : "FAILED (dump)");
   return ok ? 0 : 1;
@@ -278,8 +279,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!args.inGuest) {
-    std::fprintf(stderr, "refusing to run: this benchmark flushes IPVS (ipvsadm -C); run it in "
-                         "the test guest via scripts/bench-netlink (--in-guest)\n");
+    std::fprintf(stderr,
+                 "refusing to run: this benchmark flushes IPVS (ipvsadm -C); run it in "
+                 "the test guest via scripts/bench-netlink (--in-guest)\n");
     return 2;
   }
   return run(args);

@@ -221,56 +221,61 @@ double benchIncremental(Cluster& c, int runs) {
   return median(us);
 }
 
+// Resident memory after each stage of a 10k x 10 build (what the 64 MiB budget is spent on).
+int memoryProfile(const Cluster& c) {
+  auto rss = [] {
+    long pages = 0, resident = 0;
+    FILE* f = std::fopen("/proc/self/statm", "r");
+    if (f && std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    if (f) std::fclose(f);
+    return static_cast<double>(resident) * 4096.0 / 1048576.0;
+  };
+  std::printf("cluster %.1f MiB\n", rss());
+  DesiredState ds;
+  fill(c, ds);
+  std::printf("+desired %.1f MiB\n", rss());
+  {
+    Plan p = diff(ds, KernelState{}, options());
+    std::printf("+plan from empty %.1f MiB (peak %.1f)\n", rss(), peakRssMiB());
+  }
+  const KernelState kernel = kernelFrom(ds);
+  std::printf("+kernel %.1f MiB (peak %.1f)\n", rss(), peakRssMiB());
+  return 0;
+}
+
+// --profile translate|fill|diff|diff-empty|memory: one phase in a loop, to run under perf.
+int profile(const std::string& what) {
+  Cluster c = makeCluster(10000);
+  std::size_t n = 0;
+  if (what == "memory") return memoryProfile(c);
+  if (what == "fill") {
+    for (int i = 0; i < 10; ++i) {
+      DesiredState ds;
+      fill(c, ds);
+      n += ds.virtualServerCount();
+    }
+  } else if (what == "translate") {
+    for (int i = 0; i < 20; ++i) {
+      for (std::size_t j = 0; j < c.services.size(); ++j)
+        n += c.translateOne(j).ipsetEntries.size();
+    }
+  } else {
+    DesiredState ds;
+    fill(c, ds);
+    const KernelState kernel = kernelFrom(ds);
+    for (int i = 0; i < 20; ++i) {
+      n += diff(ds, what == "diff-empty" ? KernelState{} : kernel, options()).operations.size();
+    }
+  }
+  std::printf("%zu\n", n);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const bool quick = argc > 1 && std::strcmp(argv[1], "--quick") == 0;
-  if (argc > 2 && std::strcmp(argv[1], "--profile") == 0) {  // a loop to run under perf
-    const std::string what = argv[2];
-    Cluster c = makeCluster(10000);
-    std::size_t n = 0;
-    auto rss = [] {
-      long pages = 0, resident = 0;
-      FILE* f = std::fopen("/proc/self/statm", "r");
-      if (f && std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
-      if (f) std::fclose(f);
-      return static_cast<double>(resident) * 4096.0 / 1048576.0;
-    };
-    if (what == "memory") {
-      std::printf("cluster %.1f MiB\n", rss());
-      DesiredState ds;
-      fill(c, ds);
-      std::printf("+desired %.1f MiB\n", rss());
-      {
-        Plan p = diff(ds, KernelState{}, options());
-        std::printf("+plan from empty %.1f MiB (peak %.1f)\n", rss(), peakRssMiB());
-      }
-      const KernelState kernel = kernelFrom(ds);
-      std::printf("+kernel %.1f MiB (peak %.1f)\n", rss(), peakRssMiB());
-      return 0;
-    }
-    if (what == "fill") {
-      for (int i = 0; i < 10; ++i) {
-        DesiredState ds;
-        fill(c, ds);
-        n += ds.virtualServerCount();
-      }
-    } else if (what == "translate") {
-      for (int i = 0; i < 20; ++i) {
-        for (std::size_t j = 0; j < c.services.size(); ++j)
-          n += c.translateOne(j).ipsetEntries.size();
-      }
-    } else {
-      DesiredState ds;
-      fill(c, ds);
-      const KernelState kernel = kernelFrom(ds);
-      for (int i = 0; i < 20; ++i) {
-        n += diff(ds, what == "diff-empty" ? KernelState{} : kernel, options()).operations.size();
-      }
-    }
-    std::printf("%zu\n", n);
-    return 0;
-  }
+  if (argc > 2 && std::strcmp(argv[1], "--profile") == 0) return profile(argv[2]);
   const int fullRuns = quick ? 3 : 9;
   const int incRuns = quick ? 2000 : 20000;
 

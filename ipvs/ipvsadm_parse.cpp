@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <charconv>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -145,8 +146,23 @@ class LineParser {
     }
     if (o == "-6" || o == "--ipv6") {
       st.ipv6Fwmark = true;
-    } else if (o == "-n" || o == "--numeric") {
-    } else if (o == "-s" || o == "--scheduler") {
+      return {};
+    }
+    if (o == "-n" || o == "--numeric" || o == "--tun-nocsum" || o == "--tun-csum" ||
+        o == "--tun-remcsum") {
+      return {};
+    }
+    if (o == "--pe" || o == "--tun-type" || o == "--tun-port") {
+      return arg() ? std::string() : "missing argument to " + std::string(o);
+    }
+    if (auto r = serviceOption(o, st)) return *r;
+    if (auto r = serverOption(o, st)) return *r;
+    return "unknown option \"" + std::string(o) + "\"";
+  }
+
+  // Options of -A; nullopt if `o` is none of them.
+  std::optional<std::string> serviceOption(std::string_view o, LineState& st) {
+    if (o == "-s" || o == "--scheduler") {
       auto a = arg();
       if (!a) return "missing scheduler";
       st.vs.scheduler = std::string(*a);
@@ -168,10 +184,15 @@ class LineParser {
       auto a = arg();
       if (!a) return "missing scheduler flags";
       st.schedFlags = *a;
-    } else if (o == "--pe" || o == "--tun-type" || o == "--tun-port") {
-      if (!arg()) return "missing argument to " + std::string(o);
-    } else if (o == "--tun-nocsum" || o == "--tun-csum" || o == "--tun-remcsum") {
-    } else if (o == "-r" || o == "--real-server") {
+    } else {
+      return std::nullopt;
+    }
+    return std::string();
+  }
+
+  // Options of -a; nullopt if `o` is none of them.
+  std::optional<std::string> serverOption(std::string_view o, LineState& st) {
+    if (o == "-r" || o == "--real-server") {
       auto a = arg();
       st.dest = a ? parseAddressPort(*a) : std::nullopt;
       if (!st.dest) return "bad or missing real server address";
@@ -188,9 +209,9 @@ class LineParser {
     } else if (o == "-y" || o == "--l-threshold") {
       return number(o, st.rs.lowerThreshold);
     } else {
-      return "unknown option \"" + std::string(o) + "\"";
+      return std::nullopt;
     }
-    return {};
+    return std::string();
   }
 
   std::vector<std::string_view> tokens_;

@@ -17,8 +17,7 @@ namespace {
 constexpr std::array<std::string_view, kIpvsOpKinds> kKindNames = {
     "add_service", "edit_service", "delete_service", "add_dest",
     "edit_dest",   "delete_dest",  "other"};
-constexpr std::array<std::string_view, kIpvsOpResults> kResultNames = {"ok", "idempotent",
-                                                                       "error"};
+constexpr std::array<std::string_view, kIpvsOpResults> kResultNames = {"ok", "idempotent", "error"};
 
 void bump(std::atomic<std::uint64_t>& counter, std::uint64_t by = 1) {
   counter.fetch_add(by, std::memory_order_relaxed);

@@ -3,8 +3,8 @@
 //
 // Purpose: the only writer and reader of the kernel's IPVS tables. dump() reads every virtual
 //   server with its real servers and counters; apply() writes operations in batches (many
-//   requests per sendmsg, each with its own sequence number and ACK), and maps every ACK or
-//   error back to its operation.
+//   requests per sendmsg, each with its own sequence number; by default only the last of a
+//   batch asks for an ACK, see AckMode) and maps every error reply back to its operation.
 // Threading: one thread at a time calls the methods (the Dataplane contract). counters() may be
 //   read from any thread (relaxed atomics), e.g. by the /metrics handler.
 // Ownership: owns one NETLINK_GENERIC socket (RAII) and the resolved "IPVS" family id; both

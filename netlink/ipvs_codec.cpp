@@ -160,31 +160,30 @@ Overloaded(F...) -> Overloaded<F...>;
 
 Result<Request> requestFor(const ipvs::Operation& op) {
   using namespace ipvs;
-  return std::visit(
-      Overloaded{
-          [](const AddVirtualServer& o) -> Result<Request> {
-            return Request{IPVS_CMD_NEW_SERVICE, o.server.key, o.server, {}, false};
-          },
-          [](const EditVirtualServer& o) -> Result<Request> {
-            return Request{IPVS_CMD_SET_SERVICE, o.server.key, o.server, {}, false};
-          },
-          [](const DeleteVirtualServer& o) -> Result<Request> {
-            return Request{IPVS_CMD_DEL_SERVICE, o.key, {}, {}, false};
-          },
-          [](const AddRealServer& o) -> Result<Request> {
-            return Request{IPVS_CMD_NEW_DEST, o.virtualServer, {}, o.server, true};
-          },
-          [](const EditRealServer& o) -> Result<Request> {
-            return Request{IPVS_CMD_SET_DEST, o.virtualServer, {}, o.server, true};
-          },
-          [](const DeleteRealServer& o) -> Result<Request> {
-            RealServer keyOnly;  // a delete sends the key only
-            keyOnly.key = o.key;
-            return Request{IPVS_CMD_DEL_DEST, o.virtualServer, {}, keyOnly, false};
-          },
-          [](const auto&) -> Result<Request> { return invalid(); },
-      },
-      op);
+  return std::visit(Overloaded{
+                        [](const AddVirtualServer& o) -> Result<Request> {
+                          return Request{IPVS_CMD_NEW_SERVICE, o.server.key, o.server, {}, false};
+                        },
+                        [](const EditVirtualServer& o) -> Result<Request> {
+                          return Request{IPVS_CMD_SET_SERVICE, o.server.key, o.server, {}, false};
+                        },
+                        [](const DeleteVirtualServer& o) -> Result<Request> {
+                          return Request{IPVS_CMD_DEL_SERVICE, o.key, {}, {}, false};
+                        },
+                        [](const AddRealServer& o) -> Result<Request> {
+                          return Request{IPVS_CMD_NEW_DEST, o.virtualServer, {}, o.server, true};
+                        },
+                        [](const EditRealServer& o) -> Result<Request> {
+                          return Request{IPVS_CMD_SET_DEST, o.virtualServer, {}, o.server, true};
+                        },
+                        [](const DeleteRealServer& o) -> Result<Request> {
+                          RealServer keyOnly;  // a delete sends the key only
+                          keyOnly.key = o.key;
+                          return Request{IPVS_CMD_DEL_DEST, o.virtualServer, {}, keyOnly, false};
+                        },
+                        [](const auto&) -> Result<Request> { return invalid(); },
+                    },
+                    op);
 }
 
 }  // namespace

@@ -118,8 +118,8 @@ template <std::size_t N>
 Result<Attrs<N>> parseGenl(const nlmsghdr& msg, const Policy<N>& policy) {
   Attrs<N> tb{};
   // libnl's parsers take non-const pointers but only read.
-  const int err = genlmsg_parse(const_cast<nlmsghdr*>(&msg), 0, tb.data(),
-                                static_cast<int>(N - 1), policy.data());
+  const int err = genlmsg_parse(const_cast<nlmsghdr*>(&msg), 0, tb.data(), static_cast<int>(N - 1),
+                                policy.data());
   if (err < 0) return libnlError(err);
   return tb;
 }

@@ -28,24 +28,42 @@ class NetlinkCategory final : public std::error_category {
 
 std::error_condition NetlinkCategory::default_error_condition(int code) const noexcept {
   switch (code) {
-    case 0: return {};
-    case NLE_INTR: return std::errc::interrupted;
-    case NLE_BAD_SOCK: return std::errc::bad_file_descriptor;
-    case NLE_AGAIN: return std::errc::resource_unavailable_try_again;
-    case NLE_NOMEM: return std::errc::not_enough_memory;
-    case NLE_EXIST: return std::errc::file_exists;
-    case NLE_INVAL: return std::errc::invalid_argument;
-    case NLE_RANGE: return std::errc::result_out_of_range;
-    case NLE_MSGSIZE: return std::errc::message_size;
-    case NLE_OPNOTSUPP: return std::errc::operation_not_supported;
-    case NLE_AF_NOSUPPORT: return std::errc::address_family_not_supported;
-    case NLE_OBJ_NOTFOUND: return std::errc::no_such_file_or_directory;
-    case NLE_NOADDR: return std::errc::address_not_available;
-    case NLE_BUSY: return std::errc::device_or_resource_busy;
-    case NLE_NOACCESS: return std::errc::permission_denied;
-    case NLE_PERM: return std::errc::operation_not_permitted;
-    case NLE_NODEV: return std::errc::no_such_device;
-    case NLE_PROTO_MISMATCH: return std::errc::protocol_not_supported;
+    case 0:
+      return {};
+    case NLE_INTR:
+      return std::errc::interrupted;
+    case NLE_BAD_SOCK:
+      return std::errc::bad_file_descriptor;
+    case NLE_AGAIN:
+      return std::errc::resource_unavailable_try_again;
+    case NLE_NOMEM:
+      return std::errc::not_enough_memory;
+    case NLE_EXIST:
+      return std::errc::file_exists;
+    case NLE_INVAL:
+      return std::errc::invalid_argument;
+    case NLE_RANGE:
+      return std::errc::result_out_of_range;
+    case NLE_MSGSIZE:
+      return std::errc::message_size;
+    case NLE_OPNOTSUPP:
+      return std::errc::operation_not_supported;
+    case NLE_AF_NOSUPPORT:
+      return std::errc::address_family_not_supported;
+    case NLE_OBJ_NOTFOUND:
+      return std::errc::no_such_file_or_directory;
+    case NLE_NOADDR:
+      return std::errc::address_not_available;
+    case NLE_BUSY:
+      return std::errc::device_or_resource_busy;
+    case NLE_NOACCESS:
+      return std::errc::permission_denied;
+    case NLE_PERM:
+      return std::errc::operation_not_permitted;
+    case NLE_NODEV:
+      return std::errc::no_such_device;
+    case NLE_PROTO_MISMATCH:
+      return std::errc::protocol_not_supported;
     case NLE_NOATTR:
     case NLE_MISSING_ATTR:
     case NLE_MSG_TRUNC:
@@ -54,8 +72,10 @@ std::error_condition NetlinkCategory::default_error_condition(int code) const no
     case NLE_PARSE_ERR:
     case NLE_ATTRSIZE:
     case NLE_SEQ_MISMATCH:
-    case NLE_MSGTYPE_NOSUPPORT: return std::errc::bad_message;
-    default: return std::errc::io_error;
+    case NLE_MSGTYPE_NOSUPPORT:
+      return std::errc::bad_message;
+    default:
+      return std::errc::io_error;
   }
 }
 
@@ -64,8 +84,8 @@ std::error_condition NetlinkCategory::default_error_condition(int code) const no
 constexpr std::size_t kAckTruesize = 1024;
 constexpr std::size_t kMaxIov = 1024;  // UIO_MAXIOV
 constexpr std::size_t kArenaBytes = 1024 * 1024;
-constexpr std::size_t kAckSlotBytes = 4096;     // ACKs are ~40 bytes with NETLINK_CAP_ACK
-constexpr std::size_t kDumpSlotBytes = 32768;   // the kernel's dump skbs stay below 32 KiB
+constexpr std::size_t kAckSlotBytes = 4096;    // ACKs are ~40 bytes with NETLINK_CAP_ACK
+constexpr std::size_t kDumpSlotBytes = 32768;  // the kernel's dump skbs stay below 32 KiB
 constexpr std::size_t kMaxSlots = kArenaBytes / kAckSlotBytes;
 
 void trySetInt(int fd, int level, int option, int value) {
@@ -267,8 +287,8 @@ std::error_code NetlinkSocket::receive(const DatagramFn& fn, bool wait, std::siz
   for (;;) {
     // Replies are usually queued already (the kernel answers inside our sendmsg), so read first
     // and poll only when the queue is empty.
-    const int n = recvmmsg(fd(), a.headers.data(), static_cast<unsigned>(slots), MSG_DONTWAIT,
-                           nullptr);
+    const int n =
+        recvmmsg(fd(), a.headers.data(), static_cast<unsigned>(slots), MSG_DONTWAIT, nullptr);
     if (n >= 0) {
       for (std::size_t i = 0; i < static_cast<std::size_t>(n); ++i) {
         if (a.peers[i].nl_pid != 0) continue;  // only the kernel may answer us
@@ -329,8 +349,7 @@ void NetlinkSocket::runBatch(std::span<nlmsghdr* const> batch, bool ackEvery,
   for (std::size_t i = 0; i < batch.size(); ++i) results[i] = *tracker.results()[i];
 }
 
-BatchOutcome NetlinkSocket::transact(std::span<nl_msg* const> requests,
-                                     const BatchLimits& limits) {
+BatchOutcome NetlinkSocket::transact(std::span<nl_msg* const> requests, const BatchLimits& limits) {
   std::vector<nlmsghdr*> headers(requests.size());
   for (std::size_t i = 0; i < requests.size(); ++i) headers[i] = nlmsg_hdr(requests[i]);
   return transactHeaders(headers, limits);

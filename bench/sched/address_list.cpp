@@ -49,7 +49,7 @@ std::optional<std::vector<std::string>> expandAddresses(std::string_view spec,
     }
     if (inet_pton(AF_INET, text.c_str(), &v4) == 1) {
       const std::uint32_t first = ntohl(v4.s_addr);
-      if (first + (count - 1) < first) return false;  // wraps past 255.255.255.255
+      if (std::uint64_t{first} + count - 1 > 0xffffffffu) return false;  // past 255.255.255.255
       for (std::uint64_t i = 0; i < count; ++i) {
         in_addr a{htonl(static_cast<std::uint32_t>(first + i))};
         char buf[INET_ADDRSTRLEN];

@@ -123,7 +123,7 @@ run_churn() {
     retry 100 grep -q '"round":1' "$OUT/hold-$v.log" || t_fail "hold $v: no round 1"
     pid=$(cat "$SB_STATE/hold-$v.pid")
     kill "$pid" && wait "$pid"
-    t_export "$OUT/hold-$v.log" "hold-$v.json"
+    t_export "$OUT/hold-$v.log" "hold-$v.jsonl"
   done
   sb_change remove 2 $VARIANTS || t_fail "remove"
   flows_phase removed

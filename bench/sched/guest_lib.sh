@@ -50,8 +50,6 @@ sb_spec() {
   return 1
 }
 
-# sb_vip NAME: prints the variant's VIP.
-sb_vip() { sb_spec "$1" && echo "$SB_VIP"; }
 
 # ---- topology -------------------------------------------------------------------------------
 

@@ -267,8 +267,7 @@ TEST_CASE("every kind of service and real server: add, edit, delete", "[ipvs-ker
   g2.netmask = 48;
   applyAll(client, model,
            {EditVirtualServer{a2}, EditVirtualServer{b2}, EditVirtualServer{d2},
-            EditVirtualServer{g2},
-            EditRealServer{a.key, rs("10.244.1.1", 8080, 7)},
+            EditVirtualServer{g2}, EditRealServer{a.key, rs("10.244.1.1", 8080, 7)},
             EditRealServer{a.key, rs("10.244.1.2", 8080, 2, ForwardMethod::kMasquerade)},
             EditRealServer{d.key, rs("fd00:244::6", 8443, 0, ForwardMethod::kDirectRoute, 9, 3)}});
   checkKernel(client, model);
@@ -365,17 +364,17 @@ TEST_CASE("already-done operations are idempotent, real errors are reported", "[
 
   VirtualServer badSched = vs("10.96.0.5", 80, Protocol::kTcp, "nosuchsched");
   const std::vector<Operation> ops = {
-      AddVirtualServer{a},                                      // EEXIST: idempotent
-      AddRealServer{a.key, rs("10.244.1.1", 8080)},             // EEXIST: idempotent
-      DeleteVirtualServer{missing},                             // ESRCH: idempotent
-      DeleteRealServer{a.key, {ip("10.244.1.77"), 8080}},       // ENOENT: idempotent
-      DeleteRealServer{missing, {ip("10.244.1.1"), 8080}},      // ESRCH: idempotent
+      AddVirtualServer{a},                                            // EEXIST: idempotent
+      AddRealServer{a.key, rs("10.244.1.1", 8080)},                   // EEXIST: idempotent
+      DeleteVirtualServer{missing},                                   // ESRCH: idempotent
+      DeleteRealServer{a.key, {ip("10.244.1.77"), 8080}},             // ENOENT: idempotent
+      DeleteRealServer{missing, {ip("10.244.1.1"), 8080}},            // ESRCH: idempotent
       EditVirtualServer{vs("10.96.0.99", 80, Protocol::kTcp, "rr")},  // ESRCH: error
-      AddRealServer{missing, rs("10.244.1.2", 80)},             // ESRCH: error
-      EditRealServer{a.key, rs("10.244.1.78", 8080)},           // ENOENT: error
-      AddVirtualServer{badSched},                               // ENOENT (no module): error
-      BindAddress{ip("10.96.0.1")},                             // not IPVS: EINVAL
-      AddRealServer{a.key, rs("10.244.1.3", 8080)},             // after the errors: still applied
+      AddRealServer{missing, rs("10.244.1.2", 80)},                   // ESRCH: error
+      EditRealServer{a.key, rs("10.244.1.78", 8080)},                 // ENOENT: error
+      AddVirtualServer{badSched},                                     // ENOENT (no module): error
+      BindAddress{ip("10.96.0.1")},                                   // not IPVS: EINVAL
+      AddRealServer{a.key, rs("10.244.1.3", 8080)},  // after the errors: still applied
   };
   const ApplyReport report = client.apply(ops);
   REQUIRE(report.results.size() == ops.size());

@@ -141,7 +141,12 @@ std::vector<const json::object*> allContainers(const json::object& podSpec) {
 
 bool runsAgent(const json::object& container) {
   const auto& command = arrayAt(container, "command");
-  if (command.empty() || !command[0].is_string()) return false;
+  if (command.empty()) {  // the image's ENTRYPOINT: ipvs-agent-entrypoint in our image
+    const std::string image = stringAt(container, "image");
+    const std::string last = image.substr(image.find_last_of('/') + 1);
+    return last.substr(0, last.find_first_of(":@")) == "ipvs-agent";
+  }
+  if (!command[0].is_string()) return false;
   const std::string exe = fs::path(std::string(command[0].get_string())).filename().string();
   return exe == "ipvs-agent" || exe == "ipvs-agent-entrypoint";
 }

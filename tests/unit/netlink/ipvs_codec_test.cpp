@@ -1,9 +1,10 @@
 // Encode -> decode round trips for every IPVS operation kind and field, plus checks of the
 // exact wire form where the kernel is picky (byte order, netmask, flags mask).
+#include "netlink/ipvs_codec.h"
+
 #include <catch2/catch.hpp>
 
 #include "ipvs_test_util.h"
-#include "netlink/ipvs_codec.h"
 
 using namespace ipvs;
 using namespace ipvs_test;
@@ -50,7 +51,8 @@ TEST_CASE("virtual servers of every shape survive encode and decode", "[ipvs][co
   for (const VirtualServer& vs : cases) {
     INFO(vs.key.address.toString() << " port " << vs.key.port << " fwmark " << vs.key.fwmark);
     for (bool edit : {false, true}) {
-      const Operation op = edit ? Operation{EditVirtualServer{vs}} : Operation{AddVirtualServer{vs}};
+      const Operation op =
+          edit ? Operation{EditVirtualServer{vs}} : Operation{AddVirtualServer{vs}};
       auto msg = encodeOperation(op, kFamilyId);
       REQUIRE(msg);
       const nlmsghdr& hdr = *nlmsg_hdr(msg->get());
@@ -84,10 +86,9 @@ TEST_CASE("real servers of every shape survive encode and decode", "[ipvs][codec
   thresholds.lowerThreshold = 10;
   cases.push_back(thresholds);
   cases.push_back(rs("10.180.0.3", 65535, 0x7fffffff));
-  const std::vector<VirtualServerKey> services = {key("10.20.30.41", 80),
-                                                  key("10.20.30.41", 53, Protocol::kUdp),
-                                                  key("10.20.30.41", 80, Protocol::kSctp),
-                                                  fwmarkKey(Family::kV4, 42)};
+  const std::vector<VirtualServerKey> services = {
+      key("10.20.30.41", 80), key("10.20.30.41", 53, Protocol::kUdp),
+      key("10.20.30.41", 80, Protocol::kSctp), fwmarkKey(Family::kV4, 42)};
   for (const auto& svc : services) {
     for (const RealServer& r : cases) {
       INFO(r.key.address.toString() << ":" << r.key.port);
@@ -259,8 +260,7 @@ TEST_CASE("a reused scratch message encodes exactly like a fresh one", "[ipvs][c
   const std::vector<Operation> ops = {
       AddVirtualServer{big}, AddRealServer{big.key, r},
       DeleteVirtualServer{key("10.0.0.1", 80)},  // shorter than what the scratch held
-      DeleteRealServer{fwmarkKey(Family::kV4, 3), {ip("10.1.1.1"), 0}},
-      EditVirtualServer{big}};
+      DeleteRealServer{fwmarkKey(Family::kV4, 3), {ip("10.1.1.1"), 0}}, EditVirtualServer{big}};
   netlink::PackedRequests packed;
   for (const Operation& op : ops) {
     REQUIRE_FALSE(encodeOperation(op, kFamilyId, scratch->get()));

@@ -213,8 +213,7 @@ TEST_CASE("oversize, unterminated and short attributes are rejected", "[ipvs][de
   shortAddr.raw(IPVS_SVC_ATTR_ADDR, "\x0a\x00\x00\x01", 4);
   shortAddr.u16(IPVS_SVC_ATTR_PORT, htons(80));
   shortAddr.end(svc);
-  CHECK(netlink::decodeServiceKey(shortAddr.hdr()).error() ==
-        netlink::libnlError(NLE_ATTRSIZE));
+  CHECK(netlink::decodeServiceKey(shortAddr.hdr()).error() == netlink::libnlError(NLE_ATTRSIZE));
 }
 
 TEST_CASE("values outside the model are rejected", "[ipvs][decode]") {

@@ -32,8 +32,7 @@ inline std::ostream& operator<<(std::ostream& os, const VirtualServer& v) {
 }
 inline std::ostream& operator<<(std::ostream& os, const RealServer& r) {
   return os << r.key.address.toString() << ":" << r.key.port << " w" << r.weight << " m"
-            << static_cast<int>(r.method) << " u" << r.upperThreshold << " l"
-            << r.lowerThreshold;
+            << static_cast<int>(r.method) << " u" << r.upperThreshold << " l" << r.lowerThreshold;
 }
 inline std::ostream& operator<<(std::ostream& os, const ObservedRealServer& r) {
   return os << r.server << " conns " << r.stats.conns;
