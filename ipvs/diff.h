@@ -8,9 +8,10 @@
 // KUBE-NODE-PORT-SCTP-HASH (KUBE-6-* for IPv6). The ipset markers go beyond the bound-address
 // rule so that an externalIP VS whose address lives on another interface (never bound) is still
 // recognised as ours after a restart; since the plan deletes a VS before its marker, a VS never
-// outlives its marker. A VS inside excludeCIDRs is never touched, not even its real servers or
-// its address binding, even if desired (then it is listed in Plan::excludedDesired). Virtual
-// servers, entries and addresses of families not in DiffOptions::families are never touched.
+// outlives its marker. A VS inside excludeCIDRs is never touched, not even its real servers,
+// even if desired (then it is listed in Plan::excludedDesired), and an address inside them is
+// never unbound. Virtual servers, entries and addresses of families not in
+// DiffOptions::families are never touched (an empty list touches nothing).
 //
 // Order: ipset adds; then per VS in key order: its add or in-place edit (only scheduler/flags/
 // timeout/netmask differ; kFlagHashed ignored), then its real-server adds and edits (a weight-0

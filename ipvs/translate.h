@@ -1,18 +1,32 @@
 #pragma once
 // Translation of one Service and its EndpointSlices into the kernel objects it needs: the unit
-// of incremental work. A pure function: same input, same output. Semantics are those of
-// kube-proxy's IPVS mode (facts §1.2-§1.10, §1.16); see translate.cpp for the details.
+// of incremental work. A pure function: same input, same output (slice order does not matter).
+// Semantics are those of kube-proxy's IPVS mode (facts §1.2-§1.10, §1.16).
 //
+// Ignored (empty result, ignoredReason set): ExternalName, headless, and Services whose
+// service.kubernetes.io/service-proxy-name label does not match NodeContext::serviceProxyName
+// (when that is empty, any labelled Service is ignored).
 // Per Service port and per handled family (a family is handled for a Service only if the
 // Service has a clusterIP of that family, like kube-proxy's per-family proxiers):
 //  - one VS for the clusterIP, each externalIP, each LB ingress IP, and (nodePort != 0) one per
-//    NodeContext::nodePortAddresses entry of that family;
+//    NodeContext::nodePortAddresses entry of that family; a key produced twice is kept once
+//    (first in that order) with a "duplicate_virtual_server" diagnostic;
 //  - real servers: weight 1, masquerade, port from the EndpointSlice port of the same name and
-//    protocol; chosen per endpoint_selection.h, with IPVS's fallback to the cluster list when a
-//    Local policy finds no local endpoint;
+//    protocol (port 0 unusable); an endpoint listed twice counts once with its best conditions;
+//    chosen per endpoint_selection.h, with IPVS's fallback to the cluster list when a Local
+//    policy finds no local endpoint (noLocalEndpoints* flags, as kube-proxy's metric);
 //  - ClientIP affinity: kFlagPersistent + timeout. The persistence netmask of every VS is 32
 //    (IPv4) or 128 (IPv6): kube-proxy's toIPVSService sets 0xffffffff/128, which is also
-//    ipvsadm's default (-M absent), so `ipvsadm -Sn` prints no -M.
+//    ipvsadm's default (-M absent), so `ipvsadm -Sn` prints no -M;
+//  - scheduler and flags per scheduler.h;
+//  - binds: clusterIP, externalIPs and LB IPs, except addresses already on another interface
+//    (NodeContext::otherLocalAddresses); each bound address is also in KUBE-IPVS-IPS;
+//  - ipset members as `ipset save` prints them (ipset_entries.h): CLUSTER-IP, EXTERNAL-IP or
+//    EXTERNAL-IP-LOCAL (eTP Local), LOAD-BALANCER (+ -LOCAL, + -FW, SOURCE-CIDR, SOURCE-IP when
+//    a source range holds a node IP), NODE-PORT-TCP/UDP (bitmap) or -SCTP-HASH (per node IP),
+//    their -LOCAL variants, HEALTH-CHECK-NODE-PORT (LoadBalancer + eTP Local only), and
+//    LOOP-BACK for every local endpoint whatever its conditions. A 0.0.0.0/0 (::/0) source
+//    range, which hash:ip,port,net cannot hold, is written as its two /1 halves.
 
 #include <cstdint>
 #include <span>

@@ -3,18 +3,11 @@
 #include <utility>
 #include <variant>
 
+#include "netlink/ipvs_codec.h"
+
 namespace netlink {
 
 namespace {
-
-bool isIpvsOp(const ipvs::Operation& op) {
-  return std::holds_alternative<ipvs::AddVirtualServer>(op) ||
-         std::holds_alternative<ipvs::EditVirtualServer>(op) ||
-         std::holds_alternative<ipvs::DeleteVirtualServer>(op) ||
-         std::holds_alternative<ipvs::AddRealServer>(op) ||
-         std::holds_alternative<ipvs::EditRealServer>(op) ||
-         std::holds_alternative<ipvs::DeleteRealServer>(op);
-}
 
 const ipvs::IpAddress* addressOf(const ipvs::Operation& op, bool bind) {
   if (bind) {
@@ -75,7 +68,7 @@ ipvs::ApplyReport KernelDataplane::apply(std::span<const ipvs::Operation> ops) {
   report.results.reserve(ops.size());
   std::size_t i = 0;
   while (i < ops.size()) {
-    if (isIpvsOp(ops[i])) {
+    if (isIpvsOperation(ops[i])) {
       i += applyIpvsRun(ops.subspan(i), report);
     } else if (addressOf(ops[i], true) != nullptr || addressOf(ops[i], false) != nullptr) {
       i += applyAddressRun(ops.subspan(i), report);
@@ -92,7 +85,7 @@ ipvs::ApplyReport KernelDataplane::apply(std::span<const ipvs::Operation> ops) {
 std::size_t KernelDataplane::applyIpvsRun(std::span<const ipvs::Operation> ops,
                                           ipvs::ApplyReport& report) {
   std::size_t n = 0;
-  while (n < ops.size() && isIpvsOp(ops[n])) ++n;
+  while (n < ops.size() && isIpvsOperation(ops[n])) ++n;
   ipvs::ApplyReport batch = ipvs_.apply(ops.first(n));
   report.results.insert(report.results.end(), batch.results.begin(), batch.results.end());
   report.failed += batch.failed;
