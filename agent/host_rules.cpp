@@ -47,6 +47,13 @@ ipvs::IptablesRuleInputs HostRules::inputsFor(ipvs::Family family,
   return in;
 }
 
+void HostRules::removeIptablesModeChains(ipvs::Family family) {
+  // A node taken over from kube-proxy's iptables mode still has its KUBE-SVC-*/KUBE-SEP-*
+  // chains. They go once our rules are in place, so traffic is never without a path.
+  if (legacyRemoved_.count(family)) return;
+  if (runner_.cleanup(family, {false, true})) legacyRemoved_.insert(family);
+}
+
 ipvs::Result<void> HostRules::sync(const ipvs::KernelState& kernel, bool force) {
   ipvs::Result<void> outcome;
   for (const auto family : options_.families) {
@@ -58,6 +65,7 @@ ipvs::Result<void> HostRules::sync(const ipvs::KernelState& kernel, bool force) 
     auto result = runner_.sync(in);
     if (result) {
       applied_[family] = text;
+      removeIptablesModeChains(family);
     } else {
       applied_.erase(family);
       outcome = result.error();

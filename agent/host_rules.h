@@ -11,6 +11,7 @@
 //   kubeproxy_sync_proxy_rules_iptables_restore_failures_total) and retried at the next sync.
 
 #include <map>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -44,6 +45,7 @@ class HostRules {
   ipvs::Result<void> sync(const ipvs::KernelState& kernel, bool force);
 
  private:
+  void removeIptablesModeChains(ipvs::Family family);
   ipvs::IptablesRuleInputs inputsFor(ipvs::Family family, const ipvs::KernelState& kernel) const;
 
   netlink::IptablesRunner& runner_;
@@ -51,6 +53,7 @@ class HostRules {
   bool randomFully_ = false;
   std::map<ipvs::ObjectKey, std::vector<ipvs::VirtualServerKey>> drops_;
   std::map<ipvs::Family, std::string> applied_;  // the last text restored per family
+  std::set<ipvs::Family> legacyRemoved_;         // iptables-mode leftovers already removed
 };
 
 }  // namespace agent

@@ -3,6 +3,7 @@
 
 #include <iostream>
 
+#include "agent/cleanup.h"
 #include "agent/config_file.h"
 #include "agent/dry_run.h"
 #include "agent/flags.h"
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
+  if (options.cleanup) return agent::runCleanup(options);
   if (options.config.agent.dryRun) {
     if (options.config.agent.source.empty()) {
       std::cerr << "ipvs-agent: --dry-run needs --source=PATH (a manifest file or directory)\n";

@@ -1,8 +1,8 @@
 // IPVS load benchmark, run inside the qemu guest by scripts/bench-netlink (never on a host: it
-// flushes the IPVS table with `ipvsadm -C`).
+// flushes the IPVS table with `ipvsadm -C` and reloads the ip_vs module).
 //
-// Loads S services x R real servers into an empty kernel three ways in the same guest run and
-// prints ratios (TCG makes absolute times meaningless, ratios are what counts):
+// Loads S services x R real servers into an empty kernel (a freshly loaded ip_vs module) three
+// ways in the same guest run and prints ratios (under TCG only ratios mean anything):
 //   1. IpvsClient, batched (many requests per sendmsg);
 //   1b. the same with an ACK requested from every request (ackEveryRequest);
 //   2. IpvsClient, one request per round trip (oneByOne);
@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -90,6 +91,16 @@ std::string ipvsadmRules(int services, int reals) {
 }
 
 bool flush() { return std::system("/usr/sbin/ipvsadm -C") == 0; }
+
+// Every load starts from a just-loaded ip_vs module. `ipvsadm -C` is not enough: IPVS keeps each
+// deleted real server in a per-netns "destination trash" for minutes, and every later add walks
+// that whole list, so a loader that runs after a flush of 20,000 real servers pays for the one
+// before it. The flush before unloading also returns the scheduler module's references.
+bool freshKernel() {
+  return flush() && std::system(
+                        "rmmod ip_vs_rr 2>/dev/null; rmmod ip_vs; "
+                        "! grep -q '^ip_vs ' /proc/modules && modprobe ip_vs_rr") == 0;
+}
 
 // Loads with `client` and returns milliseconds, or a negative value on any failure.
 double timedApply(netlink::IpvsClient& client, const std::vector<Operation>& ops) {
@@ -169,66 +180,63 @@ void printLine(const char* name, const std::vector<double>& ms, double ops) {
               median(ms), ops / best(ms) * 1000);
 }
 
-// One round: the three loaders, each into an empty table. Returns false on any failure.
-bool loadRound(netlink::IpvsClient& fast, netlink::IpvsClient& acked, netlink::IpvsClient& slow,
-               const std::vector<Operation>& ops, Timings& t) {
-  t.batched.push_back(timedApply(fast, ops));
-  flush();
-  t.ackEach.push_back(timedApply(acked, ops));
-  flush();
-  t.oneByOne.push_back(timedApply(slow, ops));
-  flush();
-  const auto start = Clock::now();
-  const int rc = std::system("/usr/sbin/ipvsadm -R < /tmp/ipvs-rules.txt");
-  t.restore.push_back(msSince(start));
-  flush();
-  return rc == 0 && t.batched.back() > 0 && t.ackEach.back() > 0 && t.oneByOne.back() > 0;
+// A client opened on a fresh kernel (the genl family id may change with every module load).
+std::optional<netlink::IpvsClient> freshClient(const netlink::IpvsOptions& options) {
+  if (!freshKernel()) return std::nullopt;
+  auto client = netlink::IpvsClient::open(options);
+  if (!client) {
+    std::fprintf(stderr, "open: %s\n", client.error().message().c_str());
+    return std::nullopt;
+  }
+  return std::move(*client);
 }
 
-int run(const Args& a) {
+// Loads `ops` with a fresh client; negative on failure. The client is returned for more work.
+double load(const netlink::IpvsOptions& options, const std::vector<Operation>& ops,
+            std::optional<netlink::IpvsClient>& client) {
+  client = freshClient(options);
+  return client ? timedApply(*client, ops) : -1;
+}
+
+struct Loaded {  // what is measured on the loaded table, once
+  double dumpMs = 0;
+  std::size_t dumped = 0;
+  ChangeCost change;
+  double messagesPerBatch = 0;
+};
+
+bool loadRound(const Args& a, const std::vector<Operation>& ops, Timings& t, Loaded* loaded) {
   netlink::IpvsOptions batched;
   batched.batchMessages = a.batch;
   netlink::IpvsOptions ackEach = batched;
   ackEach.ackEveryRequest = true;
   netlink::IpvsOptions single;
   single.oneByOne = true;
-  auto fast = netlink::IpvsClient::open(batched);
-  auto acked = netlink::IpvsClient::open(ackEach);
-  auto slow = netlink::IpvsClient::open(single);
-  if (!fast || !acked || !slow || !flush()) {
-    std::fprintf(stderr, "cannot open IPVS or flush: is this the guest?\n");
-    return 1;
+  std::optional<netlink::IpvsClient> client;
+  t.batched.push_back(load(batched, ops, client));
+  if (t.batched.back() < 0) return false;
+  if (loaded) {
+    loaded->messagesPerBatch = static_cast<double>(client->counters().messages.load()) /
+                               static_cast<double>(client->counters().batches.load());
+    const auto start = Clock::now();
+    auto dumped = client->dump();
+    loaded->dumpMs = msSince(start);
+    loaded->dumped = dumped ? dumped->size() : 0;
+    loaded->change = changeCost(*client, a.services, a.reals, a.repeat);
   }
-  // Warm-up: the first "rr" service loads ip_vs_rr; no loader should pay for that.
-  if (timedApply(*fast, loadOps(1, 1)) < 0 || !flush()) return 1;
-  const auto ops = loadOps(a.services, a.reals);
-  const double n = static_cast<double>(ops.size());
-  std::ofstream("/tmp/ipvs-rules.txt") << ipvsadmRules(a.services, a.reals);
-  std::printf("load: %d services x %d real servers = %zu operations, %d round(s)\n", a.services,
-              a.reals, ops.size(), a.rounds);
-  auto scratch = netlink::newScratchMessage();
-  if (!scratch) return 1;
-  netlink::PackedRequests packed;
-  auto start = Clock::now();
-  for (const auto& op : ops) {
-    if (!netlink::encodeOperation(op, fast->familyId(), scratch->get())) {
-      packed.append(scratch->get());
-    }
-  }
-  std::printf("  (client-side encoding alone: %.1f ms, %zu bytes)\n", msSince(start),
-              packed.bytes());
+  t.ackEach.push_back(load(ackEach, ops, client));
+  t.oneByOne.push_back(load(single, ops, client));
+  if (!freshKernel()) return false;
+  const auto start = Clock::now();
+  const int rc = std::system("/usr/sbin/ipvsadm -R < /tmp/ipvs-rules.txt");
+  t.restore.push_back(msSince(start));
+  return rc == 0 && t.ackEach.back() > 0 && t.oneByOne.back() > 0;
+}
 
-  Timings t;
-  bool ok = true;
-  for (int r = 0; r < a.rounds && ok; ++r) ok = loadRound(*fast, *acked, *slow, ops, t);
-  if (!ok) {
-    std::printf("result: FAILED (a loader failed)\n");
-    return 1;
-  }
-  const std::uint64_t batches = fast->counters().batches.load();
+void report(const Args& a, const Timings& t, const Loaded& loaded, const ChangeCost& small,
+            int smallServices, double n) {
   printLine("batched:", t.batched, n);
-  std::printf("  %-11s %.0f requests per sendmsg\n", "",
-              n * a.rounds / static_cast<double>(batches - 1));  // -1: the warm-up
+  std::printf("  %-11s %.0f requests per sendmsg\n", "", loaded.messagesPerBatch);
   printLine("ack-each:", t.ackEach, n);
   printLine("one-by-one:", t.oneByOne, n);
   printLine("ipvsadm -R:", t.restore, n);
@@ -239,31 +247,61 @@ int run(const Args& a) {
       best(t.oneByOne) / best(t.ackEach));
   std::printf("ratios (median): batched vs ipvsadm -R %.2fx, batched vs one-by-one %.2fx\n",
               median(t.restore) / median(t.batched), median(t.oneByOne) / median(t.batched));
-
-  // The loaded table: dump time and the cost of one change, vs a 200-service table.
-  if (timedApply(*fast, ops) < 0) return 1;
-  start = Clock::now();
-  auto dumped = fast->dump();
-  const double dumpMs = msSince(start);
-  const ChangeCost big = changeCost(*fast, a.services, a.reals, a.repeat);
-  flush();
-  const int smallServices = std::min(200, a.services);
-  if (timedApply(*fast, loadOps(smallServices, a.reals)) < 0) return 1;
-  const ChangeCost small = changeCost(*fast, smallServices, a.reals, a.repeat);
-  flush();
-  std::printf("dump of the loaded table: %.1f ms (%zu services, %.0f real servers/s)\n", dumpMs,
-              dumped ? dumped->size() : 0,
-              static_cast<double>(a.services * a.reals) / dumpMs * 1000);
+  std::printf("dump of the loaded table: %.1f ms (%zu services, %.0f real servers/s)\n",
+              loaded.dumpMs, loaded.dumped,
+              static_cast<double>(a.services * a.reals) / loaded.dumpMs * 1000);
   std::printf(
       "replace one real server (delete+add, median of %d): %.3f ms at %d services, "
       "%.3f ms at %d (ratio %.2f)\n",
-      a.repeat, big.replaceMs, a.services, small.replaceMs, smallServices,
-      big.replaceMs / small.replaceMs);
+      a.repeat, loaded.change.replaceMs, a.services, small.replaceMs, smallServices,
+      loaded.change.replaceMs / small.replaceMs);
   std::printf(
       "edit one weight in place (median of %d): %.3f ms at %d services, %.3f ms at %d "
       "(ratio %.2f)\n",
-      a.repeat, big.editMs, a.services, small.editMs, smallServices, big.editMs / small.editMs);
-  ok = dumped && dumped->size() == static_cast<std::size_t>(a.services);
+      a.repeat, loaded.change.editMs, a.services, small.editMs, smallServices,
+      loaded.change.editMs / small.editMs);
+}
+
+int run(const Args& a) {
+  std::optional<netlink::IpvsClient> client = freshClient({});
+  if (!client) {
+    std::fprintf(stderr, "cannot reload ip_vs or open it: is this the guest?\n");
+    return 1;
+  }
+  const auto ops = loadOps(a.services, a.reals);
+  const double n = static_cast<double>(ops.size());
+  std::ofstream("/tmp/ipvs-rules.txt") << ipvsadmRules(a.services, a.reals);
+  std::printf(
+      "load: %d services x %d real servers = %zu operations, %d round(s), each load "
+      "into a freshly loaded ip_vs\n",
+      a.services, a.reals, ops.size(), a.rounds);
+  auto scratch = netlink::newScratchMessage();
+  if (!scratch) return 1;
+  netlink::PackedRequests packed;
+  auto start = Clock::now();
+  for (const auto& op : ops) {
+    if (!netlink::encodeOperation(op, client->familyId(), scratch->get())) {
+      packed.append(scratch->get());
+    }
+  }
+  std::printf("  (client-side encoding alone: %.1f ms, %zu bytes)\n", msSince(start),
+              packed.bytes());
+
+  Timings t;
+  Loaded loaded;
+  for (int r = 0; r < a.rounds; ++r) {
+    if (!loadRound(a, ops, t, r == 0 ? &loaded : nullptr)) {
+      std::printf("result: FAILED (a loader failed)\n");
+      return 1;
+    }
+  }
+  const int smallServices = std::min(200, a.services);
+  if (load({}, loadOps(smallServices, a.reals), client) < 0) return 1;
+  const ChangeCost small = changeCost(*client, smallServices, a.reals, a.repeat);
+  client.reset();
+  flush();
+  report(a, t, loaded, small, smallServices, n);
+  const bool ok = loaded.dumped == static_cast<std::size_t>(a.services);
   std::printf("result: %s\n", ok ? "ok" : "FAILED (dump)");
   return ok ? 0 : 1;
 }

@@ -404,11 +404,13 @@ bool iptablesModeChain(std::string_view table, std::string_view chain) {
 }
 
 bool removable(std::string_view table, std::string_view chain, CleanupScope scope) {
-  if (scope.ipvsChains) {
-    for (const KubeChain& c : kChains) {
-      if (c.table == table && c.chain == chain) return true;
-    }
-  }
+  // Several iptables-mode names (nat KUBE-SERVICES, KUBE-POSTROUTING, KUBE-MARK-MASQ, filter
+  // KUBE-FORWARD, ...) are also IPVS-mode chains: those go only with scope.ipvsChains, so that
+  // removing a takeover's leftovers never removes the rules that replaced them.
+  const bool ours = std::any_of(kChains.begin(), kChains.end(), [&](const KubeChain& c) {
+    return c.table == table && c.chain == chain;
+  });
+  if (ours) return scope.ipvsChains;
   return scope.iptablesModeChains && iptablesModeChain(table, chain);
 }
 

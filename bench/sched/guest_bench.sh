@@ -88,6 +88,9 @@ run_scenario() {
 # flows_phase PHASE: every variant's flows once (sources x ports, the same 4-tuples each phase).
 flows_phase() {
   snap=$($IPVSADM -Sn)
+  states=
+  for v in $VARIANTS; do states="$states $v=$(sb_rs_state "$snap" "$v" 2)"; done
+  echo "== churn phase $1: b2 is$states"
   for v in $VARIANTS; do
     f=$OUT/flows-$v-$1.json
     rs=$(sb_rs_state "$snap" "$v" 2)

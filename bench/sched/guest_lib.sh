@@ -167,14 +167,16 @@ sb_plan() {
 # sb_kernel_rules: the kernel's IPVS rules for the benchmark's VIPs (10.96.1.0/24), sorted.
 sb_kernel_rules() { $IPVSADM -Sn | grep -- ' -t 10\.96\.1\.' | sort; }
 
-# sb_agent_works: the agent binary has a real (non-dry-run) standalone mode: it is still running
-# 3 s after starting on an empty manifest directory (a build without that mode exits at once,
-# saying "only --dry-run is implemented").
+# sb_agent_works: the agent binary has a real (non-dry-run) standalone mode: started on an empty
+# manifest directory, it is still running after 3 s or stops cleanly on timeout's SIGTERM (a
+# build without that mode exits at once, saying "only --dry-run is implemented").
 sb_agent_works() {
   mkdir -p "$SB_STATE/empty"
   timeout 3 ipvs-agent --source="$SB_STATE/empty" --hostname-override="$SB_NODE" \
     --healthz-bind-address= --metrics-bind-address= >"$SB_STATE/probe.log" 2>&1
-  case $? in 124 | 143) return 0 ;; esac
+  _rc=$?
+  grep -q 'only --dry-run is implemented' "$SB_STATE/probe.log" && return 1
+  case $_rc in 0 | 124 | 143) return 0 ;; esac
   return 1
 }
 
@@ -279,6 +281,7 @@ sb_change() {
     sleep 0.25
   done
   echo "sb_change $_op b$_k: not seen in the kernel after 120 s"
+  [ -f "$SB_STATE/agent.log" ] && tail -20 "$SB_STATE/agent.log"
   return 1
 }
 

@@ -32,6 +32,19 @@ $IPVSADM -A -t 192.0.2.1:443 -s wlc
 $IPVSADM -a -t 192.0.2.1:443 -r 10.244.9.9:443 -m -w 3 2>/dev/null || true
 FOREIGN=$($IPVSADM -Sn | grep 192.0.2.1 | sort)
 
+# Leftovers of kube-proxy's iptables mode (a node taken over), and a chain of another owner.
+$IPTABLES_RESTORE --noflush <<'RULES'
+*nat
+:KUBE-SVC-LEGACYTEST - [0:0]
+:KUBE-SEP-LEGACYTEST - [0:0]
+:OTHER-OWNER - [0:0]
+-A OUTPUT -d 10.96.99.1/32 -p tcp --dport 80 -j KUBE-SVC-LEGACYTEST
+-A KUBE-SVC-LEGACYTEST -j KUBE-SEP-LEGACYTEST
+-A KUBE-SEP-LEGACYTEST -p tcp -j DNAT --to-destination 10.244.1.1:8080
+-A OTHER-OWNER -p tcp --dport 9999 -j RETURN
+COMMIT
+RULES
+
 start_agent
 retry 150 sh -c "$IPVSADM -Sn | grep -q 192.168.100.10:30080" || t_die "agent programmed nothing: $(cat /tmp/agent.log)"
 
@@ -65,6 +78,10 @@ done
 NAT=$($IPTABLES_SAVE -t nat)
 assert_contains "$NAT" "-A KUBE-SERVICES -m comment --comment \"Kubernetes service cluster ip + port for masquerade purpose\" -m set --match-set KUBE-CLUSTER-IP src,dst -j KUBE-MARK-MASQ"
 assert_contains "$NAT" "-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES"
+
+t_begin "kube-proxy iptables-mode chains are gone once the IPVS rules are in; others stay"
+retry 50 sh -c "! $IPTABLES_SAVE -t nat | grep -q LEGACYTEST" || t_fail "KUBE-SVC-LEGACYTEST still there"
+assert_contains "$($IPTABLES_SAVE -t nat)" "-A OTHER-OWNER -p tcp -m tcp --dport 9999 -j RETURN"
 
 t_begin "round robin through the ClusterIP splits 30 requests 10/10/10"
 assert_eq "b1=10 b2=10 b3=10" "$(http_tally c1 10.96.0.10 80 30)"
@@ -130,6 +147,24 @@ assert_ne "0" "$(cat /tmp/loop-count)"
 t_begin "the foreign virtual server was never touched"
 assert_eq "$FOREIGN" "$($IPVSADM -Sn | grep 192.0.2.1 | sort)"
 
+t_begin "SIGTERM stops the agent and leaves the kernel state in place"
+BEFORE=$(ipvsadm_rules)
 kill "$AGENT"
-wait "$AGENT" 2>/dev/null
+wait "$AGENT"
+assert_eq "0" "$?" "exit status after SIGTERM"
+assert_eq "$BEFORE" "$(ipvsadm_rules)"
+
+t_begin "--cleanup removes only what the agent owns"
+# shellcheck disable=SC2086
+assert_ok ipvs-agent --cleanup $NODE_ARGS --ipvs-exclude-cidrs=10.96.0.53/32
+LEFT=$(ipvsadm_rules)
+assert_contains "$LEFT" "-A -t 192.0.2.1:443 -s wlc"
+assert_contains "$LEFT" "-A -u 10.96.0.53:53 -s mh -b mh-port" "an excluded VS must survive"
+assert_not_contains "$LEFT" "10.96.0.10"
+assert_not_contains "$LEFT" "30080"
+assert_fails $IP link show kube-ipvs0
+assert_not_contains "$($IPSET list -n)" "KUBE-"
+assert_not_contains "$($IPTABLES_SAVE)" "KUBE-"
+assert_contains "$($IPTABLES_SAVE -t nat)" "OTHER-OWNER"
+
 t_summary

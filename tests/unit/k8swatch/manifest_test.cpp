@@ -125,7 +125,7 @@ TEST_CASE("manifest: one YAML file with several documents", "[manifest]") {
   CHECK(m.skipped[0].object == "ConfigMap c");
 }
 
-TEST_CASE("manifest: bad objects are rejected alone, syntax errors name the file", "[manifest]") {
+TEST_CASE("manifest: bad objects are rejected alone; syntax errors name the file", "[manifest]") {
   TempDir dir;
   dir.write("a.yaml", R"(
 kind: Service
@@ -158,7 +158,7 @@ spec: {ports: [{port: 99999}]}
   CHECK(m.nodes[0].addresses[0].toString() == "10.0.0.7");
 }
 
-TEST_CASE("manifest: JSON lists, typed lists and concatenated values", "[manifest]") {
+TEST_CASE("manifest: JSON lists; typed lists and concatenated values", "[manifest]") {
   TempDir dir;
   const auto file = dir.write("list.json", R"({"kind":"List","items":[
     {"kind":"Service","metadata":{"name":"a","namespace":"n"},"spec":{"clusterIP":"10.0.0.1"}},
