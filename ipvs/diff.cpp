@@ -26,7 +26,7 @@ class Planner {
   Planner(const KernelState& observed, const DiffOptions& options)
       : observed_(observed), options_(options) {}
 
-  void reserve(std::size_t n) { plan_.operations.reserve(n); }
+  void reserveMore(std::size_t n) { plan_.operations.reserve(plan_.operations.size() + n); }
   void ipsetEntry(const IpsetEntry& e, bool want, bool have);
   void virtualServer(const VirtualServerKey& key, const DesiredVirtualServer* want,
                      const ObservedVirtualServer* have);
@@ -140,26 +140,6 @@ Plan Planner::finish() {
   return std::move(plan_);
 }
 
-// Merge-walks a sorted desired list and a sorted observed container.
-template <class Want, class Have, class Less, class Visit>
-void mergeWalk(const Want& want, const Have& have, Less less, Visit visit) {
-  auto w = want.begin();
-  auto h = have.begin();
-  while (w != want.end() || h != have.end()) {
-    if (h == have.end() || (w != want.end() && less(**w, *h))) {
-      visit(&**w, nullptr);
-      ++w;
-    } else if (w == want.end() || less(*h, **w)) {
-      visit(nullptr, &*h);
-      ++h;
-    } else {
-      visit(&**w, &*h);
-      ++w;
-      ++h;
-    }
-  }
-}
-
 }  // namespace
 
 bool ownedByMarkers(const KernelState& observed, const VirtualServerKey& key) {
@@ -181,45 +161,50 @@ bool ownedByMarkers(const KernelState& observed, const VirtualServerKey& key) {
   return false;
 }
 
+// The full diff walks the observed state (sorted) and looks the desired state up by hash; only
+// desired objects missing from the kernel need the sorted desired listing, and a count tells
+// whether there are any. A resync against a converged kernel therefore sorts nothing.
 Plan diff(const DesiredState& desired, const KernelState& observed, const DiffOptions& options) {
   Planner planner(observed, options);
-  const auto entries = desired.sortedIpsetEntries();
-  const auto vss = desired.virtualServers();
-  const auto addresses = desired.addresses();
-  std::size_t estimate = entries.size() + addresses.size();
-  for (const auto* vs : vss) estimate += 1 + vs->realServers.size();
-  planner.reserve(estimate);  // untouched capacity costs no resident memory
-
-  mergeWalk(entries, observed.ipsetEntries, std::less<IpsetEntry>{},
-            [&](const IpsetEntry* want, const IpsetEntry* have) {
-              planner.ipsetEntry(want ? *want : *have, want != nullptr, have != nullptr);
-            });
-  // Observed virtual servers are a map: walk its values through a key-only view.
-  auto w = vss.begin();
-  auto h = observed.virtualServers.begin();
-  while (w != vss.end() || h != observed.virtualServers.end()) {
-    if (h == observed.virtualServers.end() ||
-        (w != vss.end() && keyorder::less((*w)->server.key, h->first))) {
-      planner.virtualServer((*w)->server.key, *w, nullptr);
-      ++w;
-    } else if (w == vss.end() || keyorder::less(h->first, (*w)->server.key)) {
-      planner.virtualServer(h->first, nullptr, &h->second);
-      ++h;
-    } else {
-      planner.virtualServer(h->first, *w, &h->second);
-      ++w;
-      ++h;
+  std::size_t seen = 0;
+  for (const auto& e : observed.ipsetEntries) {
+    const bool want = desired.hasIpsetEntry(e);
+    seen += want ? 1 : 0;
+    if (!want) planner.ipsetEntry(e, false, true);
+  }
+  if (seen != desired.ipsetEntryCount()) {
+    for (const auto* e : desired.sortedIpsetEntries()) {
+      if (observed.ipsetEntries.count(*e) == 0) planner.ipsetEntry(*e, true, false);
     }
   }
-  std::vector<const IpAddress*> addressPtrs;
-  addressPtrs.reserve(addresses.size());
-  for (const auto& ip : addresses) addressPtrs.push_back(&ip);
-  mergeWalk(
-      addressPtrs, observed.boundAddresses,
-      [](const IpAddress& a, const IpAddress& b) { return keyorder::compare(a, b) < 0; },
-      [&](const IpAddress* want, const IpAddress* have) {
-        planner.address(want ? *want : *have, want != nullptr, have != nullptr);
-      });
+  seen = 0;
+  for (const auto& [key, have] : observed.virtualServers) {
+    const DesiredVirtualServer* want = desired.virtualServer(key);
+    seen += want ? 1 : 0;
+    planner.virtualServer(key, want, &have);
+  }
+  if (seen != desired.virtualServerCount()) {
+    const auto missing = desired.virtualServers();
+    std::size_t estimate = desired.addressCount();
+    for (const auto* vs : missing) estimate += 1 + vs->realServers.size();
+    planner.reserveMore(estimate);  // untouched capacity costs no resident memory
+    for (const auto* vs : missing) {
+      if (observed.virtualServers.count(vs->server.key) == 0) {
+        planner.virtualServer(vs->server.key, vs, nullptr);
+      }
+    }
+  }
+  seen = 0;
+  for (const auto& ip : observed.boundAddresses) {
+    const bool want = desired.hasAddress(ip);
+    seen += want ? 1 : 0;
+    if (!want) planner.address(ip, false, true);
+  }
+  if (seen != desired.addressCount()) {
+    for (const auto& ip : desired.addresses()) {
+      if (observed.boundAddresses.count(ip) == 0) planner.address(ip, true, false);
+    }
+  }
   return planner.finish();
 }
 

@@ -13,9 +13,10 @@
 // never unbound. Virtual servers, entries and addresses of families not in
 // DiffOptions::families are never touched (an empty list touches nothing).
 //
-// Order: ipset adds; then per VS in key order: its add or in-place edit (only scheduler/flags/
-// timeout/netmask differ; kFlagHashed ignored), then its real-server adds and edits (a weight-0
-// RS being re-added is deleted just before its add); address binds (so an address attracts
+// Order: ipset adds; then per VS (those in the kernel in key order, then new ones in key
+// order): its add or in-place edit (only scheduler/flags/timeout/netmask differ; kFlagHashed
+// ignored), then its real-server adds and edits (a weight-0 RS being re-added is deleted just
+// before its add); address binds (so an address attracts
 // traffic only once its VS is ready); RS weight-0 edits and deletes; unbinds; VS deletes (each
 // takes its RS); ipset deletes.
 //

@@ -36,6 +36,7 @@ BASE="--service uniform:20:60 --workers 1"
 
 # scenario_setup NAME: start the backends; prints the scenario's description line.
 scenario_setup() {
+  local k w
   WEIGHTS="1 1 1 1"
   LOADARGS="--requests $R --concurrency $C"
   case $1 in
@@ -69,6 +70,7 @@ scenario_setup() {
 }
 
 run_scenario() {
+  local sc v f
   sc=$1
   t_begin "scenario $sc"
   scenario_setup "$sc"
@@ -87,6 +89,7 @@ run_scenario() {
 
 # flows_phase PHASE: every variant's flows once (sources x ports, the same 4-tuples each phase).
 flows_phase() {
+  local v f rs snap states
   snap=$($IPVSADM -Sn)
   states=
   for v in $VARIANTS; do states="$states $v=$(sb_rs_state "$snap" "$v" 2)"; done
@@ -104,6 +107,7 @@ flows_phase() {
 }
 
 run_churn() {
+  local k v pid
   t_begin "churn: b2 drained, removed and added back on every variant"
   for k in 1 2 3 4; do sb_backend "$k" --service fixed:2; done
   echo "churn.backends=every backend: fixed 2 ms, no capacity limit" >>"$ENVF"

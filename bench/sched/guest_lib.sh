@@ -1,6 +1,8 @@
 # guest_lib.sh: the scheduler benchmark's guest side (busybox sh), shared by the benchmark
 # (bench/sched/guest_bench.sh) and the kernel smoke test (tests/kernel/schedbench_smoke.sh).
-# Source it after /test/lib/testlib.sh. It builds the topology, starts the backends, writes the
+# Source it after /test/lib/testlib.sh. Functions keep their variables `local` (busybox ash has
+# it): shell variables are global otherwise, and a helper's loop counter would clobber its
+# caller's. It builds the topology, starts the backends, writes the
 # Service/EndpointSlice manifests and programs them: the one place that knows how the kernel
 # gets programmed.
 #
@@ -34,6 +36,7 @@ sh-port:sh:sh-port:10.96.1.9 mh:mh::10.96.1.10 mh-port:mh:mh-port:10.96.1.11"
 # sb_spec NAME: sets SB_NAME SB_SCHED SB_FLAGS SB_VIP from the variant's spec (no forks: every
 # fork costs a lot under emulation).
 sb_spec() {
+  local _s _old_ifs
   for _s in $SB_VARIANTS_ALL; do
     case $_s in
       "$1":*)
@@ -69,6 +72,7 @@ sb_ns() {
 # sb_topology NBACKENDS NSOURCES: backend namespaces b1..bN and the client namespace with its
 # NSOURCES addresses (<= 250).
 sb_topology() {
+  local _k _i
   SB_NBACKENDS=$1
   SB_NSOURCES=$2
   net_init
@@ -91,6 +95,7 @@ sb_topology() {
 
 # sb_backend K ARGS...: (re)start backend K in its namespace with sched_backend ARGS.
 sb_backend() {
+  local _k
   _k=$1
   shift
   sb_backend_stop "$_k"
@@ -102,6 +107,7 @@ sb_backend() {
 }
 
 sb_backend_stop() {
+  local _p
   [ -f "$SB_STATE/b$1.pid" ] || return 0
   _p=$(cat "$SB_STATE/b$1.pid")
   kill "$_p" 2>/dev/null && wait "$_p" 2>/dev/null
@@ -126,6 +132,7 @@ sb_write_service() {
 # sb_write_slice NAME [EXCLUDED_K]: the EndpointSlice of variant NAME with every backend but
 # EXCLUDED_K, written atomically (a rename) so the agent never reads half a file.
 sb_write_slice() {
+  local _k
   {
     printf 'apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n'
     printf '  name: sched-%s-1\n  namespace: bench\n' "$1"
@@ -142,6 +149,7 @@ sb_write_slice() {
 
 # sb_manifests VARIANT...: the node and one Service + EndpointSlice per variant.
 sb_manifests() {
+  local _v
   mkdir -p "$SB_MANIFESTS"
   printf 'apiVersion: v1\nkind: Node\nmetadata:\n  name: %s\n' "$SB_NODE" >"$SB_MANIFESTS/node.yaml"
   printf 'status:\n  addresses:\n    - {type: InternalIP, address: 10.250.255.1}\n' \
@@ -171,6 +179,7 @@ sb_kernel_rules() { $IPVSADM -Sn | grep -- ' -t 10\.96\.1\.' | sort; }
 # manifest directory, it is still running after 3 s or stops cleanly on timeout's SIGTERM (a
 # build without that mode exits at once, saying "only --dry-run is implemented").
 sb_agent_works() {
+  local _rc
   mkdir -p "$SB_STATE/empty"
   timeout 3 ipvs-agent --source="$SB_STATE/empty" --hostname-override="$SB_NODE" \
     --healthz-bind-address= --metrics-bind-address= >"$SB_STATE/probe.log" 2>&1
@@ -182,6 +191,7 @@ sb_agent_works() {
 
 # sb_wait_rules EXPECTED_FILE TRIES: until the kernel's rules equal the expected ones.
 sb_wait_rules() {
+  local _n
   _n=$2
   while [ "$_n" -gt 0 ]; do
     sb_kernel_rules >"$SB_STATE/kernel.txt"
@@ -196,6 +206,7 @@ sb_wait_rules() {
 
 # sb_program: program every variant's Service (first time). Sets SB_PROGRAM_USED.
 sb_program() {
+  local _mode
   sb_plan >"$SB_STATE/expected.txt" || t_die "ipvs-agent --dry-run failed"
   [ -s "$SB_STATE/expected.txt" ] || t_die "the agent planned no IPVS rules: $(cat "$SB_STATE/plan.err")"
   _mode=${SB_PROGRAM:-auto}
@@ -245,6 +256,7 @@ sb_rs_state() {
 #            graceful-termination timeout passed; dryrun: at once, as the plan's next step);
 #   restore  backend K is an endpoint again (weight 1, as the agent programs it).
 sb_change() {
+  local _op _k _rs _n _snap _done _v
   _op=$1
   _k=$2
   shift 2
@@ -288,6 +300,7 @@ sb_change() {
 # sb_set_weights VARIANT W1 W2 ...: program real-server weights directly with ipvsadm (the agent
 # always programs weight 1; the heterogeneous scenario needs capacities as weights).
 sb_set_weights() {
+  local _k _w
   sb_spec "$1"
   shift
   _k=1
@@ -300,6 +313,7 @@ sb_set_weights() {
 # sb_load VARIANT OUTFILE ARGS...: sched_loadgen run against the variant's VIP from the client
 # namespace, every client address as a source.
 sb_load() {
+  local _out
   sb_spec "$1"
   _out=$2
   shift 2

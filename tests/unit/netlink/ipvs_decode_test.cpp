@@ -274,7 +274,7 @@ TEST_CASE("random bytes after a valid header never crash the decoders", "[ipvs][
   std::mt19937 rng(12345);
   for (int round = 0; round < 2000; ++round) {
     Builder b(static_cast<std::uint8_t>(round % 2 ? IPVS_CMD_NEW_SERVICE : IPVS_CMD_NEW_DEST));
-    std::vector<std::uint8_t> junk(rng() % 200);
+    std::vector<std::uint8_t> junk(1 + rng() % 200);
     for (auto& byte : junk) byte = static_cast<std::uint8_t>(rng());
     // Sometimes start with a plausible nest header so the parser goes deeper.
     if (junk.size() >= 4 && round % 3 == 0) {
