@@ -1,13 +1,16 @@
 // planner_bench: how the pure planner scales.
 //
 // Builds a cluster of N Services x 10 endpoints (ClusterIP on port 80/TCP; one Service in ten
-// is also a NodePort on 2 node addresses) and times, with a steady clock:
+// is also a NodePort on 2 node addresses) and measures:
 //  - full: translate every Service, fill a DesiredState, diff against an empty kernel, and
 //    against a kernel that already holds exactly that state (the periodic resync case);
 //  - incremental: one endpoint of one random Service changes; retranslate that Service,
 //    DesiredState::update, diffKeys (the per-event cost), at 1k, 10k and 50k Services.
-// Reports medians of thread CPU time and the peak RSS (getrusage ru_maxrss) after the 10k x 10
-// phases. Usage: planner_bench [--quick]
+// Times are medians of the thread's CPU time (the build machines are shared; on an idle machine
+// CPU and wall time agree, the planner being single-threaded without I/O). Memory is the peak
+// RSS (getrusage ru_maxrss) after the 10k x 10 phases, which includes the cluster model and the
+// kernel mirror, not just the planner.
+// Usage: planner_bench [--quick] [--compact-kernel]    (or --profile PHASE, see profile())
 
 #include <sys/resource.h>
 
@@ -278,7 +281,8 @@ int profile(const std::string& what) {
     fill(c, ds);
     const KernelState kernel = kernelFrom(ds);
     for (int i = 0; i < 20; ++i) {
-      n += diff(ds, what == "diff-empty" ? KernelState{} : kernel, options()).operations.size();
+      const KernelState empty;
+      n += diff(ds, what == "diff-empty" ? empty : kernel, options()).operations.size();
     }
   }
   std::printf("%zu\n", n);

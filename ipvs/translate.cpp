@@ -4,6 +4,7 @@
 
 #include "ipvs/endpoint_selection.h"
 #include "ipvs/ipset_entries.h"
+#include "ipvs/key_order.h"
 #include "ipvs/scheduler.h"
 
 namespace ipvs {
@@ -127,6 +128,9 @@ void Translator::translateFamily(const FamilyView& fam) {
 
 std::vector<EndpointView> Translator::gather(const FamilyView& fam, const ServicePort& sp) const {
   std::vector<EndpointView> views;
+  std::size_t total = 0;
+  for (const auto* slice : fam.slices) total += slice->endpoints.size();
+  views.reserve(total);
   for (const auto* slice : fam.slices) {
     const auto port = std::find_if(slice->ports.begin(), slice->ports.end(), [&](const auto& p) {
       return p.name == sp.name && p.protocol == sp.protocol;
@@ -141,13 +145,14 @@ std::vector<EndpointView> Translator::gather(const FamilyView& fam, const Servic
   // An endpoint listed twice (several slices, or a duplicate): keep the one with the best
   // conditions, the first on ties.
   std::stable_sort(views.begin(), views.end(), [](const EndpointView& a, const EndpointView& b) {
-    if (a.address() != b.address()) return a.address() < b.address();
+    if (const int c = keyorder::compare(a.address(), b.address()); c != 0) return c < 0;
     if (a.port != b.port) return a.port < b.port;
     return conditionRank(*a.endpoint) > conditionRank(*b.endpoint);
   });
   views.erase(std::unique(views.begin(), views.end(),
                           [](const EndpointView& a, const EndpointView& b) {
-                            return a.address() == b.address() && a.port == b.port;
+                            return a.port == b.port &&
+                                   keyorder::compare(a.address(), b.address()) == 0;
                           }),
               views.end());
   return views;

@@ -44,6 +44,9 @@ class Reflector {
             WatchStats& stats, Clock& clock, RandomFn random, LogFn log, ReflectorOptions options);
 
   asio::awaitable<void> run();  // until the io_context stops
+  // Closes the socket; call with the io_context stopped but still alive (sockets must not
+  // outlive it).
+  void closeConnection() { conn_.close(); }
   const std::string& resourceVersion() const { return rv_; }
 
  private:

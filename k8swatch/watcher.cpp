@@ -80,6 +80,7 @@ void Watcher::stop() {
   if (!ioc_) return;
   ioc_->stop();
   if (thread_.joinable()) thread_.join();
+  for (auto& r : reflectors_) r->closeConnection();
   // Destroying the io_context destroys the suspended coroutines (and their sockets) while the
   // reflectors and caches they reference are still alive.
   ioc_.reset();

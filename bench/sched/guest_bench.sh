@@ -111,6 +111,13 @@ run_churn() {
   t_begin "churn: b2 drained, removed and added back on every variant"
   for k in 1 2 3 4; do sb_backend "$k" --service fixed:2; done
   echo "churn.backends=every backend: fixed 2 ms, no capacity limit" >>"$ENVF"
+  if [ "$SB_PROGRAM_USED" = agent ]; then
+    # The agent deletes a drained real server at a sync after its last connection ended: a
+    # short resync period (kube-proxy's default is 30 s) keeps the removal step short.
+    sb_agent_restart --ipvs-sync-period=5s --graceful-termination-timeout=120s ||
+      t_fail "agent restart"
+    echo "churn.agent=restarted with --ipvs-sync-period=5s --graceful-termination-timeout=120s" >>"$ENVF"
+  fi
   echo "churn.flows=$NSRC addresses x $FLOW_PORTS source ports" >>"$ENVF"
   flows_phase before
   flows_phase repeat

@@ -13,7 +13,8 @@
 #
 # Programming (SB_PROGRAM):
 #   agent   ipvs-agent --source=DIR runs in the background and programs the kernel itself;
-#           endpoint changes are manifest edits it picks up (weight 0, then deletion).
+#           endpoint changes are manifest edits it picks up (weight 0, then deletion once the
+#           real server has no connections left, checked at its syncs).
 #   dryrun  ipvs-agent --source=DIR --dry-run prints the exact rules the agent would program;
 #           they are loaded with `ipvsadm -R` and the VIPs bound to kube-ipvs0 from the same
 #           output. Endpoint changes are the ipvsadm commands of the agent's plan: weight 0
@@ -189,19 +190,40 @@ sb_agent_works() {
   return 1
 }
 
-# sb_wait_rules EXPECTED_FILE TRIES: until the kernel's rules equal the expected ones.
+# sb_wait_rules EXPECTED_FILE SECONDS: until the kernel's rules equal the expected ones.
 sb_wait_rules() {
   local _n
-  _n=$2
-  while [ "$_n" -gt 0 ]; do
+  _n=$(($(sb_now) + $2))
+  while :; do
     sb_kernel_rules >"$SB_STATE/kernel.txt"
     cmp -s "$1" "$SB_STATE/kernel.txt" && return 0
-    _n=$((_n - 1))
+    [ "$(sb_now)" -lt "$_n" ] || break
     sleep 0.5
   done
   echo "  expected:" && sed 's/^/    /' "$1"
   echo "  kernel:" && sed 's/^/    /' "$SB_STATE/kernel.txt"
   return 1
+}
+
+# The agent's options besides the source. A long resync period by default: the heterogeneous
+# scenario sets weights the agent does not know about, and a full resync would repair them.
+SB_AGENT_ARGS="--ipvs-sync-period=1h --graceful-termination-timeout=120s"
+
+# sb_agent_start ARGS...: ipvs-agent --source in the background (its log in $SB_STATE/agent.log).
+sb_agent_start() {
+  ipvs-agent --source="$SB_MANIFESTS" --hostname-override="$SB_NODE" \
+    --healthz-bind-address= --metrics-bind-address= "$@" >>"$SB_STATE/agent.log" 2>&1 &
+  echo $! >"$SB_STATE/agent.pid"
+}
+
+# sb_agent_restart ARGS...: stop the agent (it leaves the kernel state in place) and start it
+# again with other options; waits until it holds the planned rules again.
+sb_agent_restart() {
+  local _p
+  _p=$(cat "$SB_STATE/agent.pid")
+  kill "$_p" && wait "$_p"
+  sb_agent_start "$@"
+  sb_wait_rules "$SB_STATE/expected.txt" 60
 }
 
 # sb_program: program every variant's Service (first time). Sets SB_PROGRAM_USED.
@@ -216,12 +238,8 @@ sb_program() {
   SB_PROGRAM_USED=$_mode
   case $_mode in
     agent)
-      # A long resync period: the hetero scenario sets weights the agent does not know about.
-      ipvs-agent --source="$SB_MANIFESTS" --hostname-override="$SB_NODE" --ipvs-sync-period=1h \
-        --healthz-bind-address= --metrics-bind-address= --graceful-termination-timeout=30s \
-        >"$SB_STATE/agent.log" 2>&1 &
-      echo $! >"$SB_STATE/agent.pid"
-      sb_wait_rules "$SB_STATE/expected.txt" 120 || {
+      sb_agent_start $SB_AGENT_ARGS
+      sb_wait_rules "$SB_STATE/expected.txt" 60 || {
         tail -20 "$SB_STATE/agent.log"
         t_die "the agent did not program the planned rules"
       }
@@ -230,11 +248,19 @@ sb_program() {
       $IPVSADM -R <"$SB_STATE/expected.txt" || t_die "ipvsadm -R of the agent's plan failed"
       sed -n '/^# kube-ipvs0/,/^# /p' "$SB_STATE/plan.txt" | grep ' dev kube-ipvs0' |
         sed 's/^/addr add /' | $IP -force -batch - 2>/dev/null
-      sb_wait_rules "$SB_STATE/expected.txt" 1 || t_die "ipvsadm -R did not load the plan"
+      sb_wait_rules "$SB_STATE/expected.txt" 0 || t_die "ipvsadm -R did not load the plan"
       ;;
     *) t_die "SB_PROGRAM must be agent, dryrun or auto, not $_mode" ;;
   esac
   echo "programmed $(grep -c '^-A' "$SB_STATE/expected.txt") services via $SB_PROGRAM_USED"
+}
+
+# sb_now: whole seconds of guest uptime (wait loops are bounded in time, not in tries: under
+# emulation one try can take a second).
+sb_now() {
+  local _up _rest
+  read -r _up _rest </proc/uptime
+  echo "${_up%.*}"
 }
 
 # sb_rs_state SNAPSHOT VARIANT K: prints absent, weight0 or active: backend K's real server on
@@ -278,8 +304,8 @@ sb_change() {
     fi
   done
   [ -s "$SB_STATE/change.txt" ] && { $IPVSADM -R <"$SB_STATE/change.txt" || return 1; }
-  _n=480
-  while [ "$_n" -gt 0 ]; do
+  _n=$(($(sb_now) + 120))
+  while [ "$(sb_now)" -lt "$_n" ]; do
     _snap=$($IPVSADM -Sn)
     _done=1
     for _v in "$@"; do
@@ -289,7 +315,6 @@ sb_change() {
       esac
     done
     [ "$_done" = 1 ] && return 0
-    _n=$((_n - 1))
     sleep 0.25
   done
   echo "sb_change $_op b$_k: not seen in the kernel after 120 s"

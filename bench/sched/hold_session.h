@@ -8,7 +8,7 @@
 // where "first" is the backend of the connection's round-0 response and "failure" is empty or
 // a failure kind ("closed" for a connection that had already failed).
 // Threading: single-threaded, on the io_context given; rounds must not overlap (the caller
-// serialises them). Ownership: owns its connections; closeAll() closes them with a FIN.
+// serialises them). Ownership: owns its connections; closeAll() closes them with an RST.
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>

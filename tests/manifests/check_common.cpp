@@ -119,8 +119,7 @@ std::string namespaceOf(const json::object& o) { return stringAt(o, "metadata.na
 
 std::string describe(const SourcedObject& s) {
   const std::string ns = namespaceOf(s.object);
-  return s.origin + ": " + kindOf(s.object) + " " + (ns.empty() ? "" : ns + "/") +
-         nameOf(s.object);
+  return s.origin + ": " + kindOf(s.object) + " " + (ns.empty() ? "" : ns + "/") + nameOf(s.object);
 }
 
 std::string jsonText(const json::value& v) {

@@ -28,7 +28,8 @@ std::string imageName(std::string image) {
   const auto at = image.find('@');
   if (at != std::string::npos) image.resize(at);
   const auto colon = image.rfind(':');
-  if (colon != std::string::npos && image.find('/', colon) == std::string::npos) image.resize(colon);
+  if (colon != std::string::npos && image.find('/', colon) == std::string::npos)
+    image.resize(colon);
   return image;
 }
 
@@ -136,14 +137,14 @@ void checkPatches(const fs::path& dir, const json::object& k, const Reachable& b
   }
 }
 
-void checkGenerators(const fs::path& dir, const json::object& k, const Reachable& base,
-                     Report& r) {
+void checkGenerators(const fs::path& dir, const json::object& k, const Reachable& base, Report& r) {
   const std::string where = kustomizationIn(dir).string();
   for (const auto& g : arrayAt(k, "configMapGenerator")) {
     if (!g.is_object()) continue;
     const std::string name = stringAt(g.get_object(), "name");
     const std::string behavior = stringAt(g.get_object(), "behavior");
-    if ((behavior == "merge" || behavior == "replace") && !base.objects.contains({"ConfigMap", name})) {
+    if ((behavior == "merge" || behavior == "replace") &&
+        !base.objects.contains({"ConfigMap", name})) {
       r.fail(where, "configMapGenerator " + name + " has behavior " + behavior +
                         " but no resource defines ConfigMap " + name);
     }
@@ -165,11 +166,29 @@ void checkGenerators(const fs::path& dir, const json::object& k, const Reachable
 }
 
 void checkKeys(const fs::path& file, const json::object& k, Report& r) {
-  static const std::set<std::string, std::less<>> kKnown = {
-      "apiVersion", "kind", "resources", "components", "patches", "patchesStrategicMerge",
-      "patchesJson6902", "configMapGenerator", "secretGenerator", "generatorOptions", "images",
-      "namespace", "namePrefix", "nameSuffix", "labels", "commonLabels", "commonAnnotations",
-      "replicas", "replacements", "transformers", "generators", "sortOptions", "buildMetadata"};
+  static const std::set<std::string, std::less<>> kKnown = {"apiVersion",
+                                                            "kind",
+                                                            "resources",
+                                                            "components",
+                                                            "patches",
+                                                            "patchesStrategicMerge",
+                                                            "patchesJson6902",
+                                                            "configMapGenerator",
+                                                            "secretGenerator",
+                                                            "generatorOptions",
+                                                            "images",
+                                                            "namespace",
+                                                            "namePrefix",
+                                                            "nameSuffix",
+                                                            "labels",
+                                                            "commonLabels",
+                                                            "commonAnnotations",
+                                                            "replicas",
+                                                            "replacements",
+                                                            "transformers",
+                                                            "generators",
+                                                            "sortOptions",
+                                                            "buildMetadata"};
   for (const auto& kv : k) {
     if (!kKnown.contains(kv.key())) {
       r.fail(file.string(), "unknown field \"" + std::string(kv.key()) + "\" (a typo?)");
@@ -207,7 +226,8 @@ void checkKustomizations(const fs::path& root, Report& report) {
   std::vector<fs::path> dirs;
   if (!kustomizationIn(root).empty()) dirs.push_back(root);
   for (const auto& entry : fs::recursive_directory_iterator(root)) {
-    if (entry.is_directory() && !kustomizationIn(entry.path()).empty()) dirs.push_back(entry.path());
+    if (entry.is_directory() && !kustomizationIn(entry.path()).empty())
+      dirs.push_back(entry.path());
   }
   std::sort(dirs.begin(), dirs.end());
   if (dirs.empty()) report.fail(root.string(), "no kustomization.yaml found");

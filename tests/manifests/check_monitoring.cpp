@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <cctype>
 #include <regex>
+#include <sstream>
 
 #include "agent/metrics.h"
 #include "tests/manifests/check.h"
@@ -14,7 +15,9 @@
 namespace manifest_check {
 namespace {
 
-bool identStart(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':'; }
+bool identStart(char c) {
+  return std::isalpha(static_cast<unsigned char>(c)) || c == '_' || c == ':';
+}
 bool identChar(char c) { return identStart(c) || std::isdigit(static_cast<unsigned char>(c)); }
 
 // The expression with strings, label matchers ({...}) and ranges ([...]) blanked out.
@@ -44,33 +47,93 @@ std::string blankNested(std::string_view expr) {
   return s;
 }
 
-// Every metric name the agent exposes, histogram series included, plus Prometheus' own `up`.
-std::set<std::string> agentMetricNames() {
+// Each metric name the agent exposes (histogram series included) with its label names, plus
+// Prometheus' own `up`. Labelled families appear in the exposition only once they have a
+// series, so each gets one (with empty values, which also shows its label names).
+using MetricLabels = std::map<std::string, std::set<std::string>>;
+
+MetricLabels agentMetrics() {
   agent::MetricsRegistry registry;
-  agent::AgentMetrics metrics(registry);
-  std::set<std::string> names{"up"};
+  agent::AgentMetrics m(registry);
+  const std::vector<std::string> none;
+  m.noLocalEndpoints.labels(none);
+  m.proxyHealthzTotal.labels(none);
+  m.proxyLivezTotal.labels(none);
+  m.netlinkOperations.labels(none);
+  m.rejectedObjects.labels(none);
+  m.virtualServers.labels(none);
+  m.logErrors.labels(none);
+  m.healthCheckRequests.labels(none);
+  m.httpBindErrors.labels(none);
+  MetricLabels out{{"up", {}}};
+  static const std::regex kSample(R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([^}]*)\})? )");
+  static const std::regex kLabel(R"(([a-zA-Z_][a-zA-Z0-9_]*)=")");
   std::istringstream in(registry.render());
   for (std::string line; std::getline(in, line);) {
-    std::istringstream words(line);
-    std::string hash, type, name, kind;
-    if (!(words >> hash >> type >> name >> kind) || hash != "#" || type != "TYPE") continue;
-    names.insert(name);
-    if (kind == "histogram" || kind == "summary") {
-      for (const char* suffix : {"_bucket", "_sum", "_count"}) names.insert(name + suffix);
+    std::smatch sm;
+    if (line.starts_with("#") || !std::regex_search(line, sm, kSample)) continue;
+    auto& labels = out[sm[1].str()];
+    const std::string set = sm[3].str();
+    for (std::sregex_iterator it(set.begin(), set.end(), kLabel), end; it != end; ++it) {
+      labels.insert((*it)[1].str());
     }
   }
-  return names;
+  return out;
 }
 
-void checkExpr(const std::string& expr, const std::string& where, const std::set<std::string>& known,
+// Labels Prometheus adds to every series of a PodMonitor target (ours relabels `node`).
+bool targetLabel(const std::string& l) {
+  static const std::set<std::string> kTarget = {"node", "job",       "instance", "namespace",
+                                                "pod",  "container", "endpoint"};
+  return kTarget.contains(l);
+}
+
+// Label names in matchers (metric{l="v"}) and groupings (by (l), without (l), on (l), ...).
+void checkLabelNames(const std::string& expr, const std::string& where, const MetricLabels& known,
+                     Report& r) {
+  static const std::regex kSelector(R"(([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{([^}]*)\})");
+  static const std::regex kMatcher(R"(([a-zA-Z_][a-zA-Z0-9_]*)\s*(=~|!~|!=|=))");
+  static const std::regex kGrouping(
+      R"(\b(by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\))");
+  static const std::regex kName(R"([a-zA-Z_][a-zA-Z0-9_]*)");
+  std::set<std::string> all;  // labels of every metric in the expression
+  for (std::sregex_iterator it(expr.begin(), expr.end(), kSelector), end; it != end; ++it) {
+    const auto metric = known.find((*it)[1].str());
+    if (metric == known.end()) continue;  // reported as an unknown metric
+    all.insert(metric->second.begin(), metric->second.end());
+    const std::string set = (*it)[2].str();
+    for (std::sregex_iterator m(set.begin(), set.end(), kMatcher); m != end; ++m) {
+      const std::string l = (*m)[1].str();
+      if (!metric->second.contains(l) && !targetLabel(l)) {
+        r.fail(where, "matches label " + l + ", which " + metric->first + " does not have");
+      }
+    }
+  }
+  for (const auto& name : promqlMetricNames(expr)) {
+    if (auto k = known.find(name); k != known.end()) all.insert(k->second.begin(), k->second.end());
+  }
+  for (std::sregex_iterator it(expr.begin(), expr.end(), kGrouping), end; it != end; ++it) {
+    const std::string list = (*it)[2].str();
+    for (std::sregex_iterator n(list.begin(), list.end(), kName); n != end; ++n) {
+      const std::string l = n->str();
+      if (!all.contains(l) && !targetLabel(l)) {
+        r.fail(where, "groups by label " + l + ", which no metric of the expression has");
+      }
+    }
+  }
+}
+
+void checkExpr(const std::string& expr, const std::string& where, const MetricLabels& known,
                std::set<std::string>& used, Report& r) {
   if (expr.empty()) r.fail(where, "has an empty expression");
   for (const auto& name : promqlMetricNames(expr)) {
     used.insert(name);
     if (!known.contains(name)) {
-      r.fail(where, "names metric " + name + ", which ipvs-agent does not export (agent/metrics.h)");
+      r.fail(where,
+             "names metric " + name + ", which ipvs-agent does not export (agent/metrics.h)");
     }
   }
+  checkLabelNames(expr, where, known, r);
 }
 
 // Grafana variables used anywhere ($x, ${x}, [[x]]) that the dashboard does not define.
@@ -92,9 +155,8 @@ void checkVariables(const json::value& v, const std::set<std::string>& defined,
   }
 }
 
-void checkPanels(const json::array& panels, const std::string& where,
-                 const std::set<std::string>& known, std::set<std::string>& used,
-                 std::set<std::int64_t>& ids, Report& r) {
+void checkPanels(const json::array& panels, const std::string& where, const MetricLabels& known,
+                 std::set<std::string>& used, std::set<std::int64_t>& ids, Report& r) {
   for (const auto& pv : panels) {
     if (!pv.is_object()) continue;
     const json::object& p = pv.get_object();
@@ -103,11 +165,12 @@ void checkPanels(const json::array& panels, const std::string& where,
     if (id == nullptr || !id->is_int64() || !ids.insert(id->get_int64()).second) {
       r.fail(pw, "needs a unique integer id");
     }
-    if (stringAt(p, "title").empty() || stringAt(p, "type").empty()) r.fail(pw, "needs title and type");
+    if (stringAt(p, "title").empty() || stringAt(p, "type").empty())
+      r.fail(pw, "needs title and type");
     const json::value* w = at(p, "gridPos.w");
     const json::value* x = at(p, "gridPos.x");
-    if (!w || !x || !w->is_int64() || !x->is_int64() || !at(p, "gridPos.h") || !at(p, "gridPos.y") ||
-        x->get_int64() + w->get_int64() > 24) {
+    if (!w || !x || !w->is_int64() || !x->is_int64() || !at(p, "gridPos.h") ||
+        !at(p, "gridPos.y") || x->get_int64() + w->get_int64() > 24) {
       r.fail(pw, "needs gridPos {h, w, x, y} within the 24 columns");
     }
     if (stringAt(p, "type") == "row") {
@@ -125,7 +188,7 @@ void checkPanels(const json::array& panels, const std::string& where,
   }
 }
 
-void checkDashboard(const fs::path& file, const std::set<std::string>& known, Report& r) {
+void checkDashboard(const fs::path& file, const MetricLabels& known, Report& r) {
   const std::string where = file.string();
   json::value doc;
   try {
@@ -136,7 +199,8 @@ void checkDashboard(const fs::path& file, const std::set<std::string>& known, Re
   }
   if (!doc.is_object()) return r.fail(where, "must be a JSON object");
   const json::object& d = doc.get_object();
-  if (stringAt(d, "title").empty() || stringAt(d, "uid").empty()) r.fail(where, "needs title and uid");
+  if (stringAt(d, "title").empty() || stringAt(d, "uid").empty())
+    r.fail(where, "needs title and uid");
   std::set<std::string> vars;
   std::set<std::string> used;
   for (const auto& v : arrayAt(d, "templating.list")) {
@@ -145,22 +209,23 @@ void checkDashboard(const fs::path& file, const std::set<std::string>& known, Re
     static const std::regex kLabelValues(R"(label_values\(\s*([A-Za-z_:][A-Za-z0-9_:]*)\s*,)");
     std::smatch m;
     const std::string q = stringAt(v.get_object(), "definition");
-    if (std::regex_search(q, m, kLabelValues)) checkExpr(m[1].str(), where + ": variable", known, used, r);
+    if (std::regex_search(q, m, kLabelValues))
+      checkExpr(m[1].str(), where + ": variable", known, used, r);
   }
   checkVariables(doc, vars, where, r);
   std::set<std::int64_t> ids;
   if (arrayAt(d, "panels").empty()) r.fail(where, "has no panels");
   checkPanels(arrayAt(d, "panels"), where, known, used, ids, r);
-  for (const char* need : {"kubeproxy_sync_proxy_rules_duration_seconds_bucket",
-                           "kubeproxy_network_programming_duration_seconds_bucket",
-                           "ipvs_agent_netlink_operations_total", "ipvs_agent_rejected_objects_total",
-                           "ipvs_agent_graceful_termination_queue_length",
-                           "ipvs_agent_virtual_servers"}) {
+  for (const char* need :
+       {"kubeproxy_sync_proxy_rules_duration_seconds_bucket",
+        "kubeproxy_network_programming_duration_seconds_bucket",
+        "ipvs_agent_netlink_operations_total", "ipvs_agent_rejected_objects_total",
+        "ipvs_agent_graceful_termination_queue_length", "ipvs_agent_virtual_servers"}) {
     if (!used.contains(need)) r.fail(where, std::string("has no panel on ") + need);
   }
 }
 
-void checkRules(const SourcedObject& s, const std::set<std::string>& known, Report& r) {
+void checkRules(const SourcedObject& s, const MetricLabels& known, Report& r) {
   static const std::regex kDuration("^([0-9]+(ms|s|m|h|d|w|y))+$");
   std::set<std::string> used;
   for (const auto& g : arrayAt(s.object, "spec.groups")) {
@@ -183,9 +248,11 @@ void checkRules(const SourcedObject& s, const std::set<std::string>& known, Repo
   }
 }
 
-void checkPodMonitor(const SourcedObject& pm, const std::vector<SourcedObject>& objects, Report& r) {
+void checkPodMonitor(const SourcedObject& pm, const std::vector<SourcedObject>& objects,
+                     Report& r) {
   std::set<std::string> namespaces;
-  for (const auto& n : arrayAt(pm.object, "spec.namespaceSelector.matchNames")) namespaces.insert(jsonText(n));
+  for (const auto& n : arrayAt(pm.object, "spec.namespaceSelector.matchNames"))
+    namespaces.insert(jsonText(n));
   if (namespaces.empty()) namespaces.insert(namespaceOf(pm.object));
   const json::value* selector = at(pm.object, "spec.selector");
   bool anyDaemonSet = false, matched = false;
@@ -207,7 +274,9 @@ void checkPodMonitor(const SourcedObject& pm, const std::vector<SourcedObject>& 
           declared = declared || (p.is_object() && stringAt(p.get_object(), "name") == port);
         }
       }
-      if (!declared) r.fail(describe(pm), "scrapes port \"" + port + "\", which " + describe(s) + " does not declare");
+      if (!declared)
+        r.fail(describe(pm),
+               "scrapes port \"" + port + "\", which " + describe(s) + " does not declare");
     }
   }
   if (anyDaemonSet && !matched) r.fail(describe(pm), "selects no DaemonSet of this set");
@@ -216,12 +285,12 @@ void checkPodMonitor(const SourcedObject& pm, const std::vector<SourcedObject>& 
 }  // namespace
 
 std::set<std::string> promqlMetricNames(std::string_view expr) {
-  static const std::set<std::string, std::less<>> kGrouping = {"by", "without", "on", "ignoring",
-                                                                "group_left", "group_right"};
+  static const std::set<std::string, std::less<>> kGrouping = {
+      "by", "without", "on", "ignoring", "group_left", "group_right"};
   static const std::set<std::string, std::less<>> kKeywords = {
-      "and", "or", "unless", "bool", "offset", "sum", "min", "max", "avg", "count", "stddev",
-      "stdvar", "topk", "bottomk", "quantile", "count_values", "group", "limitk", "limit_ratio",
-      "inf", "nan", "Inf", "NaN", "atan2"};
+      "and",   "or",     "unless",      "bool",   "offset", "sum",     "min",      "max",
+      "avg",   "count",  "stddev",      "stdvar", "topk",   "bottomk", "quantile", "count_values",
+      "group", "limitk", "limit_ratio", "inf",    "nan",    "Inf",     "NaN",      "atan2"};
   const std::string s = blankNested(expr);
   std::set<std::string> out;
   for (std::size_t i = 0; i < s.size();) {
@@ -256,7 +325,7 @@ std::set<std::string> promqlMetricNames(std::string_view expr) {
 void checkMonitoring(const std::vector<SourcedObject>& objects, const std::vector<fs::path>& paths,
                      Report& report) {
   const std::size_t before = report.failures();
-  const std::set<std::string> known = agentMetricNames();
+  const MetricLabels known = agentMetrics();
   std::size_t dashboards = 0, rules = 0;
   for (const auto& p : paths) {
     std::vector<fs::path> files;

@@ -42,7 +42,8 @@ void checkMetadata(const SourcedObject& s, Report& r) {
   if (name.empty()) {
     r.fail(where, "metadata.name is missing");
   } else if (!isDnsSubdomain(name)) {
-    r.fail(where, "metadata.name \"" + name + "\" is not a DNS subdomain (lower case, digits, -, .)");
+    r.fail(where,
+           "metadata.name \"" + name + "\" is not a DNS subdomain (lower case, digits, -, .)");
   }
   const auto known = knownKinds().find(kind);
   if (known == knownKinds().end()) {
@@ -51,8 +52,8 @@ void checkMetadata(const SourcedObject& s, Report& r) {
                         "tests/manifests/check_objects.cpp");
     }
   } else if (stringAt(o, "apiVersion") != known->second) {
-    r.fail(where, "apiVersion must be " + known->second + ", not \"" +
-                      stringAt(o, "apiVersion") + "\"");
+    r.fail(where,
+           "apiVersion must be " + known->second + ", not \"" + stringAt(o, "apiVersion") + "\"");
   }
   checkLabels(at(o, "metadata.labels"), where + ": metadata.labels", r);
 }
@@ -138,7 +139,8 @@ void checkService(const SourcedObject& s, Report& r) {
   if (ports.empty()) r.fail(describe(s), "spec.ports is missing or empty");
   for (const auto& p : ports) {
     const json::value* port = p.is_object() ? p.get_object().if_contains("port") : nullptr;
-    if (port == nullptr || !port->is_int64() || port->get_int64() < 1 || port->get_int64() > 65535) {
+    if (port == nullptr || !port->is_int64() || port->get_int64() < 1 ||
+        port->get_int64() > 65535) {
       r.fail(describe(s), "each spec.ports entry needs a port 1..65535");
     }
   }
@@ -183,9 +185,9 @@ void checkMonitors(const SourcedObject& s, Report& r) {
   const auto& endpoints = arrayAt(s.object, list);
   if (endpoints.empty()) r.fail(where, std::string(list) + " is missing or empty");
   for (const auto& e : endpoints) {
-    if (!e.is_object() || (!e.get_object().contains("port") &&
-                           !e.get_object().contains("portNumber") &&
-                           !e.get_object().contains("targetPort"))) {
+    if (!e.is_object() ||
+        (!e.get_object().contains("port") && !e.get_object().contains("portNumber") &&
+         !e.get_object().contains("targetPort"))) {
       r.fail(where, "each endpoint needs port (a named port), portNumber or targetPort");
     }
   }

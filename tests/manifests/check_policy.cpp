@@ -83,8 +83,8 @@ void checkMainContainer(const json::object& spec, const json::object& c, const s
                       "\": /healthz also fails while the node is being deleted, which would "
                       "restart the agent on every draining node");
   }
-  for (const char* res : {"resources.requests.cpu", "resources.requests.memory",
-                          "resources.limits.memory"}) {
+  for (const char* res :
+       {"resources.requests.cpu", "resources.requests.memory", "resources.limits.memory"}) {
     if (at(c, res) == nullptr) r.fail(where, std::string(res) + " is missing");
   }
   bool readOnly = false;
@@ -95,8 +95,9 @@ void checkMainContainer(const json::object& spec, const json::object& c, const s
   const json::object* lock = hostPathMount(spec, c, "/run/xtables.lock", readOnly);
   if (lock == nullptr || stringAt(*lock, "hostPath.path") != "/run/xtables.lock" ||
       stringAt(*lock, "hostPath.type") != "FileOrCreate") {
-    r.fail(where, "must mount the host's /run/xtables.lock (type FileOrCreate): iptables "
-                  "serialises with the kubelet and the CNI plugin on it");
+    r.fail(where,
+           "must mount the host's /run/xtables.lock (type FileOrCreate): iptables "
+           "serialises with the kubelet and the CNI plugin on it");
   }
 }
 
@@ -120,7 +121,8 @@ void checkAgentDaemonSet(const SourcedObject& s, Report& r) {
   const std::string sa = stringAt(spec, "serviceAccountName");
   if (sa.empty() || sa == "default") r.fail(where, "needs its own serviceAccountName");
   const std::string strategy = stringAt(s.object, "spec.updateStrategy.type");
-  const json::value* maxUnavailable = at(s.object, "spec.updateStrategy.rollingUpdate.maxUnavailable");
+  const json::value* maxUnavailable =
+      at(s.object, "spec.updateStrategy.rollingUpdate.maxUnavailable");
   if ((!strategy.empty() && strategy != "RollingUpdate") || maxUnavailable == nullptr ||
       !maxUnavailable->is_int64() || maxUnavailable->get_int64() != 1) {
     r.fail(where, "updateStrategy must be RollingUpdate with maxUnavailable 1");

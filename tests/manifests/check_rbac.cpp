@@ -17,7 +17,8 @@ struct Access {
   std::string verb, group, resource;
   auto operator<=>(const Access&) const = default;
   std::string text() const {
-    return verb + " " + resource + (group.empty() ? "" : "." + group) + (group.empty() ? " (core)" : "");
+    return verb + " " + resource + (group.empty() ? "" : "." + group) +
+           (group.empty() ? " (core)" : "");
   }
 };
 
@@ -76,7 +77,8 @@ Access accessOf(const std::string& line, std::string& error) {
   static const std::map<std::string, std::string> kVerbs = {
       {"POST", "create"}, {"PUT", "update"}, {"PATCH", "patch"}, {"DELETE", "delete"}};
   if (method == "GET") {
-    const bool watch = legacyWatch || queryHas(query, "watch", "true") || queryHas(query, "watch", "1");
+    const bool watch =
+        legacyWatch || queryHas(query, "watch", "true") || queryHas(query, "watch", "1");
     a.verb = watch ? "watch" : named ? "get" : "list";
   } else if (auto v = kVerbs.find(method); v != kVerbs.end()) {
     a.verb = (method == "DELETE" && !named) ? "deletecollection" : v->second;
@@ -129,7 +131,8 @@ std::set<Access> grantedAccess(const std::vector<SourcedObject>& objects, Report
                 a.resource.ends_with("/*")) {
               r.fail(where, "uses a wildcard (" + a.text() + "): list what is needed instead");
             }
-            if (a.resource == "secrets" && a.group.empty()) r.fail(where, "grants access to secrets");
+            if (a.resource == "secrets" && a.group.empty())
+              r.fail(where, "grants access to secrets");
             out.insert(a);
           }
         }

@@ -100,9 +100,11 @@ class RecordingSink : public k8swatch::EventSink {
 
 class ManualClock : public k8swatch::Clock {
  public:
+  // Real elapsed time plus every sleep taken, so a watch that really lasted seconds is not
+  // mistaken for a "very short watch".
   TimePoint now() const override {
     std::lock_guard lock(mutex_);
-    return now_;
+    return std::chrono::steady_clock::now() + (now_ - TimePoint{});
   }
   boost::asio::awaitable<void> sleep(Duration d) override {
     {
@@ -126,7 +128,7 @@ class ManualClock : public k8swatch::Clock {
 
  private:
   mutable std::mutex mutex_;
-  TimePoint now_{std::chrono::hours(1)};
+  TimePoint now_{};  // the offset added by sleeps
   std::vector<std::chrono::milliseconds> sleeps_;
 };
 
