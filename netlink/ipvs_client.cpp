@@ -179,6 +179,14 @@ std::error_code IpvsClient::dumpDests(ipvs::ObservedVirtualServer& vs) {
   return ec;
 }
 
+ipvs::Result<std::vector<ipvs::ObservedRealServer>> IpvsClient::dumpRealServers(
+    const ipvs::VirtualServerKey& key) {
+  ipvs::ObservedVirtualServer vs;
+  vs.server.key = key;
+  if (const std::error_code ec = dumpDests(vs)) return ec;
+  return std::move(vs.realServers);
+}
+
 ipvs::Result<IpvsTimeouts> IpvsClient::getTimeouts() {
   auto request = encodeGetConfig(familyId_);
   if (!request) return request.error();

@@ -101,6 +101,9 @@ class IpvsClient {
   // The six IPVS kinds, in order, batched; any other kind fails with EINVAL.
   ipvs::ApplyReport apply(std::span<const ipvs::Operation> ops);
 
+  // The real servers of one virtual server, with fresh counters (one dump request).
+  ipvs::Result<std::vector<ipvs::ObservedRealServer>> dumpRealServers(
+      const ipvs::VirtualServerKey& key);
   ipvs::Result<IpvsTimeouts> getTimeouts();
   ipvs::Result<void> setTimeouts(const IpvsTimeouts& timeouts);  // 0 leaves one unchanged
   ipvs::Result<IpvsInfo> info();

@@ -33,6 +33,10 @@ class KernelDataplane final : public ipvs::Dataplane {
 
   ipvs::Result<ipvs::KernelState> observe() override;
   ipvs::ApplyReport apply(std::span<const ipvs::Operation> ops) override;
+  ipvs::Result<std::vector<ipvs::ObservedRealServer>> observeRealServers(
+      const ipvs::VirtualServerKey& key) override {
+    return ipvs_.dumpRealServers(key);
+  }
 
   IpvsClient& ipvs() { return ipvs_; }
   IpsetClient& ipsets() { return ipsets_; }

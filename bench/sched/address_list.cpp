@@ -35,35 +35,34 @@ bool forEachItem(std::string_view spec, Fn fn) {
 
 }  // namespace
 
-std::optional<std::vector<std::string>> expandAddresses(std::string_view spec,
-                                                        std::string& error) {
+std::optional<std::vector<std::string>> expandAddresses(std::string_view spec, std::string& error) {
   std::vector<std::string> out;
-  const bool ok = forEachItem(spec, [&](std::string_view addr, std::string_view countText,
-                                        bool hasCount) {
-    const std::string text(addr);
-    in_addr v4{};
-    in6_addr v6{};
-    std::uint64_t count = 1;
-    if (hasCount && (!parseNumber(countText, count) || count == 0 || count > kMaxExpand)) {
-      return false;
-    }
-    if (inet_pton(AF_INET, text.c_str(), &v4) == 1) {
-      const std::uint32_t first = ntohl(v4.s_addr);
-      if (std::uint64_t{first} + count - 1 > 0xffffffffu) return false;  // past 255.255.255.255
-      for (std::uint64_t i = 0; i < count; ++i) {
-        in_addr a{htonl(static_cast<std::uint32_t>(first + i))};
-        char buf[INET_ADDRSTRLEN];
-        out.emplace_back(inet_ntop(AF_INET, &a, buf, sizeof buf));
-      }
-      return true;
-    }
-    if (inet_pton(AF_INET6, text.c_str(), &v6) == 1 && count == 1) {
-      char buf[INET6_ADDRSTRLEN];
-      out.emplace_back(inet_ntop(AF_INET6, &v6, buf, sizeof buf));
-      return true;
-    }
-    return false;
-  });
+  const bool ok =
+      forEachItem(spec, [&](std::string_view addr, std::string_view countText, bool hasCount) {
+        const std::string text(addr);
+        in_addr v4{};
+        in6_addr v6{};
+        std::uint64_t count = 1;
+        if (hasCount && (!parseNumber(countText, count) || count == 0 || count > kMaxExpand)) {
+          return false;
+        }
+        if (inet_pton(AF_INET, text.c_str(), &v4) == 1) {
+          const std::uint32_t first = ntohl(v4.s_addr);
+          if (std::uint64_t{first} + count - 1 > 0xffffffffu) return false;  // past 255.255.255.255
+          for (std::uint64_t i = 0; i < count; ++i) {
+            in_addr a{htonl(static_cast<std::uint32_t>(first + i))};
+            char buf[INET_ADDRSTRLEN];
+            out.emplace_back(inet_ntop(AF_INET, &a, buf, sizeof buf));
+          }
+          return true;
+        }
+        if (inet_pton(AF_INET6, text.c_str(), &v6) == 1 && count == 1) {
+          char buf[INET6_ADDRSTRLEN];
+          out.emplace_back(inet_ntop(AF_INET6, &v6, buf, sizeof buf));
+          return true;
+        }
+        return false;
+      });
   if (!ok || out.size() > kMaxExpand) {
     error = "bad address list \"" + std::string(spec) +
             "\" (want A[+N],... with IPv4 ranges, e.g. 10.250.0.1+64)";
@@ -81,7 +80,8 @@ std::optional<std::vector<std::uint16_t>> expandPorts(std::string_view spec, std
         if (!parseNumber(portText, port) || port == 0) return false;
         if (hasCount && (!parseNumber(countText, count) || count == 0)) return false;
         if (port + count - 1 > 65535) return false;
-        for (std::uint32_t i = 0; i < count; ++i) out.push_back(static_cast<std::uint16_t>(port + i));
+        for (std::uint32_t i = 0; i < count; ++i)
+          out.push_back(static_cast<std::uint16_t>(port + i));
         return true;
       });
   if (!ok) {

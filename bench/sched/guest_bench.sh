@@ -8,8 +8,9 @@
 # JSON goes to the host with t_export; the host writes the report (sched_report).
 #
 # Environment (defaults in brackets):
-#   SB_REQUESTS [400]      requests per scenario run      SB_CONCURRENCY [8] clients in flight
-#   SB_NSOURCES [64]       client addresses               SB_FLOW_PORTS [2] churn ports per address
+#   SB_REQUESTS [200]      requests per scenario run      SB_CONCURRENCY [8] clients in flight
+#   SB_NSOURCES [64]       client addresses               SB_FLOW_SOURCES [32] churn addresses
+#   SB_FLOW_PORTS [2]      churn source ports per address (churn flows: addresses x ports)
 #   SB_SCENARIOS           [uniform exp slow hetero keepalive]
 #   SB_VARIANTS            [rr wrr lc wlc sed nq dh sh sh-port mh mh-port]
 #   SB_CHURN [1]           run the churn part             SB_HOLD_CONNS [8] held connections/variant
@@ -17,10 +18,11 @@
 . /test/lib/testlib.sh
 . /test/guest_lib.sh
 
-R=${SB_REQUESTS:-400}
+R=${SB_REQUESTS:-200}
 C=${SB_CONCURRENCY:-8}
 NSRC=${SB_NSOURCES:-64}
 FLOW_PORTS=${SB_FLOW_PORTS:-2}
+FLOW_SOURCES=${SB_FLOW_SOURCES:-32}
 SCENARIOS=${SB_SCENARIOS:-uniform exp slow hetero keepalive}
 VARIANTS=${SB_VARIANTS:-rr wrr lc wlc sed nq dh sh sh-port mh mh-port}
 HOLD=${SB_HOLD_CONNS:-8}
@@ -31,8 +33,8 @@ ENVF=$OUT/bench.env
 
 # The service time every backend gets unless the scenario says otherwise: the backends, not the
 # emulated CPU, must be the bottleneck for schedulers to matter, so service times are tens of ms
-# and each backend serves one request at a time (capacity 25 requests/s).
-BASE="--service uniform:20:60 --workers 1"
+# and each backend serves one request at a time (capacity 12.5 requests/s, 50 for all four).
+BASE="--service uniform:40:120 --workers 1"
 
 # scenario_setup NAME: start the backends; prints the scenario's description line.
 scenario_setup() {
@@ -42,20 +44,20 @@ scenario_setup() {
   case $1 in
     uniform)
       for k in 1 2 3 4; do sb_backend "$k" $BASE; done
-      DESC="every backend: uniform 20-60 ms service time, 1 request at a time" ;;
+      DESC="every backend: uniform 40-120 ms service time, 1 request at a time" ;;
     exp)
-      for k in 1 2 3 4; do sb_backend "$k" --service exp:40 --workers 1; done
-      DESC="every backend: exponential service time (mean 40 ms), 1 request at a time" ;;
+      for k in 1 2 3 4; do sb_backend "$k" --service exp:80 --workers 1; done
+      DESC="every backend: exponential service time (mean 80 ms), 1 request at a time" ;;
     slow)
       for k in 1 2 3; do sb_backend "$k" $BASE; done
       sb_backend 4 $BASE --slow 4
-      DESC="b1-b3: uniform 20-60 ms; b4 four times slower (80-240 ms); 1 request at a time" ;;
+      DESC="b1-b3: uniform 40-120 ms; b4 four times slower (160-480 ms); 1 request at a time" ;;
     hetero)
       k=1
       for w in 1 1 2 4; do sb_backend "$k" $BASE --workers "$w"; k=$((k + 1)); done
       WEIGHTS="1 1 2 4"
       LOADARGS="--requests $R --concurrency $((C * 2))"
-      DESC="capacities 1/1/2/4 requests at a time (uniform 20-60 ms), weights 1/1/2/4 set with ipvsadm" ;;
+      DESC="capacities 1/1/2/4 requests at a time (uniform 40-120 ms), weights 1/1/2/4 set with ipvsadm" ;;
     keepalive)
       for k in 1 2 3 4; do sb_backend "$k" $BASE; done
       LOADARGS="--requests $R --concurrency $C --keepalive --per-conn 10"
@@ -99,7 +101,8 @@ flows_phase() {
     rs=$(sb_rs_state "$snap" "$v" 2)
     sb_spec "$v"
     $IP netns exec cl /test/bin/sched_loadgen flows --target "$SB_VIP:80" \
-      --sources "$SB_SOURCES" --ports "20000+$FLOW_PORTS" --concurrency "$C" --json "$f" \
+      --sources "10.250.0.1+$FLOW_SOURCES" --ports "20000+$FLOW_PORTS" --concurrency "$C" \
+      --json "$f" \
       --progress off --meta kind=flows --meta variant="$v" --meta phase="$1" \
       --meta b2="$rs" --meta label="churn/$v/$1" || t_fail "flows $v/$1 failed"
     t_export "$f"
@@ -118,7 +121,7 @@ run_churn() {
       t_fail "agent restart"
     echo "churn.agent=restarted with --ipvs-sync-period=5s --graceful-termination-timeout=120s" >>"$ENVF"
   fi
-  echo "churn.flows=$NSRC addresses x $FLOW_PORTS source ports" >>"$ENVF"
+  echo "churn.flows=$FLOW_SOURCES addresses x $FLOW_PORTS source ports" >>"$ENVF"
   flows_phase before
   flows_phase repeat
   for v in $VARIANTS; do

@@ -27,8 +27,8 @@ double msBetween(std::chrono::steady_clock::time_point a, std::chrono::steady_cl
 
 LoadEngine::LoadEngine(asio::io_context& io, LoadOptions options, RunRecorder& recorder)
     : io_(io), options_(std::move(options)), recorder_(recorder) {
-  total_ = options_.ports.empty() ? options_.requests
-                                  : options_.sources.size() * options_.ports.size();
+  total_ =
+      options_.ports.empty() ? options_.requests : options_.sources.size() * options_.ports.size();
   if (options_.concurrency == 0) options_.concurrency = 1;
 }
 

@@ -164,7 +164,8 @@ std::string summaryLine(const Args& a, RunRecorder& rec, double secs) {
   const auto lat = rec.latency();
   std::snprintf(buf, sizeof buf, "%.1f s, p50 %.1f ms, p99 %.1f ms;", secs, lat.p50, lat.p99);
   line += buf;
-  for (const auto& [name, c] : rec.backends()) line += " " + name + "=" + std::to_string(c.requests);
+  for (const auto& [name, c] : rec.backends())
+    line += " " + name + "=" + std::to_string(c.requests);
   return line;
 }
 

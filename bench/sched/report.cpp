@@ -60,8 +60,7 @@ int main(int argc, char** argv) {
   std::ostringstream md;
   bench::sched::writeMarkdown(results, md);
   if (!writeText(opt["--md"], md.str())) return 1;
-  const std::string json =
-      boost::json::serialize(bench::sched::resultsJson(results)) + "\n";
+  const std::string json = boost::json::serialize(bench::sched::resultsJson(results)) + "\n";
   if (!writeText(opt["--json"], json)) return 1;
   std::cout << bench::sched::writeCharts(results, opt["--charts"], opt["--png"]).string() << "\n";
   return 0;

@@ -25,8 +25,7 @@ json::object runJson(const RunFigures& f) {
   o["rate_per_s"] = f.ratePerS;
   json::object backends;
   for (const auto& [name, b] : f.backends) {
-    backends[name] = {
-        {"requests", b.requests}, {"connections", b.connections}, {"share", b.share}};
+    backends[name] = {{"requests", b.requests}, {"connections", b.connections}, {"share", b.share}};
   }
   o["backends"] = std::move(backends);
   o["cv_per_weight"] = f.cv;

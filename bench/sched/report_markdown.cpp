@@ -18,10 +18,15 @@ std::string pct(double fraction) { return fmt("%.1f%%", fraction * 100); }
 std::string programLine(const Results& r) {
   const std::string p = r.envOr("program", "?");
   if (p == "agent") {
-    return "the real agent (`ipvs-agent --source=DIR`, standalone mode) running in the guest: one "
-           "Service per scheduler with the `ipvs-agent.io/scheduler` (and "
-           "`ipvs-agent.io/scheduler-flags`) annotation; endpoint changes are manifest edits the "
-           "agent applies (weight 0, then deletion once the connections end or after 30 s).";
+    std::string line =
+        "the real agent (`ipvs-agent --source=DIR`, its standalone mode) running in the guest: "
+        "one Service per scheduler with the `ipvs-agent.io/scheduler` (and "
+        "`ipvs-agent.io/scheduler-flags`) annotation. Endpoint changes in the churn part are "
+        "EndpointSlice edits the agent applies itself (weight 0, then deletion at a sync once "
+        "the real server has no connections left).";
+    const std::string churnAgent = r.envOr("churn.agent");
+    if (!churnAgent.empty()) line += " For the churn part the agent was " + churnAgent + ".";
+    return line;
   }
   if (p == "dryrun") {
     return "the agent's plan: `ipvs-agent --source=DIR --dry-run` over one Service per scheduler "
@@ -109,7 +114,8 @@ void writeChurn(const Results& r, std::ostream& out) {
       << "before (ideal on removal for a consistent hash: " << pct(ideal) << ", the flows of "
       << r.drained << "; \"others moved\" counts only flows that were not on " << r.drained
       << ", ideal 0). Control = the same flows again with no change (must be 0 for the "
-         "hashing schedulers, or the measurement is broken). Drained = " << r.drained
+         "hashing schedulers, or the measurement is broken). Drained = "
+      << r.drained
       << " at weight 0 before its deletion; a scheduler without a fallback cannot send the "
          "flows that hash to it anywhere, so they fail. Held = keep-alive connections opened "
          "before the drain on "
@@ -123,13 +129,15 @@ void writeChurn(const Results& r, std::ostream& out) {
     const ChurnFigures& c = it->second;
     std::string drainedFailed = "-";
     if (const auto p = c.phases.find("drained"); p != c.phases.end()) {
-      drainedFailed = fmt("%.0f", p->second.failed) + "/" + fmt("%.0f", p->second.ok + p->second.failed);
+      drainedFailed =
+          fmt("%.0f", p->second.failed) + "/" + fmt("%.0f", p->second.ok + p->second.failed);
       if (p->second.b2State != "weight0") drainedFailed += " (" + p->second.b2State + ")";
     }
     std::string held = "-";
     if (c.haveHold) {
       held = std::to_string(c.hold.survived) + "/" + std::to_string(c.hold.onDrained);
-      if (c.hold.othersFailed > 0) held += " (" + std::to_string(c.hold.othersFailed) + " others failed)";
+      if (c.hold.othersFailed > 0)
+        held += " (" + std::to_string(c.hold.othersFailed) + " others failed)";
     }
     out << "| " << variantLabel(v) << " | " << remapCell(c, "control") << " | " << drainedFailed
         << " | " << remapCell(c, "drain") << " | " << remapCell(c, "removal") << " | "

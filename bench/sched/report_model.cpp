@@ -150,7 +150,8 @@ HoldFigures holdFigures(const std::string& log, const std::string& drained) {
 void computeRemaps(ChurnFigures& churn, const std::string& drained) {
   const auto have = [&](const char* p) { return churn.phases.count(p) > 0; };
   const auto map = [&](const char* p) -> const FlowMap& { return churn.phases.at(p).flows; };
-  if (have("before") && have("repeat")) churn.remaps["control"] = remap(map("before"), map("repeat"));
+  if (have("before") && have("repeat"))
+    churn.remaps["control"] = remap(map("before"), map("repeat"));
   if (have("before") && have("drained")) {
     churn.remaps["drain"] = remap(map("before"), map("drained"), drained);
   }

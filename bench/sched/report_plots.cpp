@@ -43,8 +43,8 @@ void shareChart(const Results& r, const std::string& scenario, const fs::path& d
      << "set style fill solid 0.85 border -1\nset boxwidth 0.7\nset yrange [0:100]\n"
      << "set ylabel '% of answered requests'\nset xtics rotate by -30\nplot ";
   for (std::size_t i = 0; i < r.backends.size(); ++i) {
-    gp << (i ? ", '' " : quoted(dat.string()) + " ") << "using " << i + 2
-       << (i ? "" : ":xtic(1)") << " title " << quoted(r.backends[i]);
+    gp << (i ? ", '' " : quoted(dat.string()) + " ") << "using " << i + 2 << (i ? "" : ":xtic(1)")
+       << " title " << quoted(r.backends[i]);
   }
   gp << "\n";
 }
@@ -74,8 +74,7 @@ void cdfChart(const Results& r, const std::string& scenario, const fs::path& dat
   gp << "\n";
 }
 
-void p99Chart(const Results& r, const fs::path& dataDir, const fs::path& pngDir,
-              std::ostream& gp) {
+void p99Chart(const Results& r, const fs::path& dataDir, const fs::path& pngDir, std::ostream& gp) {
   const fs::path dat = dataDir / "p99.dat";
   std::ofstream d(dat);
   std::vector<std::string> scenarios;
@@ -97,8 +96,8 @@ void p99Chart(const Results& r, const fs::path& dataDir, const fs::path& pngDir,
      << "set style fill solid 0.85 border -1\nset logscale y\nset yrange [1:*]\n"
      << "set ylabel 'p99 latency (ms, log scale)'\nset xtics rotate by -30\nplot ";
   for (std::size_t i = 0; i < scenarios.size(); ++i) {
-    gp << (i ? ", '' " : quoted(dat.string()) + " ") << "using " << i + 2
-       << (i ? "" : ":xtic(1)") << " title " << quoted(scenarios[i]);
+    gp << (i ? ", '' " : quoted(dat.string()) + " ") << "using " << i + 2 << (i ? "" : ":xtic(1)")
+       << " title " << quoted(scenarios[i]);
   }
   gp << "\n";
 }
@@ -121,10 +120,10 @@ void remapChart(const Results& r, const fs::path& dataDir, const fs::path& pngDi
       << get(it->second, "control", false) << "\n";
   }
   const double ideal = r.backends.empty() ? 0 : 100.0 / static_cast<double>(r.backends.size());
-  header(gp, pngDir / "schedulers-remap.png",
-         "client flows that moved to another backend when " + r.drained +
-             " was removed / added back",
-         1100, 560);
+  header(
+      gp, pngDir / "schedulers-remap.png",
+      "client flows that moved to another backend when " + r.drained + " was removed / added back",
+      1100, 560);
   gp << "set style data histograms\nset style histogram clustered gap 1\n"
      << "set style fill solid 0.85 border -1\nset yrange [0:100]\n"
      << "set ylabel '% of flows'\nset xtics rotate by -30\nplot " << quoted(dat.string())

@@ -91,11 +91,13 @@ std::chrono::microseconds ServiceTimeSampler::next() {
       break;
     case ServiceTime::Kind::kExponential:
       if (spec_.a > 0) {
-        ms = std::min(std::exponential_distribution<double>(1.0 / spec_.a)(rng_), kExpCap * spec_.a);
+        ms =
+            std::min(std::exponential_distribution<double>(1.0 / spec_.a)(rng_), kExpCap * spec_.a);
       }
       break;
   }
-  return std::chrono::microseconds(static_cast<std::int64_t>(std::llround(ms * spec_.factor * 1000)));
+  return std::chrono::microseconds(
+      static_cast<std::int64_t>(std::llround(ms * spec_.factor * 1000)));
 }
 
 }  // namespace bench::sched

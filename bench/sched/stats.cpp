@@ -69,8 +69,7 @@ double maxOverMean(std::span<const double> values) {
   return *std::max_element(values.begin(), values.end()) / m;
 }
 
-std::vector<double> perUnitWeight(std::span<const double> counts,
-                                  std::span<const double> weights) {
+std::vector<double> perUnitWeight(std::span<const double> counts, std::span<const double> weights) {
   std::vector<double> out(counts.size(), 0.0);
   for (std::size_t i = 0; i < counts.size() && i < weights.size(); ++i) {
     if (weights[i] > 0) out[i] = counts[i] / weights[i];

@@ -6,3 +6,12 @@ ipvs_agent_kernel_test(agent.standalone
         ${PROJECT_SOURCE_DIR}/manifests/examples/endpointslices.yaml:/test/m/endpointslices.yaml
         ${PROJECT_SOURCE_DIR}/manifests/examples/node.yaml:/test/m/node.yaml
   TIMEOUT 400)
+
+# The agent against the local API server on the host (fake-apiserver), through a guestfwd.
+ipvs_agent_kernel_test(agent.api
+  SCRIPT agent_api.sh
+  BINARIES ipvs-agent
+  WRAPPER agent_api_wrapper.sh
+  TIMEOUT 450)
+set_tests_properties(kernel.agent.api PROPERTIES ENVIRONMENT
+  "FAKE_APISERVER=$<TARGET_FILE:fake-apiserver>;MANIFESTS=${PROJECT_SOURCE_DIR}/manifests/examples")

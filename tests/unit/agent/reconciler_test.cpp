@@ -52,7 +52,7 @@ VirtualServerKey vsKey(const char* vip, std::uint16_t port = 80) {
 
 }  // namespace
 
-TEST_CASE("first sync programs every Service; one endpoint change costs one operation",
+TEST_CASE("first sync programs every Service, then one endpoint change costs one operation",
           "[reconciler]") {
   MemoryDataplane kernel;
   Reconciler r(kernel, {node(), std::nullopt});

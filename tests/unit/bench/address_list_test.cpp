@@ -1,8 +1,8 @@
+#include "bench/sched/address_list.h"
+
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
-
-#include "bench/sched/address_list.h"
 
 using namespace bench::sched;
 

@@ -1,7 +1,7 @@
+#include "bench/sched/http.h"
+
 #include <catch2/catch.hpp>
 #include <string>
-
-#include "bench/sched/http.h"
 
 using namespace bench::sched;
 

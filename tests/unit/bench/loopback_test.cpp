@@ -124,9 +124,8 @@ TEST_CASE("flow mode replays the same source ports", "[bench][loopback]") {
   CHECK(first.ok() == 3);
   CHECK(second.ok() == 3);
   CHECK(second.flows() == first.flows());
-  CHECK(first.flows() == FlowMap{{"127.0.0.1:41801", "b2"},
-                                 {"127.0.0.1:41802", "b2"},
-                                 {"127.0.0.1:41803", "b2"}});
+  CHECK(first.flows() ==
+        FlowMap{{"127.0.0.1:41801", "b2"}, {"127.0.0.1:41802", "b2"}, {"127.0.0.1:41803", "b2"}});
 }
 
 TEST_CASE("a refused connection is a counted failure, not a crash", "[bench][loopback]") {

@@ -91,7 +91,8 @@ TEST_CASE("churn remaps compare the right phases", "[bench][report]") {
 
 TEST_CASE("the markdown names the programming path and every scheduler", "[bench][report]") {
   Results r;
-  r.env = {{"program", "agent"}, {"scenario.hetero", "capacities 1/1/2/4"},
+  r.env = {{"program", "agent"},
+           {"scenario.hetero", "capacities 1/1/2/4"},
            {"weights.hetero", "1,1,2,4"}};
   r.backends = kBackends;
   r.variants = {"wrr", "mh-port"};

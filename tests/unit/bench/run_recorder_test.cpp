@@ -1,7 +1,7 @@
+#include "bench/sched/run_recorder.h"
+
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
-
-#include "bench/sched/run_recorder.h"
 
 using namespace bench::sched;
 

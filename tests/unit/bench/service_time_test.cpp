@@ -1,7 +1,7 @@
+#include "bench/sched/service_time.h"
+
 #include <catch2/catch.hpp>
 #include <string>
-
-#include "bench/sched/service_time.h"
 
 using namespace bench::sched;
 
@@ -20,7 +20,8 @@ TEST_CASE("service time specs parse", "[bench][service]") {
   auto e = parseServiceTime("exp:2.5", err);
   REQUIRE(e);
   CHECK(e->meanMs() == Approx(2.5));
-  for (const char* bad : {"", "fixed", "fixed:-1", "uniform:5", "uniform:9:3", "exp:x", "gauss:1"}) {
+  for (const char* bad :
+       {"", "fixed", "fixed:-1", "uniform:5", "uniform:9:3", "exp:x", "gauss:1"}) {
     err.clear();
     CHECK_FALSE(parseServiceTime(bad, err));
     CHECK_THAT(err, Catch::Contains("bad service time"));

@@ -1,7 +1,7 @@
+#include "bench/sched/stats.h"
+
 #include <catch2/catch.hpp>
 #include <vector>
-
-#include "bench/sched/stats.h"
 
 using namespace bench::sched;
 

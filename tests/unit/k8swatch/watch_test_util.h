@@ -51,10 +51,16 @@ class RecordingSink : public k8swatch::EventSink {
 
   // Waits (up to a generous liveness bound, never asserted as a duration) for `pred`, which
   // runs under the lock.
+  // Predicates may also look at state that does not notify (server, stats): poll every 5 ms.
   template <class Pred>
   bool waitFor(Pred pred) {
     std::unique_lock lock(mutex);
-    return cv.wait_for(lock, std::chrono::seconds(30), [&] { return pred(); });
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!pred()) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      cv.wait_for(lock, std::chrono::milliseconds(5));
+    }
+    return true;
   }
   bool waitSynced() {
     return waitFor([&] {
