@@ -63,42 +63,44 @@ bool FileSource::loadOnce() {
 }
 
 void FileSource::start() {
+  // Watch first, then load: a change made between the two is seen, never lost.
+  inotify_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (inotify_ < 0) {
+    log_.error("inotify unavailable: the source is not re-read on change");
+  } else {
+    const auto dir = std::filesystem::is_directory(path_) ? path_ : path_.parent_path();
+    const uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE;
+    if (inotify_add_watch(inotify_, dir.empty() ? "." : dir.c_str(), mask) < 0)
+      log_.error("cannot watch the source", {{"path", dir.string()}});
+  }
   loadOnce();
   sink_.synced(k8swatch::ResourceKind::kService);
   sink_.synced(k8swatch::ResourceKind::kEndpointSlice);
   sink_.synced(k8swatch::ResourceKind::kNode);
-  thread_ = std::thread([this] { watchLoop(); });
+  if (inotify_ >= 0) thread_ = std::thread([this] { watchLoop(); });
 }
 
 void FileSource::stop() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
+  if (inotify_ >= 0) close(inotify_);
+  inotify_ = -1;
 }
 
 void FileSource::watchLoop() {
-  const int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  if (fd < 0) {
-    log_.error("inotify unavailable: the source is not re-read on change");
-    return;
-  }
-  const auto dir = std::filesystem::is_directory(path_) ? path_ : path_.parent_path();
-  const uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE;
-  if (inotify_add_watch(fd, dir.empty() ? "." : dir.c_str(), mask) < 0)
-    log_.error("cannot watch the source", {{"path", dir.string()}});
   std::array<char, 4096> buf{};
   while (!stop_) {
-    pollfd pfd{fd, POLLIN, 0};
+    pollfd pfd{inotify_, POLLIN, 0};
     if (poll(&pfd, 1, 200) <= 0) continue;
     // Drain the burst of events an editor or `mv` makes, then settle briefly and reload once.
-    while (read(fd, buf.data(), buf.size()) > 0) {
+    while (read(inotify_, buf.data(), buf.size()) > 0) {
     }
     poll(nullptr, 0, 100);
-    while (read(fd, buf.data(), buf.size()) > 0) {
+    while (read(inotify_, buf.data(), buf.size()) > 0) {
     }
     log_.v(1, "source changed; re-reading", {{"path", path_.string()}});
     loadOnce();
   }
-  close(fd);
 }
 
 }  // namespace agent

@@ -44,6 +44,7 @@ class FileSource {
   std::map<ipvs::ObjectKey, ipvs::Service> services_;
   std::map<ipvs::ObjectKey, ipvs::EndpointSlice> slices_;
   std::map<std::string, ipvs::Node> nodes_;
+  int inotify_ = -1;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
