@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 namespace k8swatch {
@@ -33,13 +34,18 @@ std::string trimmed(std::string s) {
   return s.substr(i);
 }
 
-// The named entry of a kubeconfig list (clusters, users, contexts), or an undefined node.
-YAML::Node findNamed(const YAML::Node& list, const std::string& name, const char* field) {
-  if (!list || !list.IsSequence()) return {};
+// The named entry of a kubeconfig list (clusters, users, contexts). A default YAML::Node is a
+// defined null, so absence is reported through optional, not through the node.
+std::optional<YAML::Node> findNamed(const YAML::Node& list, const std::string& name,
+                                    const char* field) {
+  if (!list || !list.IsSequence()) return std::nullopt;
   for (const auto& item : list) {
-    if (item["name"] && item["name"].as<std::string>() == name) return item[field];
+    const YAML::Node n = item["name"];
+    if (n && n.IsScalar() && n.Scalar() == name && item[field] && item[field].IsMap()) {
+      return item[field];
+    }
   }
-  return {};
+  return std::nullopt;
 }
 
 std::string scalar(const YAML::Node& parent, const char* key) {
@@ -66,7 +72,6 @@ void readCluster(const YAML::Node& cluster, const fs::path& base, ClusterConfig&
 
 void readUser(const YAML::Node& user, const fs::path& base, ClusterConfig& out,
               const std::string& name) {
-  if (!user) return;
   out.clientCertPem = pemField(user, "client-certificate", base);
   out.clientKeyPem = pemField(user, "client-key", base);
   out.token = trimmed(scalar(user, "token"));
@@ -117,15 +122,19 @@ ClusterConfig loadKubeconfig(const fs::path& path, const std::string& context) {
   try {
     const std::string ctxName = context.empty() ? scalar(root, "current-context") : context;
     if (ctxName.empty()) throw ConfigError("no current-context");
-    const YAML::Node ctx = findNamed(root["contexts"], ctxName, "context");
+    const auto ctx = findNamed(root["contexts"], ctxName, "context");
     if (!ctx) throw ConfigError("context " + ctxName + " not found");
-    const std::string clusterName = scalar(ctx, "cluster");
-    const std::string userName = scalar(ctx, "user");
-    const YAML::Node cluster = findNamed(root["clusters"], clusterName, "cluster");
+    const std::string clusterName = scalar(*ctx, "cluster");
+    const std::string userName = scalar(*ctx, "user");
+    const auto cluster = findNamed(root["clusters"], clusterName, "cluster");
     if (!cluster) throw ConfigError("cluster " + clusterName + " not found");
     ClusterConfig out;
-    readCluster(cluster, base, out);
-    if (!userName.empty()) readUser(findNamed(root["users"], userName, "user"), base, out, userName);
+    readCluster(*cluster, base, out);
+    if (!userName.empty()) {
+      const auto user = findNamed(root["users"], userName, "user");
+      if (!user) throw ConfigError("user " + userName + " not found");
+      readUser(*user, base, out, userName);
+    }
     out.description = "kubeconfig " + path.string() + " context " + ctxName;
     return out;
   } catch (const ConfigError& e) {
