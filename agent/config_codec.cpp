@@ -279,6 +279,7 @@ Config configFromJson(const json::object& root, std::vector<std::string>& warnin
   readConntrack(r.child("conntrack"), c.conntrack);
   r.duration("configSyncPeriod", c.configSyncPeriod);
   r.string("portRange", c.portRange);
+  r.string("serviceProxyName", c.serviceProxyName);
   readAgent(r.child("ipvsAgent"), c.agent);
   r.finish();
   return c;
@@ -363,6 +364,7 @@ json::object configToJson(const Config& c) {
   o["oomScoreAdj"] = c.oomScoreAdj;
   o["configSyncPeriod"] = dur(c.configSyncPeriod);
   o["portRange"] = str(c.portRange);
+  o["serviceProxyName"] = str(c.serviceProxyName);
   o["ipvsAgent"] = {{"source", str(c.agent.source)},
                     {"dryRun", c.agent.dryRun},
                     {"gracefulTerminationTimeout", dur(c.agent.gracefulTerminationTimeout)}};

@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (options.cleanup) return agent::runCleanup(options);
+  if (options.initOnly) return agent::runInitOnly(options);
   if (options.config.agent.dryRun) {
     if (options.config.agent.source.empty()) {
       std::cerr << "ipvs-agent: --dry-run needs --source=PATH (a manifest file or directory)\n";

@@ -44,15 +44,19 @@ std::vector<ipvs::Family> familiesOf() {
   return families;
 }
 
-void applySysctls(const Config& config, const Logger& log) {
+bool applySysctls(const Config& config, const Logger& log) {
   netlink::SysctlClient sysctl;
   auto kernel = netlink::runningKernelVersion();
   const auto settings = netlink::ipvsSysctls(kernel ? *kernel : netlink::KernelVersion{6, 1, 0},
                                              config.ipvs.strictARP);
+  bool ok = true;
   for (const auto& s : settings) {
-    if (auto r = sysctl.ensure(s.key, s.value); !r)
+    if (auto r = sysctl.ensure(s.key, s.value); !r) {
       log.error("cannot set sysctl", {{"key", s.key}, {"value", s.value}, {"error", r.error()}});
+      ok = false;
+    }
   }
+  return ok;
 }
 
 void applyTimeouts(const Config& config, netlink::KernelDataplane& dp, const Logger& log) {
@@ -99,6 +103,16 @@ std::unique_ptr<HttpServer> serve(HttpService& http, const std::string& address,
 
 }  // namespace
 
+int runInitOnly(const Options& options) {
+  Logger log =
+      Logger(Logger::Options{options.config.logging.verbosity, {}, {}}).withComponent("init");
+  // Loading ip_vs first (through its netlink family) makes its sysctls appear.
+  auto ipvs = netlink::IpvsClient::open();
+  if (!ipvs)
+    log.error("cannot open IPVS (is the ip_vs module available?)", {{"error", ipvs.error()}});
+  return ipvs && applySysctls(options.config, log) ? 0 : 1;
+}
+
 int runAgent(const Options& options) {
   const Config& config = options.config;
   const sigset_t signalsToWait = stopSignals();
@@ -116,13 +130,14 @@ int runAgent(const Options& options) {
                              metricsRoutes(registry, configzBody(config)), log, metrics, "metrics");
 
   const auto families = familiesOf();
-  if (!config.agent.dryRun) applySysctls(config, log);
+  // Opening the IPVS family loads ip_vs, so its net/ipv4/vs sysctls exist afterwards.
   auto dataplane = netlink::KernelDataplane::open({families, {}});
   if (!dataplane) {
     log.error("cannot open the kernel interfaces (is IPVS available?)",
               {{"error", dataplane.error()}});
     return 1;
   }
+  applySysctls(config, log);
   applyTimeouts(config, *dataplane, log);
 
   const std::string nodeName = nodeNameOf(config);

@@ -9,4 +9,7 @@ namespace agent {
 // Returns the process exit code: 0 after a clean stop, 1 if start-up failed.
 int runAgent(const Options& options);
 
+// --init-only: the privileged part of start-up (load ip_vs, set the sysctls), then exit.
+int runInitOnly(const Options& options);
+
 }  // namespace agent

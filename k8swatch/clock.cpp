@@ -31,8 +31,8 @@ Clock::Duration Backoff::next(Clock::TimePoint now) {
   started_ = true;
   lastStart_ = now;
   const auto base = current_;
-  current_ = std::min<std::chrono::duration<double, std::milli>>(current_ * options_.factor,
-                                                                 options_.max);
+  current_ =
+      std::min<std::chrono::duration<double, std::milli>>(current_ * options_.factor, options_.max);
   const double r = random_ ? std::clamp(random_(), 0.0, 1.0) : 0.0;
   const auto jittered = base * (1.0 + r * options_.jitter);
   return std::chrono::duration_cast<Clock::Duration>(jittered);

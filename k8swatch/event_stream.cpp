@@ -1,5 +1,8 @@
 #include "k8swatch/event_stream.h"
 
+#include <algorithm>
+#include <array>
+#include <boost/json/monotonic_resource.hpp>
 #include <cctype>
 #include <cstring>
 
@@ -21,7 +24,8 @@ bool EventStreamParser::startValue(char c) {
              " between events";
     return false;
   }
-  parser_.reset();
+  // Each event's DOM lives in its own arena, freed at once when the event is done.
+  parser_.reset(json::make_shared_resource<json::monotonic_resource>(arenaSize_));
   skipping_ = false;
   valueBytes_ = 0;
   inString_ = false;
@@ -29,8 +33,18 @@ bool EventStreamParser::startValue(char c) {
   return true;
 }
 
+namespace {
+// Bytes the scanner must look at; everything else is skipped by a tight table lookup.
+constexpr auto kSpecial = [] {
+  std::array<bool, 256> t{};
+  for (const char c : {'"', '\\', '{', '}', '[', ']'}) t[static_cast<unsigned char>(c)] = true;
+  return t;
+}();
+}  // namespace
+
 std::size_t EventStreamParser::scan(const char* p, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
+    if (!kSpecial[static_cast<unsigned char>(p[i])] && !escape_) continue;
     const char c = p[i];
     if (inString_) {
       if (escape_) {
@@ -80,8 +94,8 @@ bool EventStreamParser::forward(const char* p, std::size_t n, bool last) {
   }
   if (last) {
     json::value v = parser_.release();
-    parser_.reset();
     onEvent_(std::move(v));
+    arenaSize_ = std::clamp<std::size_t>(valueBytes_ * 2, 4096, 1u << 20);
   }
   return true;
 }

@@ -45,6 +45,7 @@ class EventStreamParser {
   bool escape_ = false;
   bool skipping_ = false;
   std::size_t valueBytes_ = 0;
+  std::size_t arenaSize_ = 4096;  // first block of the next event's arena: ~2x the last event
   std::size_t consumed_ = 0;
   std::string error_;
 };

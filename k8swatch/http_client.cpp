@@ -79,7 +79,8 @@ ApiEndpoint::ApiEndpoint(const ClusterConfig& config)
   boost::system::error_code ec;
   if (!config.caPem.empty()) {
     tls_->add_certificate_authority(asio::buffer(config.caPem), ec);
-    if (ec) throw ConfigError("certificate authority (" + config.description + "): " + ec.message());
+    if (ec)
+      throw ConfigError("certificate authority (" + config.description + "): " + ec.message());
   } else {
     tls_->set_default_verify_paths(ec);
   }

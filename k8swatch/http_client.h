@@ -69,7 +69,8 @@ class HttpConnection {
 
   // Sends GET `target` (connecting first if needed) and reads the status line and headers
   // within `timeout`. Afterwards status() is valid and the body can be read.
-  asio::awaitable<std::error_code> get(const std::string& target, std::chrono::milliseconds timeout);
+  asio::awaitable<std::error_code> get(const std::string& target,
+                                       std::chrono::milliseconds timeout);
   unsigned status() const { return status_; }
   std::string header(std::string_view name) const;
 

@@ -115,8 +115,8 @@ ClusterConfig loadKubeconfig(const fs::path& path, const std::string& context) {
   try {
     root = YAML::Load(readFile(path, "kubeconfig"));
   } catch (const YAML::Exception& e) {
-    throw ConfigError("kubeconfig " + path.string() + ":" + std::to_string(e.mark.line + 1) +
-                      ": " + e.msg);
+    throw ConfigError("kubeconfig " + path.string() + ":" + std::to_string(e.mark.line + 1) + ": " +
+                      e.msg);
   }
   const fs::path base = path.parent_path();
   try {

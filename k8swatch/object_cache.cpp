@@ -72,9 +72,9 @@ class TypedCache final : public ObjectCache {
   void remove(const json::value& object) override {
     const auto key = decodeKey(object);
     if (!key) {
-      reject(Rejection{Traits::kKind, "<unnamed>", reason::kMissingName,
-                       std::string(resourceKindName(Traits::kKind)) +
-                           " DELETED event without metadata.name"});
+      reject(Rejection{
+          Traits::kKind, "<unnamed>", reason::kMissingName,
+          std::string(resourceKindName(Traits::kKind)) + " DELETED event without metadata.name"});
       return;
     }
     const auto it = entries_.find(*key);
@@ -101,7 +101,8 @@ class TypedCache final : public ObjectCache {
     if (auto* rej = std::get_if<Rejection>(&decoded)) {
       // Keep the last good version; a relist must not delete it for being unreadable now.
       if (auto key = decodeKey(v); key && fromList) {
-        if (auto it = entries_.find(*key); it != entries_.end()) it->second.generation = generation_;
+        if (auto it = entries_.find(*key); it != entries_.end())
+          it->second.generation = generation_;
       }
       reject(std::move(*rej));
       return;
@@ -120,7 +121,6 @@ class TypedCache final : public ObjectCache {
     counters_.objects = entries_.size();
     Traits::updated(sink_, std::move(obj));
   }
-
 
   EventSink& sink_;
   WatchStats& stats_;

@@ -72,8 +72,10 @@ Reflector::Reflector(asio::any_io_executor executor, ApiEndpoint& endpoint, Obje
 std::string Reflector::target(bool watching, const std::string& rv, const std::string& cont,
                               std::chrono::seconds timeout) const {
   std::string t = options_.path + "?";
-  if (!options_.labelSelector.empty()) t += "labelSelector=" + urlEncode(options_.labelSelector) + "&";
-  if (!options_.fieldSelector.empty()) t += "fieldSelector=" + urlEncode(options_.fieldSelector) + "&";
+  if (!options_.labelSelector.empty())
+    t += "labelSelector=" + urlEncode(options_.labelSelector) + "&";
+  if (!options_.fieldSelector.empty())
+    t += "fieldSelector=" + urlEncode(options_.fieldSelector) + "&";
   if (watching) {
     t += "watch=true&allowWatchBookmarks=true&timeoutSeconds=" + std::to_string(timeout.count()) +
          "&resourceVersion=" + urlEncode(rv);
@@ -86,10 +88,17 @@ std::string Reflector::target(bool watching, const std::string& rv, const std::s
   return t;
 }
 
+void Reflector::countReconnects(std::size_t connectsBefore) {
+  // Every connection after the first one of this reflector is a reconnect.
+  const std::size_t now = conn_.connects();
+  const std::size_t firsts = connectsBefore == 0 && now > 0 ? 1 : 0;
+  counters_.reconnects += now - connectsBefore - firsts;
+}
+
 void Reflector::noteFailure(const Step& step) {
   ++counters_.failures;
-  const std::string msg = std::string(resourceKindName(cache_.kind())) + " " + options_.path +
-                          ": " + step.error;
+  const std::string msg =
+      std::string(resourceKindName(cache_.kind())) + " " + options_.path + ": " + step.error;
   stats_.recordError(msg);
   if (log_) log_(LogLevel::kWarning, msg);
 }
@@ -151,9 +160,10 @@ asio::awaitable<Reflector::Step> Reflector::failedStatus(const std::string& what
 
 asio::awaitable<Reflector::Step> Reflector::listPage(const std::string& t, std::string& rv,
                                                      std::string& cont) {
-  if (auto ec = co_await conn_.get(t, options_.requestTimeout)) {
-    co_return Step{Outcome::kRelist, "LIST: " + ec.message()};
-  }
+  const std::size_t before = conn_.connects();
+  const auto ec0 = co_await conn_.get(t, options_.requestTimeout);
+  countReconnects(before);
+  if (ec0) co_return Step{Outcome::kRelist, "LIST: " + ec0.message()};
   if (conn_.status() != 200) co_return co_await failedStatus("LIST");
   json::stream_parser parser(json::make_shared_resource<json::monotonic_resource>());
   std::size_t total = 0;
@@ -168,9 +178,9 @@ asio::awaitable<Reflector::Step> Reflector::listPage(const std::string& t, std::
     if (total <= options_.maxListBytes) parser.write(piece.data(), piece.size(), ec);
     if (ec || total > options_.maxListBytes) {
       conn_.close();
-      co_return Step{Outcome::kRelist, ec ? "LIST: invalid JSON: " + ec.message()
-                                          : "LIST page exceeds " +
-                                                std::to_string(options_.maxListBytes) + " bytes"};
+      co_return Step{Outcome::kRelist,
+                     ec ? "LIST: invalid JSON: " + ec.message()
+                        : "LIST page exceeds " + std::to_string(options_.maxListBytes) + " bytes"};
     }
   }
   boost::system::error_code ec;
@@ -257,7 +267,7 @@ asio::awaitable<Reflector::Step> Reflector::watch() {
                         : std::chrono::duration_cast<std::chrono::milliseconds>(timeout + 30s);
   const std::size_t before = conn_.connects();
   auto ec = co_await conn_.get(target(true, rv_, "", timeout), options_.requestTimeout);
-  if (conn_.connects() > before && listedOnce_) counters_.reconnects += conn_.connects() - before;
+  countReconnects(before);
   if (ec) co_return Step{Outcome::kRetryWatch, "WATCH: " + ec.message()};
   if (conn_.status() != 200) co_return co_await failedStatus("WATCH");
   ++counters_.watches;

@@ -71,6 +71,7 @@ class Reflector {
   std::string target(bool watching, const std::string& rv, const std::string& cont,
                      std::chrono::seconds timeout) const;
   void noteFailure(const Step& step);
+  void countReconnects(std::size_t connectsBefore);
 
   HttpConnection conn_;
   ObjectCache& cache_;

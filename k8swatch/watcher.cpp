@@ -65,8 +65,8 @@ void Watcher::start() {
   for (auto& r : resources) {
     caches_.push_back(makeObjectCache(r.kind, sink_, stats_));
     reflectors_.push_back(std::make_unique<Reflector>(
-        ioc_->get_executor(), endpoint_, *caches_.back(), stats_, *options_.clock,
-        options_.random, options_.log, reflectorOptions(r.path, r.labels, r.fields)));
+        ioc_->get_executor(), endpoint_, *caches_.back(), stats_, *options_.clock, options_.random,
+        options_.log, reflectorOptions(r.path, r.labels, r.fields)));
     boost::asio::co_spawn(*ioc_, reflectors_.back()->run(), boost::asio::detached);
   }
   if (options_.nodeName.empty()) {

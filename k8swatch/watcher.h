@@ -56,8 +56,7 @@ class Watcher {
   WatchStatsSnapshot stats() const { return stats_.snapshot(); }
 
  private:
-  ReflectorOptions reflectorOptions(std::string path, std::string labels,
-                                    std::string fields) const;
+  ReflectorOptions reflectorOptions(std::string path, std::string labels, std::string fields) const;
 
   WatcherOptions options_;
   EventSink& sink_;

@@ -68,7 +68,7 @@ Response makeResponse(const Request& req, http::status status, std::string body)
 
 Response statusResponse(const Request& req, unsigned code, std::string_view reason,
                         const std::string& message) {
-  json::object s{{"kind", "Status"},   {"apiVersion", "v1"}, {"metadata", json::object()},
+  json::object s{{"kind", "Status"},    {"apiVersion", "v1"}, {"metadata", json::object()},
                  {"status", "Failure"}, {"message", message}, {"reason", reason},
                  {"code", code}};
   return makeResponse(req, static_cast<http::status>(code), json::serialize(s));
@@ -259,8 +259,8 @@ bool FakeApiServer::remove(std::string_view kind, std::string_view ns, std::stri
   return impl_->run([&] {
     const auto r = resourceOfKind(kind);
     if (!r) return false;
-    auto ev = impl_->store.remove(*r, {std::string(r == Resource::kNodes ? "" : ns),
-                                       std::string(name)});
+    auto ev =
+        impl_->store.remove(*r, {std::string(r == Resource::kNodes ? "" : ns), std::string(name)});
     if (ev) impl_->publish(*ev);
     return ev.has_value();
   });
@@ -273,7 +273,7 @@ void FakeApiServer::compact() {
 void FakeApiServer::Impl::injectFault(Fault kind, unsigned count, unsigned status,
                                       std::size_t size) {
   auto& im = *this;
-    switch (kind) {
+  switch (kind) {
     case Fault::kDrop:
       for (auto& w : im.watches) w->drop = true, w->wake.cancel();
       break;
@@ -298,9 +298,12 @@ void FakeApiServer::Impl::injectFault(Fault kind, unsigned count, unsigned statu
       for (auto& w : im.watches) w->paused = true;
       break;
     case Fault::kExpire: {
-      const json::object expired{{"kind", "Status"}, {"apiVersion", "v1"},
-                                {"status", "Failure"}, {"reason", "Expired"},
-                                {"message", "too old resource version"}, {"code", 410}};
+      const json::object expired{{"kind", "Status"},
+                                 {"apiVersion", "v1"},
+                                 {"status", "Failure"},
+                                 {"reason", "Expired"},
+                                 {"message", "too old resource version"},
+                                 {"code", 410}};
       im.pushAll(watchEventLine("ERROR", expired));
       for (auto& w : im.watches) w->end = true;
       break;

@@ -18,9 +18,9 @@
 namespace fakeapi {
 
 struct ServerOptions {
-  std::uint16_t port = 0;  // 0: any free port (see port())
-  std::string token;       // non-empty: API requests need "Authorization: Bearer <token>"
-  std::string requestLogPath;                  // append each API request target here
+  std::uint16_t port = 0;      // 0: any free port (see port())
+  std::string token;           // non-empty: API requests need "Authorization: Bearer <token>"
+  std::string requestLogPath;  // append each API request target here
   std::chrono::milliseconds bookmarkInterval{0};  // 0: bookmarks only on demand
   std::size_t chunkSplit = 0;  // >0: write watch events in chunks of this many bytes
 };

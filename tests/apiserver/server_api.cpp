@@ -59,13 +59,15 @@ Response FakeApiServer::Impl::apiList(const Request& req, const Target& t, Resou
     const auto a = cont.find('/');
     const auto b = cont.find('/', a == std::string::npos ? 0 : a + 1);
     snapshot = parseRv(cont.substr(0, a), ok);
-    if (!ok || b == std::string::npos) return statusResponse(req, 400, "BadRequest", "bad continue");
+    if (!ok || b == std::string::npos)
+      return statusResponse(req, 400, "BadRequest", "bad continue");
     after = {cont.substr(a + 1, b - a - 1), cont.substr(b + 1)};
     state = store.stateAt(r, snapshot);
     if (!state) {
-      return statusResponse(req, 410, "Expired",
-                            "The provided continue parameter is too old to display a consistent "
-                            "list result. You can start a new list without the continue parameter.");
+      return statusResponse(
+          req, 410, "Expired",
+          "The provided continue parameter is too old to display a consistent "
+          "list result. You can start a new list without the continue parameter.");
     }
   } else if (!rvParam.empty() && rvParam != "0") {
     const std::uint64_t want = parseRv(rvParam, ok);
@@ -172,9 +174,9 @@ asio::awaitable<bool> FakeApiServer::Impl::apiWatch(tcp::socket& socket, const R
     }
     if (t.param("sendInitialEvents") == "true") {
       json::object bm{{"kind", resourceKind(r)},
-                       {"metadata",
-                        {{"resourceVersion", std::to_string(store.rv())},
-                         {"annotations", {{"k8s.io/initial-events-end", "true"}}}}}};
+                      {"metadata",
+                       {{"resourceVersion", std::to_string(store.rv())},
+                        {"annotations", {{"k8s.io/initial-events-end", "true"}}}}}};
       w->queue.push_back(watchEventLine("BOOKMARK", bm));
     }
   } else if (auto events = store.eventsSince(r, from)) {
@@ -182,8 +184,10 @@ asio::awaitable<bool> FakeApiServer::Impl::apiWatch(tcp::socket& socket, const R
       if (auto line = scopedEvent(ev, *w)) w->queue.push_back(std::move(*line));
     }
   } else {
-    const json::object expired{{"kind", "Status"}, {"apiVersion", "v1"},
-                               {"status", "Failure"}, {"reason", "Expired"},
+    const json::object expired{{"kind", "Status"},
+                               {"apiVersion", "v1"},
+                               {"status", "Failure"},
+                               {"reason", "Expired"},
                                {"message", "too old resource version: " + rvParam + " (" +
                                                std::to_string(store.compactedRv()) + ")"},
                                {"code", 410}};
@@ -201,7 +205,8 @@ asio::awaitable<bool> FakeApiServer::Impl::apiWatch(tcp::socket& socket, const R
   const std::string timeoutParam = t.param("timeoutSeconds");
   const auto deadline =
       std::chrono::steady_clock::now() +
-      std::chrono::seconds(timeoutParam.empty() ? 1800 : std::strtol(timeoutParam.c_str(), nullptr, 10));
+      std::chrono::seconds(timeoutParam.empty() ? 1800
+                                                : std::strtol(timeoutParam.c_str(), nullptr, 10));
   bool clean = !ec;
   while (clean && !w->drop) {
     while (clean && !w->queue.empty() && !w->drop) {
@@ -225,7 +230,8 @@ Response FakeApiServer::Impl::control(const Request& req, const Target& t) {
   const std::string op = t.path.substr(std::string("/_control/").size());
   try {
     if (op == "apply") {
-      const bool isJson = !req.body().empty() && (req.body().front() == '{' || req.body().front() == '[');
+      const bool isJson =
+          !req.body().empty() && (req.body().front() == '{' || req.body().front() == '[');
       auto parsed = k8swatch::parseManifestObjects(req.body(), isJson, "apply");
       if (!parsed.errors.empty()) return statusResponse(req, 400, "BadRequest", parsed.errors[0]);
       for (auto& o : parsed.objects) applyObject(std::move(o));
@@ -243,10 +249,10 @@ Response FakeApiServer::Impl::control(const Request& req, const Target& t) {
       if (!t.param("split").empty()) options.chunkSplit = std::stoul(t.param("split"));
     } else if (op == "fault") {
       static const std::map<std::string, std::pair<Fault, unsigned>> kFaults = {
-          {"drop", {Fault::kDrop, 0}},     {"500", {Fault::kStatus, 500}},
-          {"429", {Fault::kStatus, 429}},  {"410", {Fault::kStatus, 410}},
+          {"drop", {Fault::kDrop, 0}},       {"500", {Fault::kStatus, 500}},
+          {"429", {Fault::kStatus, 429}},    {"410", {Fault::kStatus, 410}},
           {"garbage", {Fault::kGarbage, 0}}, {"oversize", {Fault::kOversize, 0}},
-          {"stall", {Fault::kStall, 0}},   {"expire", {Fault::kExpire, 0}},
+          {"stall", {Fault::kStall, 0}},     {"expire", {Fault::kExpire, 0}},
           {"pause", {Fault::kPause, 0}}};
       const auto it = kFaults.find(t.param("kind"));
       if (it == kFaults.end()) return statusResponse(req, 400, "BadRequest", "unknown fault");
@@ -264,8 +270,9 @@ Response FakeApiServer::Impl::control(const Request& req, const Target& t) {
   } catch (const std::exception& e) {
     return statusResponse(req, 400, "BadRequest", e.what());
   }
-  return makeResponse(req, http::status::ok,
-                      json::serialize(json::object{{"resourceVersion", std::to_string(store.rv())}}));
+  return makeResponse(
+      req, http::status::ok,
+      json::serialize(json::object{{"resourceVersion", std::to_string(store.rv())}}));
 }
 
 }  // namespace fakeapi

@@ -45,8 +45,8 @@ struct WatchState {
   bool bookmarks = false;
   std::deque<std::string> queue;  // serialized events or raw bytes, written in order
   asio::steady_timer wake;
-  bool drop = false;  // cut the connection without the final chunk
-  bool end = false;   // finish the stream cleanly after the queue drains
+  bool drop = false;    // cut the connection without the final chunk
+  bool end = false;     // finish the stream cleanly after the queue drains
   bool paused = false;  // changes are not delivered (Fault::kPause)
 };
 

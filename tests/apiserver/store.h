@@ -31,7 +31,7 @@ struct ObjKey {
 struct Event {
   std::uint64_t rv = 0;
   Resource resource = Resource::kServices;
-  std::string type;           // ADDED, MODIFIED, DELETED
+  std::string type;            // ADDED, MODIFIED, DELETED
   boost::json::object object;  // new state (DELETED: the last state, at the delete's rv)
   std::optional<boost::json::object> prev;
 };

@@ -1,7 +1,7 @@
+#include "k8swatch/event_stream.h"
+
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
-
-#include "k8swatch/event_stream.h"
 
 namespace json = boost::json;
 using k8swatch::EventStreamParser;

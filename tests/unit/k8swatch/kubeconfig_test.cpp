@@ -1,3 +1,5 @@
+#include "k8swatch/kubeconfig.h"
+
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -5,7 +7,6 @@
 #include <fstream>
 
 #include "k8swatch/http_client.h"
-#include "k8swatch/kubeconfig.h"
 
 namespace fs = std::filesystem;
 using namespace k8swatch;
@@ -116,9 +117,10 @@ TEST_CASE("kubeconfig: errors name the problem and never the token", "[kubeconfi
   const auto bad = d.write("bad", "clusters: [unclosed\n");
   CHECK_THROWS_AS(loadKubeconfig(bad), ConfigError);
   try {
-    loadKubeconfig(d.write("nocluster", "current-context: x\ncontexts: [{name: x, context: "
-                                        "{cluster: gone, user: u}}]\nusers: [{name: u, user: "
-                                        "{token: SECRET}}]\n"));
+    loadKubeconfig(d.write("nocluster",
+                           "current-context: x\ncontexts: [{name: x, context: "
+                           "{cluster: gone, user: u}}]\nusers: [{name: u, user: "
+                           "{token: SECRET}}]\n"));
     FAIL("expected an error");
   } catch (const ConfigError& e) {
     CHECK_THAT(e.what(), !Catch::Contains("SECRET"));

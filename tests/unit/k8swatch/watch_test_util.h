@@ -46,7 +46,8 @@ class RecordingSink : public k8swatch::EventSink {
   }
   void rejected(k8swatch::ResourceKind, const std::string& object, std::string_view reason,
                 const std::string& message) override {
-    record("reject " + std::string(reason) + " " + object, [&] { rejectMessages.push_back(message); });
+    record("reject " + std::string(reason) + " " + object,
+           [&] { rejectMessages.push_back(message); });
   }
 
   // Waits (up to a generous liveness bound, never asserted as a duration) for `pred`, which

@@ -1,3 +1,5 @@
+#include "k8swatch/watcher.h"
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/json/parse.hpp>
@@ -6,7 +8,6 @@
 #include <fstream>
 
 #include "k8swatch/decode.h"
-#include "k8swatch/watcher.h"
 #include "tests/apiserver/server.h"
 #include "tests/unit/k8swatch/watch_test_util.h"
 
@@ -29,18 +30,20 @@ json::object service(const std::string& name, const std::string& ip, int port = 
 }
 
 json::object slice(const std::string& name, const std::string& svc, const std::string& ip) {
-  return json::parse(R"({"kind":"EndpointSlice","metadata":{"name":")" + name +
-                     R"(","namespace":"default","labels":{"kubernetes.io/service-name":")" + svc +
-                     R"("}},"addressType":"IPv4","ports":[{"port":8080}],"endpoints":[{"addresses":[")" +
-                     ip + R"("],"nodeName":"node-a"}]})")
+  return json::parse(
+             R"({"kind":"EndpointSlice","metadata":{"name":")" + name +
+             R"(","namespace":"default","labels":{"kubernetes.io/service-name":")" + svc +
+             R"("}},"addressType":"IPv4","ports":[{"port":8080}],"endpoints":[{"addresses":[")" +
+             ip + R"("],"nodeName":"node-a"}]})")
       .as_object();
 }
 
 json::object node(const std::string& name, const std::string& ip) {
-  return json::parse(R"({"kind":"Node","metadata":{"name":")" + name +
-                     R"(","labels":{"topology.kubernetes.io/zone":"z1"}},"status":{"addresses":[{"type":"InternalIP","address":")" +
-                     ip + R"("}]}})")
-      .as_object();
+  return json::
+      parse(R"({"kind":"Node","metadata":{"name":")" + name +
+            R"(","labels":{"topology.kubernetes.io/zone":"z1"}},"status":{"addresses":[{"type":"InternalIP","address":")" +
+            ip + R"("}]}})")
+          .as_object();
 }
 
 // A watcher wired to a server with test-friendly options: manual clock, no jitter, short
@@ -121,7 +124,8 @@ TEST_CASE("watch: initial paged list with selectors; then synced", "[watch]") {
   const auto lists = h.requestsMatching("/api/v1/services?");
   REQUIRE(lists.size() >= 3);  // 7 objects at 3 a page
   const std::string selector =
-      "labelSelector=%21service.kubernetes.io%2Fservice-proxy-name%2C%21service.kubernetes.io%2Fheadless";
+      "labelSelector=%21service.kubernetes.io%2Fservice-proxy-name%2C%21service.kubernetes.io%"
+      "2Fheadless";
   CHECK(lists[0] == "/api/v1/services?" + selector + "&limit=3&resourceVersion=0");
   CHECK_THAT(lists[1], Catch::Contains("&limit=3&continue="));
   CHECK_THAT(lists[1], !Catch::Contains("resourceVersion"));
@@ -129,7 +133,8 @@ TEST_CASE("watch: initial paged list with selectors; then synced", "[watch]") {
   REQUIRE_FALSE(nodes.empty());
   CHECK_THAT(nodes[0], Catch::StartsWith("/api/v1/nodes?fieldSelector=metadata.name%3Dnode-a&"));
   const auto watches = h.requestsMatching("watch=true");
-  REQUIRE(h.sink.waitFor([&] { return h.watcher->stats().of(ResourceKind::kService).watches > 0; }));
+  REQUIRE(
+      h.sink.waitFor([&] { return h.watcher->stats().of(ResourceKind::kService).watches > 0; }));
   const auto stats = h.watcher->stats();
   CHECK(stats.of(ResourceKind::kService).lists == 1);
   CHECK(stats.of(ResourceKind::kService).listPages >= 3);
@@ -166,8 +171,9 @@ TEST_CASE("watch: events after the list; chunk boundaries anywhere", "[watch]") 
     h.server.setChunkSplit(split);
     const std::string name = "new-" + std::to_string(split);
     // A label value full of escapes and multibyte characters: boundaries fall inside them.
-    h.server.apply(service(name, "10.0.1." + std::to_string(split), 443,
-                           R"({"note":"a \"quoted\" \\ back\\slash \u00e9t\u00e9 \ud83d\ude00 {[,]}"})"));
+    h.server.apply(
+        service(name, "10.0.1." + std::to_string(split), 443,
+                R"({"note":"a \"quoted\" \\ back\\slash \u00e9t\u00e9 \ud83d\ude00 {[,]}"})"));
     REQUIRE(h.sink.waitLog("svc+ default/" + name));
     h.sink.locked([&] {
       const auto& svc = h.sink.services.at("default/" + name);
@@ -178,7 +184,8 @@ TEST_CASE("watch: events after the list; chunk boundaries anywhere", "[watch]") 
   }
   h.server.setChunkSplit(5);
   h.server.apply(service("svc-0", "10.0.0.1", 8443));  // MODIFIED
-  REQUIRE(h.sink.waitFor([&] { return h.sink.services.at("default/svc-0").ports[0].port == 8443; }));
+  REQUIRE(
+      h.sink.waitFor([&] { return h.sink.services.at("default/svc-0").ports[0].port == 8443; }));
   REQUIRE(h.server.remove("EndpointSlice", "default", "svc-1-abc"));
   REQUIRE(h.sink.waitLog("slice- default/svc-1-abc of svc-1"));
   REQUIRE(h.server.remove("Service", "default", "svc-1"));
@@ -213,7 +220,9 @@ TEST_CASE("watch: bookmarks advance the resourceVersion used after a drop", "[wa
     return !h.requestsMatching("/api/v1/services?labelSelector").empty() &&
            !h.requestsMatching("&limit=3&resourceVersion=" + rv).empty();
   }));
-  REQUIRE(h.sink.waitFor([&] { return h.watcher->stats().of(ResourceKind::kService).relists > 0; }));
+  CHECK(h.sink.waitFor([&] { return h.watcher->stats().of(ResourceKind::kService).reconnects > 0; }));
+  REQUIRE(
+      h.sink.waitFor([&] { return h.watcher->stats().of(ResourceKind::kService).relists > 0; }));
 }
 
 TEST_CASE("watch: 410 in-stream and as a status relist from scratch and emit deletions",
@@ -233,7 +242,8 @@ TEST_CASE("watch: 410 in-stream and as a status relist from scratch and emit del
   h.server.fault(Fault::kExpire);
   REQUIRE(h.sink.waitLog("svc- default/svc-2"));
   REQUIRE(h.sink.waitLog("slice- default/svc-2-abc of svc-2"));
-  REQUIRE(h.sink.waitFor([&] { return h.sink.services.at("default/svc-3").ports[0].port == 9999; }));
+  REQUIRE(
+      h.sink.waitFor([&] { return h.sink.services.at("default/svc-3").ports[0].port == 9999; }));
   h.sink.locked([&] {
     CHECK(h.sink.services.size() == 3);
     // Never emptied: svc-0 was not deleted and re-added by the relist.
@@ -259,9 +269,10 @@ TEST_CASE("watch: 410 in-stream and as a status relist from scratch and emit del
   h.server.fault(Fault::kStatus, 1, 410);
   h.server.fault(Fault::kDrop);
   REQUIRE(h.sink.waitLog("svc- default/svc-1"));
-  CHECK(h.watcher->stats().of(ResourceKind::kService).gone + 
-        h.watcher->stats().of(ResourceKind::kEndpointSlice).gone +
-        h.watcher->stats().of(ResourceKind::kNode).gone >= 2);
+  CHECK(h.watcher->stats().of(ResourceKind::kService).gone +
+            h.watcher->stats().of(ResourceKind::kEndpointSlice).gone +
+            h.watcher->stats().of(ResourceKind::kNode).gone >=
+        2);
 }
 
 TEST_CASE("watch: 500 and 429 runs back off exponentially and then sync", "[watch]") {
@@ -304,7 +315,7 @@ TEST_CASE("watch: backoff caps at 30 s and resets after 2 healthy minutes", "[wa
     t += 1s;
   }
   CHECK(seen == std::vector<std::chrono::milliseconds>{800ms, 1600ms, 3200ms, 6400ms, 12800ms,
-                                                        25600ms, 30000ms, 30000ms});
+                                                       25600ms, 30000ms, 30000ms});
   t += 121s;
   CHECK(b.next(t) == 800ms);
   k8swatch::Backoff jittered(k8swatch::BackoffOptions{}, [] { return 0.5; });
@@ -331,7 +342,7 @@ TEST_CASE("watch: oversize events are skipped with a reject; the stream goes on"
     return r.count("oversize-event") && r.at("oversize-event") == 3;
   }));
   const auto stats = h.watcher->stats();
-  CHECK(stats.of(ResourceKind::kService).relists == 0);     // the stream was not dropped
+  CHECK(stats.of(ResourceKind::kService).relists == 0);  // the stream was not dropped
   h.sink.locked([&] { CHECK(h.sink.services.count("default/huge") == 0); });
 }
 
@@ -345,7 +356,8 @@ TEST_CASE("watch: garbage and invalid objects", "[watch]") {
   h.server.fault(Fault::kGarbage);
   h.server.apply(service("after-garbage", "10.0.5.1"));
   REQUIRE(h.sink.waitLog("svc+ default/after-garbage"));
-  REQUIRE(h.sink.waitFor([&] { return h.watcher->stats().of(ResourceKind::kService).relists > 0; }));
+  REQUIRE(
+      h.sink.waitFor([&] { return h.watcher->stats().of(ResourceKind::kService).relists > 0; }));
   CHECK_THAT(h.watcher->stats().lastError, Catch::Contains("invalid JSON"));
   // An invalid object is rejected alone, and its last good state stays.
   h.server.apply(service("svc-0", "10.0.0.1", 70000));
@@ -416,7 +428,8 @@ TEST_CASE("watch: the server restarting behind our version relists from scratch"
   fresh.start();
   REQUIRE(h.sink.waitLog("svc- default/svc-1"));
   REQUIRE(h.sink.waitLog("slice- default/svc-0-abc of svc-0"));
-  REQUIRE(h.sink.waitFor([&] { return h.watcher->stats().of(ResourceKind::kService).tooLargeRv > 0; }));
+  REQUIRE(
+      h.sink.waitFor([&] { return h.watcher->stats().of(ResourceKind::kService).tooLargeRv > 0; }));
   h.watcher->stop();
 }
 
@@ -426,7 +439,8 @@ TEST_CASE("watch: bearer token auth; never logged; token file rotation", "[watch
   Harness h(so);
   seed(h.server, 1);
   h.server.start();
-  const auto dir = std::filesystem::temp_directory_path() / ("k8swatch-token-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("k8swatch-token-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const auto tokenFile = dir / "token";
   std::ofstream(tokenFile) << "wrong-token\n";
@@ -445,7 +459,8 @@ TEST_CASE("watch: bearer token auth; never logged; token file rotation", "[watch
   CHECK_FALSE(h.logLines.empty());
   std::size_t leaks = 0;
   for (const auto& line : h.logLines) {
-    leaks += line.find("s3cret") != std::string::npos || line.find("wrong-token") != std::string::npos;
+    leaks +=
+        line.find("s3cret") != std::string::npos || line.find("wrong-token") != std::string::npos;
   }
   CHECK(leaks == 0);
   std::filesystem::remove_all(dir);
