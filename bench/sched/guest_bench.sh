@@ -13,6 +13,7 @@
 #   SB_FLOW_PORTS [2]      churn source ports per address (churn flows: addresses x ports)
 #   SB_SCENARIOS           [uniform exp slow hetero keepalive]
 #   SB_VARIANTS            [rr wrr lc wlc sed nq dh sh sh-port mh mh-port]
+#   SB_CHURN_EXTRA         [sh-fallback mh-port-fallback] variants for the churn part only
 #   SB_CHURN [1]           run the churn part             SB_HOLD_CONNS [8] held connections/variant
 #   SB_PROGRAM [auto]      agent | dryrun | auto (see guest_lib.sh)
 . /test/lib/testlib.sh
@@ -25,6 +26,7 @@ FLOW_PORTS=${SB_FLOW_PORTS:-2}
 FLOW_SOURCES=${SB_FLOW_SOURCES:-32}
 SCENARIOS=${SB_SCENARIOS:-uniform exp slow hetero keepalive}
 VARIANTS=${SB_VARIANTS:-rr wrr lc wlc sed nq dh sh sh-port mh mh-port}
+CHURN_VARIANTS="$VARIANTS ${SB_CHURN_EXTRA-sh-fallback mh-port-fallback}"
 HOLD=${SB_HOLD_CONNS:-8}
 NB=4
 OUT=/tmp/sb-out
@@ -94,9 +96,9 @@ flows_phase() {
   local v f rs snap states
   snap=$($IPVSADM -Sn)
   states=
-  for v in $VARIANTS; do states="$states $v=$(sb_rs_state "$snap" "$v" 2)"; done
+  for v in $CHURN_VARIANTS; do states="$states $v=$(sb_rs_state "$snap" "$v" 2)"; done
   echo "== churn phase $1: b2 is$states"
-  for v in $VARIANTS; do
+  for v in $CHURN_VARIANTS; do
     f=$OUT/flows-$v-$1.json
     rs=$(sb_rs_state "$snap" "$v" 2)
     sb_spec "$v"
@@ -124,33 +126,33 @@ run_churn() {
   echo "churn.flows=$FLOW_SOURCES addresses x $FLOW_PORTS source ports" >>"$ENVF"
   flows_phase before
   flows_phase repeat
-  for v in $VARIANTS; do
+  for v in $CHURN_VARIANTS; do
     sb_spec "$v"
     $IP netns exec cl /test/bin/sched_loadgen hold --target "$SB_VIP:80" \
       --sources "$SB_SOURCES" --conns "$HOLD" >"$OUT/hold-$v.log" 2>&1 &
     echo $! >"$SB_STATE/hold-$v.pid"
   done
-  for v in $VARIANTS; do
+  for v in $CHURN_VARIANTS; do
     retry 100 grep -q '"round":0' "$OUT/hold-$v.log" || t_fail "hold $v: no round 0"
   done
-  sb_change drain 2 $VARIANTS || t_fail "drain"
+  sb_change drain 2 $CHURN_VARIANTS || t_fail "drain"
   flows_phase drained
-  for v in $VARIANTS; do kill -USR1 "$(cat "$SB_STATE/hold-$v.pid")"; done
-  for v in $VARIANTS; do
+  for v in $CHURN_VARIANTS; do kill -USR1 "$(cat "$SB_STATE/hold-$v.pid")"; done
+  for v in $CHURN_VARIANTS; do
     retry 100 grep -q '"round":1' "$OUT/hold-$v.log" || t_fail "hold $v: no round 1"
     pid=$(cat "$SB_STATE/hold-$v.pid")
     kill "$pid" && wait "$pid"
     t_export "$OUT/hold-$v.log" "hold-$v.jsonl"
   done
-  sb_change remove 2 $VARIANTS || t_fail "remove"
+  sb_change remove 2 $CHURN_VARIANTS || t_fail "remove"
   flows_phase removed
-  sb_change restore 2 $VARIANTS || t_fail "restore"
+  sb_change restore 2 $CHURN_VARIANTS || t_fail "restore"
   flows_phase restored
 }
 
 t_begin "setup"
 sb_topology "$NB" "$NSRC"
-sb_manifests $VARIANTS
+sb_manifests $CHURN_VARIANTS
 sb_program
 {
   echo "program=$SB_PROGRAM_USED"
@@ -161,6 +163,7 @@ sb_program
   echo "sources=$NSRC"
   echo "backends=$NB"
   echo "variants=$VARIANTS"
+  echo "churn_variants=$CHURN_VARIANTS"
   echo "scenarios=$SCENARIOS"
   echo "churn=${SB_CHURN:-1}"
   echo "hold_conns=$HOLD"

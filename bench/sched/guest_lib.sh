@@ -32,7 +32,8 @@ mkdir -p "$SB_STATE"
 # to mh by default.
 SB_VARIANTS_ALL="rr:rr:-:10.96.1.1 wrr:wrr:-:10.96.1.2 lc:lc:-:10.96.1.3 wlc:wlc:-:10.96.1.4
 sed:sed:-:10.96.1.5 nq:nq:-:10.96.1.6 dh:dh:-:10.96.1.7 sh:sh:-:10.96.1.8
-sh-port:sh:sh-port:10.96.1.9 mh:mh::10.96.1.10 mh-port:mh:mh-port:10.96.1.11"
+sh-port:sh:sh-port:10.96.1.9 mh:mh::10.96.1.10 mh-port:mh:mh-port:10.96.1.11
+sh-fallback:sh:sh-fallback:10.96.1.12 mh-port-fallback:mh:mh-port,mh-fallback:10.96.1.13"
 
 # sb_spec NAME: sets SB_NAME SB_SCHED SB_FLAGS SB_VIP from the variant's spec (no forks: every
 # fork costs a lot under emulation).

@@ -123,7 +123,7 @@ void writeChurn(const Results& r, std::ostream& out) {
       << "| scheduler | control: moved | drained: failed | drained: moved | removal: moved | "
          "removal: others moved | re-add: moved | back to before | held on "
       << r.drained << ": survived |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
-  for (const auto& v : r.variants) {
+  for (const auto& v : r.churnVariants) {
     const auto it = r.churn.find(v);
     if (it == r.churn.end()) continue;
     const ChurnFigures& c = it->second;
@@ -155,6 +155,8 @@ std::string variantLabel(const std::string& v) {
   if (v == "sh-port") return "sh + sh-port";
   if (v == "mh-port") return "mh + mh-port";
   if (v == "mh") return "mh (no flags)";
+  if (v == "sh-fallback") return "sh + sh-fallback";
+  if (v == "mh-port-fallback") return "mh + mh-port,mh-fallback";
   return v;
 }
 

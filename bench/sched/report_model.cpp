@@ -177,6 +177,7 @@ Results loadResults(const std::filesystem::path& dir) {
   const int nb = std::stoi(r.envOr("backends", "4"));
   for (int k = 1; k <= nb; ++k) r.backends.push_back("b" + std::to_string(k));
   r.variants = words(r.envOr("variants"));
+  r.churnVariants = words(r.envOr("churn_variants", r.envOr("variants")));
   r.scenarios = words(r.envOr("scenarios"));
   std::vector<std::filesystem::path> files;
   for (const auto& e : std::filesystem::directory_iterator(dir)) files.push_back(e.path());

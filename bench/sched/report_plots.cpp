@@ -112,7 +112,7 @@ void remapChart(const Results& r, const fs::path& dataDir, const fs::path& pngDi
     if (it == c.remaps.end()) return 0.0;
     return 100 * (others ? it->second.othersFraction() : it->second.fraction());
   };
-  for (const auto& v : r.variants) {
+  for (const auto& v : r.churnVariants) {
     const auto it = r.churn.find(v);
     if (it == r.churn.end()) continue;
     d << '"' << variantLabel(v) << '"' << " " << get(it->second, "removal", false) << " "

@@ -143,6 +143,41 @@ void FakeApiServer::Impl::publish(const Event& ev) {
   }
 }
 
+// What a new watch sees first: the current state as ADDED (from "" / "0", or a WatchList), or
+// the history after `from`, or an ERROR 410 when that history is compacted away.
+void FakeApiServer::Impl::queueInitialEvents(WatchState& ws, const Target& t, std::uint64_t from) {
+  const Resource r = ws.resource;
+  const std::string& ns = ws.ns;
+  const std::string rvParam = t.param("resourceVersion");
+  const bool initial = from == 0 || t.param("sendInitialEvents") == "true";
+  if (initial) {
+    for (const auto& [key, obj] : store.objects(r)) {
+      if (inScope(obj, ns, ws.selector)) ws.queue.push_back(watchEventLine("ADDED", obj));
+    }
+    if (t.param("sendInitialEvents") == "true") {
+      json::object bm{{"kind", resourceKind(r)},
+                      {"metadata",
+                       {{"resourceVersion", std::to_string(store.rv())},
+                        {"annotations", {{"k8s.io/initial-events-end", "true"}}}}}};
+      ws.queue.push_back(watchEventLine("BOOKMARK", bm));
+    }
+  } else if (auto events = store.eventsSince(r, from)) {
+    for (const auto& ev : *events) {
+      if (auto line = scopedEvent(ev, ws)) ws.queue.push_back(std::move(*line));
+    }
+  } else {
+    const json::object expired{{"kind", "Status"},
+                               {"apiVersion", "v1"},
+                               {"status", "Failure"},
+                               {"reason", "Expired"},
+                               {"message", "too old resource version: " + rvParam + " (" +
+                                               std::to_string(store.compactedRv()) + ")"},
+                               {"code", 410}};
+    ws.queue.push_back(watchEventLine("ERROR", expired));
+    ws.end = true;
+  }
+}
+
 asio::awaitable<bool> FakeApiServer::Impl::apiWatch(tcp::socket& socket, const Request& req,
                                                     const Target& t, Resource r,
                                                     const std::string& ns) {
@@ -167,33 +202,7 @@ asio::awaitable<bool> FakeApiServer::Impl::apiWatch(tcp::socket& socket, const R
   w->ns = ns;
   w->selector = *sel;
   w->bookmarks = t.param("allowWatchBookmarks") == "true";
-  const bool initial = from == 0 || t.param("sendInitialEvents") == "true";
-  if (initial) {
-    for (const auto& [key, obj] : store.objects(r)) {
-      if (inScope(obj, ns, w->selector)) w->queue.push_back(watchEventLine("ADDED", obj));
-    }
-    if (t.param("sendInitialEvents") == "true") {
-      json::object bm{{"kind", resourceKind(r)},
-                      {"metadata",
-                       {{"resourceVersion", std::to_string(store.rv())},
-                        {"annotations", {{"k8s.io/initial-events-end", "true"}}}}}};
-      w->queue.push_back(watchEventLine("BOOKMARK", bm));
-    }
-  } else if (auto events = store.eventsSince(r, from)) {
-    for (const auto& ev : *events) {
-      if (auto line = scopedEvent(ev, *w)) w->queue.push_back(std::move(*line));
-    }
-  } else {
-    const json::object expired{{"kind", "Status"},
-                               {"apiVersion", "v1"},
-                               {"status", "Failure"},
-                               {"reason", "Expired"},
-                               {"message", "too old resource version: " + rvParam + " (" +
-                                               std::to_string(store.compactedRv()) + ")"},
-                               {"code", 410}};
-    w->queue.push_back(watchEventLine("ERROR", expired));
-    w->end = true;
-  }
+  queueInitialEvents(*w, t, from);
   watches.push_back(w);
 
   http::response<http::empty_body> res{http::status::ok, req.version()};

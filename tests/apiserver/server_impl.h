@@ -73,6 +73,7 @@ struct FakeApiServer::Impl {
   asio::awaitable<bool> apiWatch(tcp::socket& socket, const Request& req, const Target& t,
                                  Resource r, const std::string& ns);
 
+  void queueInitialEvents(WatchState& ws, const Target& t, std::uint64_t from);
   std::uint64_t applyObject(boost::json::object obj);  // throws runtime_error
   void publish(const Event& ev);
   void bookmarkAll();

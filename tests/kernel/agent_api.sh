@@ -42,8 +42,9 @@ wait_rule "-A -t 10.96.1.1:80 -s wlc"
 wait_rule "-a -t 10.96.1.1:80 -r 10.244.1.3:8080 -m -w 1"
 
 t_begin "kube-router's annotations are honoured"
-apply "$(svc api-kr 10.96.1.2 '{"kube-router.io/service.scheduler":"sh","kube-router.io/service.schedflags":"flag-1,flag-2"}')" >/dev/null
-wait_rule "-A -t 10.96.1.2:80 -s sh -b sh-fallback,sh-port"
+# kube-router applies its flags to mh only.
+apply "$(svc api-kr 10.96.1.2 '{"kube-router.io/service.scheduler":"mh","kube-router.io/service.schedflags":"flag-1,flag-2"}')" >/dev/null
+wait_rule "-A -t 10.96.1.2:80 -s mh -b mh-fallback,mh-port"
 
 t_begin "a bad scheduler value falls back to the default and is counted"
 apply "$(svc api-bad 10.96.1.3 '{"ipvs-agent.io/scheduler":"no-such-scheduler"}')" >/dev/null

@@ -220,7 +220,8 @@ TEST_CASE("watch: bookmarks advance the resourceVersion used after a drop", "[wa
     return !h.requestsMatching("/api/v1/services?labelSelector").empty() &&
            !h.requestsMatching("&limit=3&resourceVersion=" + rv).empty();
   }));
-  CHECK(h.sink.waitFor([&] { return h.watcher->stats().of(ResourceKind::kService).reconnects > 0; }));
+  CHECK(
+      h.sink.waitFor([&] { return h.watcher->stats().of(ResourceKind::kService).reconnects > 0; }));
   REQUIRE(
       h.sink.waitFor([&] { return h.watcher->stats().of(ResourceKind::kService).relists > 0; }));
 }
