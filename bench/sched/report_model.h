@@ -65,6 +65,7 @@ struct Results {
   std::map<std::string, std::string> env;                         // bench.env
   std::vector<std::string> backends;                              // b1..bN
   std::vector<std::string> variants;                              // in the run's order
+  std::vector<std::string> churnVariants;                         // the churn part's (a superset)
   std::vector<std::string> scenarios;                             // in the run's order
   std::map<std::string, std::map<std::string, RunFigures>> runs;  // scenario -> variant
   std::map<std::string, ChurnFigures> churn;                      // variant
