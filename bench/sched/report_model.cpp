@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <charconv>
 #include <fstream>
 #include <sstream>
 
@@ -71,7 +72,11 @@ std::string Results::envOr(const std::string& key, const std::string& fallback) 
 
 std::vector<double> Results::weights(const std::string& scenario) const {
   std::vector<double> w;
-  for (const auto& t : words(envOr("weights." + scenario), ',')) w.push_back(std::stod(t));
+  for (const auto& t : words(envOr("weights." + scenario), ',')) {
+    double v = 0;
+    const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+    w.push_back(ec == std::errc{} && end == t.data() + t.size() && v >= 0 ? v : 1.0);
+  }
   if (w.size() != backends.size()) w.assign(backends.size(), 1.0);
   return w;
 }
@@ -166,54 +171,77 @@ void computeRemaps(ChurnFigures& churn, const std::string& drained) {
   }
 }
 
-Results loadResults(const std::filesystem::path& dir) {
-  Results r;
-  std::istringstream env(readFile(dir / "bench.env"));
+namespace {
+
+// bench.env: KEY=VALUE lines; also sets the topology and the lists of the run.
+void loadEnv(Results& r, const std::filesystem::path& file) {
+  std::istringstream env(readFile(file));
   std::string line;
   while (std::getline(env, line)) {
     const auto eq = line.find('=');
     if (eq != std::string::npos) r.env[line.substr(0, eq)] = line.substr(eq + 1);
   }
-  const int nb = std::stoi(r.envOr("backends", "4"));
+  int nb = 4;
+  const std::string backends = r.envOr("backends", "4");
+  const auto [end, ec] = std::from_chars(backends.data(), backends.data() + backends.size(), nb);
+  if (ec != std::errc{} || nb < 1 || nb > 64) {
+    r.problems.push_back("bench.env: bad backends=" + backends + "; assuming 4");
+    nb = 4;
+  }
   for (int k = 1; k <= nb; ++k) r.backends.push_back("b" + std::to_string(k));
   r.variants = words(r.envOr("variants"));
   r.churnVariants = words(r.envOr("churn_variants", r.envOr("variants")));
   r.scenarios = words(r.envOr("scenarios"));
+}
+
+// One run-*.json or flows-*.json file.
+void loadJsonResult(Results& r, const std::filesystem::path& p) {
+  const std::string name = p.filename().string();
+  boost::system::error_code ec;
+  const auto v = json::parse(readFile(p), ec);
+  if (ec || !v.is_object()) {
+    r.problems.push_back(name + ": not a JSON object (" + ec.message() + ")");
+    return;
+  }
+  const auto& o = v.as_object();
+  const auto& meta = objectAt(o, "meta");
+  if (str(meta, "kind") == "run") {
+    const auto f = runFigures(o, r.backends, r.weights(str(meta, "scenario")));
+    r.runs[f.scenario][f.variant] = f;
+  } else if (str(meta, "kind") == "flows") {
+    FlowPhase ph;
+    for (const auto& [k, b] : objectAt(o, "flows")) {
+      ph.flows[std::string(k)] = b.is_string() ? std::string(b.as_string()) : std::string();
+    }
+    ph.ok = num(o, "ok");
+    ph.failed = num(o, "failed");
+    ph.b2State = str(meta, "b2");
+    ph.latency = latencyOf(o);
+    r.churn[str(meta, "variant")].phases[str(meta, "phase")] = std::move(ph);
+  } else {
+    r.problems.push_back(name + ": no meta.kind run or flows");
+  }
+}
+
+bool startsWith(const std::string& s, std::string_view prefix) { return s.rfind(prefix, 0) == 0; }
+
+}  // namespace
+
+Results loadResults(const std::filesystem::path& dir) {
+  Results r;
+  loadEnv(r, dir / "bench.env");
   std::vector<std::filesystem::path> files;
   for (const auto& e : std::filesystem::directory_iterator(dir)) files.push_back(e.path());
   std::sort(files.begin(), files.end());
   for (const auto& p : files) {
     const std::string name = p.filename().string();
-    if (name.rfind("hold-", 0) == 0) {
+    if (startsWith(name, "hold-")) {
       const std::string variant = name.substr(5, name.size() - 5 - p.extension().string().size());
       r.churn[variant].hold = holdFigures(readFile(p), r.drained);
       r.churn[variant].haveHold = true;
-      continue;
-    }
-    if (p.extension() != ".json" || (name.rfind("run-", 0) != 0 && name.rfind("flows-", 0) != 0)) {
-      continue;
-    }
-    boost::system::error_code ec;
-    const auto v = json::parse(readFile(p), ec);
-    if (ec || !v.is_object()) {
-      r.problems.push_back(name + ": not a JSON object (" + ec.message() + ")");
-      continue;
-    }
-    const auto& o = v.as_object();
-    const auto& meta = objectAt(o, "meta");
-    if (str(meta, "kind") == "run") {
-      const auto f = runFigures(o, r.backends, r.weights(str(meta, "scenario")));
-      r.runs[f.scenario][f.variant] = f;
-    } else if (str(meta, "kind") == "flows") {
-      FlowPhase ph;
-      for (const auto& [k, b] : objectAt(o, "flows")) {
-        ph.flows[std::string(k)] = b.is_string() ? std::string(b.as_string()) : std::string();
-      }
-      ph.ok = num(o, "ok");
-      ph.failed = num(o, "failed");
-      ph.b2State = str(meta, "b2");
-      ph.latency = latencyOf(o);
-      r.churn[str(meta, "variant")].phases[str(meta, "phase")] = std::move(ph);
+    } else if (p.extension() == ".json" &&
+               (startsWith(name, "run-") || startsWith(name, "flows-"))) {
+      loadJsonResult(r, p);
     }
   }
   for (auto& [variant, c] : r.churn) computeRemaps(c, r.drained);
