@@ -65,7 +65,7 @@ void BackendServer::stop() {
   boost::system::error_code ignored;
   acceptor_.close(ignored);
   for (const auto& s : sockets_) s->close(ignored);
-  for (const auto& w : waiters_) w->timer.cancel();
+  for (const auto& w : waiters_) w->cancel();
   waiters_.clear();
 }
 
@@ -117,11 +117,11 @@ asio::awaitable<void> BackendServer::acquireWorker() {
     ++busy_;
     co_return;
   }
-  auto waiter = std::make_shared<Waiter>(io_);
-  waiter->timer.expires_at(asio::steady_timer::time_point::max());
+  auto waiter = std::make_shared<asio::steady_timer>(io_);
+  waiter->expires_at(asio::steady_timer::time_point::max());
   waiters_.push_back(waiter);
   counters_.maxQueue = std::max(counters_.maxQueue, waiters_.size());
-  co_await waiter->timer.async_wait(kTuple);
+  co_await waiter->async_wait(kTuple);
   // Granted: releaseWorker() handed its slot over (busy_ unchanged). Otherwise stop() woke us.
 }
 
@@ -129,8 +129,7 @@ void BackendServer::releaseWorker() {
   if (!waiters_.empty()) {
     auto next = waiters_.front();
     waiters_.pop_front();
-    next->granted = true;
-    next->timer.cancel();
+    next->cancel();
     return;
   }
   if (busy_ > 0) --busy_;

@@ -68,14 +68,9 @@ class BackendServer {
   std::uint16_t port_ = 0;
   bool stopping_ = false;
   std::size_t busy_ = 0;
-  // Requests waiting for a worker: each waits on its own timer, which releaseWorker() cancels
-  // after marking it granted.
-  struct Waiter {
-    explicit Waiter(boost::asio::io_context& io) : timer(io) {}
-    boost::asio::steady_timer timer;
-    bool granted = false;
-  };
-  std::deque<std::shared_ptr<Waiter>> waiters_;
+  // Requests waiting for a worker, first come first served: each waits on its own timer, which
+  // releaseWorker() cancels to hand its slot over (stop() cancels them all).
+  std::deque<std::shared_ptr<boost::asio::steady_timer>> waiters_;
   std::set<std::shared_ptr<Socket>> sockets_;
   BackendCounters counters_;
 };

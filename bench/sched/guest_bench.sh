@@ -8,7 +8,7 @@
 # JSON goes to the host with t_export; the host writes the report (sched_report).
 #
 # Environment (defaults in brackets):
-#   SB_REQUESTS [200]      requests per scenario run      SB_CONCURRENCY [8] clients in flight
+#   SB_REQUESTS [160]      requests per scenario run      SB_CONCURRENCY [8] clients in flight
 #   SB_NSOURCES [64]       client addresses               SB_FLOW_SOURCES [32] churn addresses
 #   SB_FLOW_PORTS [2]      churn source ports per address (churn flows: addresses x ports)
 #   SB_SCENARIOS           [uniform exp slow hetero keepalive]
@@ -19,7 +19,7 @@
 . /test/lib/testlib.sh
 . /test/guest_lib.sh
 
-R=${SB_REQUESTS:-200}
+R=${SB_REQUESTS:-160}
 C=${SB_CONCURRENCY:-8}
 NSRC=${SB_NSOURCES:-64}
 FLOW_PORTS=${SB_FLOW_PORTS:-2}

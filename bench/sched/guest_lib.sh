@@ -1,10 +1,10 @@
 # guest_lib.sh: the scheduler benchmark's guest side (busybox sh), shared by the benchmark
 # (bench/sched/guest_bench.sh) and the kernel smoke test (tests/kernel/schedbench_smoke.sh).
-# Source it after /test/lib/testlib.sh. Functions keep their variables `local` (busybox ash has
-# it): shell variables are global otherwise, and a helper's loop counter would clobber its
-# caller's. It builds the topology, starts the backends, writes the
+# Source it after /test/lib/testlib.sh. It builds the topology, starts the backends, writes the
 # Service/EndpointSlice manifests and programs them: the one place that knows how the kernel
-# gets programmed.
+# gets programmed. Functions keep their variables `local` (busybox ash has it): shell variables
+# are global otherwise, and a helper's loop counter would clobber its caller's. Helpers avoid
+# forks where they can: under emulation every fork and exec costs tens of milliseconds.
 #
 # Topology (the address plan of tests/kernel/README.md):
 #   backends  netns b1..bN, 10.244.1.K, sched_backend on :8080 answering "bK"
