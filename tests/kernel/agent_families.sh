@@ -54,7 +54,6 @@ sysctl -qw net.ipv4.vs.expire_quiescent_template=0
 
 # shellcheck disable=SC2086
 ipvs-agent $AGENT_ARGS >>/tmp/agent.log 2>&1 &
-AGENT=$!
 retry 300 sh -c "$IPVSADM -Sn | grep -q 'fd00:100::10\]:30082'" ||
   t_die "agent programmed nothing: $(cat /tmp/agent.log)"
 retry 50 sh -c "$IPVSADM -Sn | grep -q '192.168.100.10:30070'" || true
@@ -162,5 +161,52 @@ t_begin "udp: the UDP ClusterIP is programmed and splits 9 datagrams (new source
 assert_contains "$($IPVSADM -Sn)" "-A -u 10.96.1.53:53 -s rr"
 assert_contains "$($IPSET save)" "add KUBE-CLUSTER-IP 10.96.1.53,udp:53"
 assert_eq "b1=3 b2=3 b3=3" "$(udp_spread c1 10.96.1.53 53 9)"
+
+t_begin "udp: one source port (the DNS pattern) stays on one backend"
+# The client keeps asking from source port 40053 (1 s wait per answer) until /tmp/stop-udp.
+ns_run c1 $PROBE udp-ask 10.96.1.53 53 100000 40053 /tmp/stop-udp >/tmp/udp.log 2>&1 &
+UDP_CLIENT=$!
+udp_lines() { wc -l </tmp/udp.log; }
+retry 300 sh -c "[ \$(wc -l </tmp/udp.log) -ge 5 ]" || t_fail "UDP client got no answers: $(cat /tmp/udp.log)"
+FIRST=$(head -5 /tmp/udp.log | sort -u)
+assert_match "$FIRST" '^b[123]$' "the first answers come from a backend"
+assert_eq "1" "$(printf '%s\n' "$FIRST" | wc -l)" "one source port, one backend: $FIRST"
+
+t_begin "udp: the endpoint is removed: the same source port moves to the remaining backends"
+GONE=$(printf '%s\n' "$FIRST" | head -1)
+drop_endpoint /run/src/endpointslices.yaml dns-udp-v4 "10.244.1.${GONE#b}"
+retry 150 sh -c "! $IPVSADM -Sn | grep -q -- '-a -u 10.96.1.53:53 -r 10.244.1.${GONE#b}:5353'" ||
+  t_fail "UDP real server of $GONE not removed: $($IPVSADM -Sn | grep 10.96.1.53)"
+SEEN=$(udp_lines)
+# Twelve more answers (or misses); the first one may have been sent before the removal.
+retry 300 sh -c "[ \$(wc -l </tmp/udp.log) -ge $((SEEN + 12)) ]" || t_fail "UDP client stalled"
+touch /tmp/stop-udp
+wait "$UDP_CLIENT"
+AFTER=$(sed -n "$((SEEN + 2)),$((SEEN + 12))p" /tmp/udp.log)
+echo "  datagrams after the removal: $(printf '%s\n' "$AFTER" | tally) (removed: $GONE)"
+echo "  around the removal: $(sed -n "$((SEEN - 2)),$((SEEN + 4))p" /tmp/udp.log | tr '\n' ' ')"
+assert_eq "0" "$(printf '%s\n' "$AFTER" | grep -cx "$GONE")" "the removed backend still gets datagrams"
+assert_match "$(printf '%s\n' "$AFTER" | tail -1)" '^b[123]$' "datagrams black-holed after the removal"
+# expire_nodest_conn=1 (set by the agent) drops the one datagram that finds its connection's real
+# server gone, and expires that IPVS connection with its conntrack entry; the next is rescheduled.
+# Without it the kernel drops every datagram of the flow until the UDP timeout (300 s).
+LOST=$(grep -cx none /tmp/udp.log)
+echo "  datagrams lost over the whole run: $LOST of $(udp_lines)"
+[ "$LOST" -le 1 ] || t_fail "$LOST datagrams lost across the removal (at most 1 expected)"
+
+# ---- §3 SCTP ---------------------------------------------------------------------------------
+
+t_begin "sctp: rr through the ClusterIP over real SCTP associations splits 9 3/3/3"
+assert_contains "$($IPVSADM -Sn)" "-A --sctp-service 10.96.1.70:7070 -s rr"
+assert_contains "$($IPSET save)" "add KUBE-CLUSTER-IP 10.96.1.70,sctp:7070"
+assert_eq "b1=3 b2=3 b3=3" "$(ns_run c1 $PROBE sctp-ask 10.96.1.70 7070 9 | tally)" ||
+  cat /tmp/servers.log
+
+t_begin "sctp: the NodePort from an outside namespace splits 6 2/2/2; its ipset entry"
+assert_contains "$($IPVSADM -Sn)" "-A --sctp-service 192.168.100.10:30070 -s rr"
+assert_eq "b1=2 b2=2 b3=2" "$(ns_run c1 $PROBE sctp-ask 192.168.100.10 30070 6 | tally)"
+assert_eq "add KUBE-NODE-PORT-SCTP-HASH 192.168.100.10,sctp:30070" \
+  "$($IPSET save KUBE-NODE-PORT-SCTP-HASH | grep '^add')"
+assert_match "$($IPTABLES_SAVE -t nat)" "--match-set KUBE-NODE-PORT-SCTP-HASH dst,dst"
 
 t_summary
