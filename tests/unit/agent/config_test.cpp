@@ -82,7 +82,7 @@ healthzBindAddress: 0.0.0.0:20256
 metricsBindAddress: "[::1]:20249"
 bindAddressHardFail: true
 featureGates:
-  SomeGate: true
+  TopologyAwareHints: true
 clientConnection:
   kubeconfig: /var/lib/kube-proxy/kubeconfig.conf
   qps: 50
@@ -120,7 +120,7 @@ ipvsAgent:
   CHECK(c.healthzBindAddress == "0.0.0.0:20256");
   CHECK(c.metricsBindAddress == "[::1]:20249");
   CHECK(c.bindAddressHardFail);
-  CHECK(c.featureGates.at("SomeGate"));
+  CHECK(c.featureGates.at("TopologyAwareHints"));
   CHECK(c.clientConnection.kubeconfig == "/var/lib/kube-proxy/kubeconfig.conf");
   CHECK(c.clientConnection.qps == 50);
   CHECK(c.clientConnection.burst == 100);
