@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "agent/config_file.h"
+#include "agent/config_notices.h"
 
 using namespace agent;
 using namespace std::chrono_literals;
@@ -300,4 +301,69 @@ TEST_CASE("usage lists every flag", "[flags]") {
     INFO(name);
     CHECK(text.find(name) != std::string::npos);
   }
+}
+
+TEST_CASE("Every accepted flag that does nothing yet names itself in a start-up warning",
+          "[flags]") {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--conntrack-max-per-core=1000", "conntrack (--conntrack-*): not applied"},
+      {"--conntrack-tcp-be-liberal", "conntrack (--conntrack-*): not applied"},
+      {"--config-sync-period=5m", "configSyncPeriod (--config-sync-period): not applied"},
+      {"--kube-api-qps=50", "clientConnection.qps/burst (--kube-api-qps, --kube-api-burst)"},
+      {"--kube-api-burst=50", "clientConnection.qps/burst (--kube-api-qps, --kube-api-burst)"},
+      {"--kube-api-content-type=text/plain",
+       "clientConnection.contentType (--kube-api-content-type): \"text/plain\" is not supported"},
+      {"--bind-address-hard-fail", "bindAddressHardFail (--bind-address-hard-fail): not applied"},
+      {"--show-hidden-metrics-for-version=1.29",
+       "showHiddenMetricsForVersion (--show-hidden-metrics-for-version): not applied"},
+      {"--log-flush-frequency=1s", "logging.flushFrequency (--log-flush-frequency): not applied"},
+      {"--detect-local-mode=NodeCIDR",
+       "detectLocalMode (--detect-local-mode): NodeCIDR is not implemented yet"},
+      {"--pod-bridge-interface=cni0",
+       "detectLocal.bridgeInterface (--pod-bridge-interface): not used yet"},
+      {"--pod-interface-name-prefix=veth",
+       "detectLocal.interfaceNamePrefix (--pod-interface-name-prefix): not used yet"},
+      {"--log-json-split-stream", "logging.options.*.splitStream (--log-*-split-stream)"},
+      {"--log-text-split-stream", "logging.options.*.splitStream (--log-*-split-stream)"},
+      {"--log-json-info-buffer-size=64Ki",
+       "logging.options.*.infoBufferSize (--log-*-info-buffer-size)"},
+      {"--log-text-info-buffer-size=1Mi",
+       "logging.options.*.infoBufferSize (--log-*-info-buffer-size)"},
+      {"--vmodule=proxier=4", "logging.vmodule (--vmodule): not supported"},
+      {"--logging-format=json", "logging.format (--logging-format): \"json\" is not supported"},
+      {"--profiling", "enableProfiling (--profiling): no pprof endpoint"},
+      {"--feature-gates=AllBeta=true", "featureGates.AllBeta (--feature-gates): accepted (true)"},
+      {"--iptables-sync-period=1m", "iptables.syncPeriod/minSyncPeriod/localhostNodePorts"},
+      {"--logtostderr", "flag --logtostderr is accepted and ignored"},
+  };
+  for (const auto& [flag, warning] : cases) {
+    INFO(flag);
+    const Options o = load({flag});
+    CHECK(hasWarning(o, warning));
+  }
+  // The defaults warn only about what kube-proxy would do by default (conntrack).
+  const Options none = load({"--conntrack-max-per-core=0", "--conntrack-tcp-timeout-established=0",
+                             "--conntrack-tcp-timeout-close-wait=0"});
+  CHECK(none.warnings.empty());
+}
+
+TEST_CASE("Unknown feature gates and --version", "[flags]") {
+  CHECK(errorOf({"--feature-gates=NoSuchGate=true"}) ==
+        "invalid configuration:\n  featureGates: unrecognized feature gate: NoSuchGate");
+  const Options v = load({"--version", "--config=/nonexistent.yaml"});
+  CHECK(v.version);  // printed before anything is loaded, as --help
+  CHECK(versionText().starts_with("ipvs-agent v" + std::string(kAgentVersion)));
+  CHECK(usage().find("--log-text-split-stream") != std::string::npos);
+}
+
+TEST_CASE("writeOomScoreAdj writes the value and reports a failure", "[flags]") {
+  const std::string path = "agentif_oom_score_adj";
+  REQUIRE_FALSE(writeOomScoreAdj(path, -999));
+  std::ifstream in(path);
+  std::string text;
+  std::getline(in, text);
+  std::remove(path.c_str());
+  CHECK(text == "-999");
+  CHECK(writeOomScoreAdj("/nonexistent/dir/oom_score_adj", -999) ==
+        std::error_code(ENOENT, std::generic_category()));
 }
