@@ -172,14 +172,12 @@ void checkConntrack(Errors& errs, const ConntrackConfig& ct) {
   checkNonNegative(errs, "conntrack.udpStreamTimeout", ct.udpStreamTimeout);
 }
 
-void checkIgnored(Errors& warns, const Config& c) {
+// Upstream's gate registry (k8s.io/component-base/featuregate) rejects a name it does not know.
+void checkFeatureGates(Errors& errs, const Config& c) {
   for (const auto& [gate, enabled] : c.featureGates) {
-    add(warns, "featureGates." + gate,
-        std::string("accepted and ignored (") + (enabled ? "true" : "false") + ")");
-  }
-  if (c.enableProfiling) add(warns, "enableProfiling", "accepted and ignored: no pprof endpoint");
-  if (!c.logging.format.empty() && c.logging.format != "text") {
-    add(warns, "logging.format", quoted(c.logging.format) + " is not supported; using text");
+    if (!isKnownFeatureGate(gate)) {
+      add(errs, "featureGates", "unrecognized feature gate: " + gate);
+    }
   }
 }
 
@@ -257,7 +255,7 @@ ConfigDiagnostics validateConfig(const Config& c) {
   if (c.logging.verbosity < 0) add(errs, "logging.verbosity", "must be greater than or equal to 0");
   checkNonNegative(errs, "ipvsAgent.gracefulTerminationTimeout",
                    c.agent.gracefulTerminationTimeout);
-  checkIgnored(d.warnings, c);
+  checkFeatureGates(errs, c);
   return d;
 }
 

@@ -45,10 +45,21 @@ struct ClientConnectionConfig {
   bool operator==(const ClientConnectionConfig&) const = default;
 };
 
+// logging.options (component-base's FormatOptions): accepted, warned about when not default.
+struct LoggingOptions {
+  bool jsonSplitStream = false;
+  std::string jsonInfoBufferSize = "0";  // a resource.Quantity
+  bool textSplitStream = false;
+  std::string textInfoBufferSize = "0";
+  bool operator==(const LoggingOptions&) const = default;
+};
+
 struct LoggingConfig {
   std::string format = "text";   // only "text" (key=value lines) is produced
   Duration flushFrequency = 5s;  // accepted; every line is written at once
   std::int32_t verbosity = 0;    // klog -v
+  bool vmodule = false;          // a non-empty vmodule was given (not supported)
+  LoggingOptions options;
   bool operator==(const LoggingConfig&) const = default;
 };
 
@@ -102,7 +113,7 @@ struct AgentConfig {
 };
 
 struct Config {
-  std::map<std::string, bool> featureGates;  // accepted; no gate changes behaviour yet
+  std::map<std::string, bool> featureGates;  // known gates only; none changes behaviour yet
   ClientConnectionConfig clientConnection;
   LoggingConfig logging;
   std::string hostnameOverride;
@@ -138,8 +149,13 @@ struct ConfigDiagnostics {
 };
 
 // kube-proxy's validation (pkg/proxy/apis/config/validation) for the v1alpha1 fields, plus the
-// agent's own. Warnings cover accepted-but-ignored settings and unknown schedulers.
+// agent's own. Warnings cover unknown schedulers; accepted-but-unused settings are reported by
+// unusedSettings() (config_notices.h).
 ConfigDiagnostics validateConfig(const Config& config);
+
+// The feature gates kube-proxy reads (1.27-1.33) and the generic ones (AllAlpha, AllBeta, the
+// logging gates); any other name is an error, as kube-proxy's "unrecognized feature gate".
+bool isKnownFeatureGate(std::string_view name);
 
 // The IPVS schedulers of the Linux kernel; others are warned about (a module may add one).
 bool isKnownScheduler(std::string_view name);

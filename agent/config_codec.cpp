@@ -7,6 +7,7 @@
 #include <limits>
 #include <set>
 
+#include "agent/config_defaults.h"
 #include "agent/config_file.h"
 
 namespace agent {
@@ -97,6 +98,36 @@ class Reader {
       out = *d;
     }
   }
+  // logging.flushFrequency is a TimeOrMetaDuration upstream: a Go duration string or an integer
+  // count of nanoseconds (kubeadm writes `flushFrequency: 0`).
+  void durationOrNanos(std::string_view key, Duration& out) {
+    if (const auto* v = take(key); v && v->is_int64()) {
+      if (v->get_int64() < 0) fail(key, "must be greater than or equal to 0");
+      out = Duration(v->get_int64());
+      return;
+    }
+    duration(key, out);
+  }
+  // A resource.Quantity such as infoBufferSize: "0", 0, "64Ki". Kept as text.
+  void quantity(std::string_view key, std::string& out) {
+    if (const auto* v = take(key)) {
+      if (v->is_int64()) {
+        out = std::to_string(v->get_int64());
+      } else if (v->is_string()) {
+        out = std::string(v->get_string());
+      } else {
+        fail(key, "must be a quantity such as \"0\" or \"64Ki\", got a " + describe(*v));
+      }
+    }
+  }
+  // True when the key holds anything but null, an empty list or an empty mapping.
+  bool nonEmpty(std::string_view key) {
+    const auto* v = take(key);
+    if (!v) return false;
+    if (v->is_array()) return !v->get_array().empty();
+    if (v->is_object()) return !v->get_object().empty();
+    return !(v->is_string() && v->get_string().empty());
+  }
   void stringList(std::string_view key, std::vector<std::string>& out) {
     if (const auto* v = take(key)) {
       if (!v->is_array()) fail(key, "must be a list of strings, got a " + describe(*v));
@@ -169,12 +200,24 @@ void readClientConnection(Reader r, ClientConnectionConfig& c) {
   r.finish();
 }
 
+void readLoggingOptions(Reader r, LoggingOptions& o) {
+  Reader json = r.child("json");
+  json.boolean("splitStream", o.jsonSplitStream);
+  json.quantity("infoBufferSize", o.jsonInfoBufferSize);
+  json.finish();
+  Reader text = r.child("text");
+  text.boolean("splitStream", o.textSplitStream);
+  text.quantity("infoBufferSize", o.textInfoBufferSize);
+  text.finish();
+  r.finish();
+}
+
 void readLogging(Reader r, LoggingConfig& c) {
   r.string("format", c.format);
-  r.duration("flushFrequency", c.flushFrequency);
+  r.durationOrNanos("flushFrequency", c.flushFrequency);
   r.int32("verbosity", c.verbosity);
-  r.ignore("vmodule");
-  r.ignore("options");
+  c.vmodule = r.nonEmpty("vmodule");
+  readLoggingOptions(r.child("options"), c.options);
   r.finish();
 }
 
@@ -250,7 +293,7 @@ void ignoreOtherModes(Reader& r) {
 
 Config configFromJson(const json::object& root, std::vector<std::string>& warnings) {
   checkTypeMeta(root);
-  Config c;
+  Config c = zeroValueConfig();
   Reader r(&root, "", warnings);
   ignoreOtherModes(r);
   r.boolMap("featureGates", c.featureGates);
@@ -282,6 +325,7 @@ Config configFromJson(const json::object& root, std::vector<std::string>& warnin
   r.string("serviceProxyName", c.serviceProxyName);
   readAgent(r.child("ipvsAgent"), c.agent);
   r.finish();
+  setKubeProxyDefaults(c);
   return c;
 }
 
@@ -344,9 +388,16 @@ json::object configToJson(const Config& c) {
                            {"contentType", str(c.clientConnection.contentType)},
                            {"kubeconfig", str(c.clientConnection.kubeconfig)},
                            {"qps", float32(c.clientConnection.qps)}};
-  o["logging"] = {{"format", str(c.logging.format)},
-                  {"flushFrequency", dur(c.logging.flushFrequency)},
-                  {"verbosity", c.logging.verbosity}};
+  const LoggingOptions& lo = c.logging.options;
+  o["logging"] = {
+      {"format", str(c.logging.format)},
+      {"flushFrequency", dur(c.logging.flushFrequency)},
+      {"options",
+       {{"json",
+         {{"infoBufferSize", str(lo.jsonInfoBufferSize)}, {"splitStream", lo.jsonSplitStream}}},
+        {"text",
+         {{"infoBufferSize", str(lo.textInfoBufferSize)}, {"splitStream", lo.textSplitStream}}}}},
+      {"verbosity", c.logging.verbosity}};
   o["hostnameOverride"] = str(c.hostnameOverride);
   o["bindAddress"] = str(c.bindAddress);
   o["healthzBindAddress"] = str(c.healthzBindAddress);

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "agent/config_file.h"
+#include "agent/config_notices.h"
 #include "agent/flags_table.h"
 
 namespace agent {
@@ -185,7 +186,7 @@ Options resolveOptions(const std::vector<FlagOccurrence>& flags) {
     if (spec.scope == FlagScope::kOption) spec.apply(res, f.value, true);
   }
   Options& opts = res.opts;
-  if (opts.help) return std::move(res.opts);  // usage only: no file, no validation
+  if (opts.help || opts.version) return std::move(res.opts);  // no file, no validation
   const bool fromFile = !opts.configFile.empty();
   if (fromFile) opts.config = loadConfigFile(opts.configFile, opts.warnings);
   applyAll(res, flags, fromFile);
@@ -201,6 +202,9 @@ Options resolveOptions(const std::vector<FlagOccurrence>& flags) {
                       joinLines(diag.errors));
   }
   opts.warnings.insert(opts.warnings.end(), diag.warnings.begin(), diag.warnings.end());
+  ConfigNotices notices = unusedSettings(opts.config);
+  opts.warnings.insert(opts.warnings.end(), notices.warnings.begin(), notices.warnings.end());
+  opts.notices = std::move(notices.infos);
   return std::move(res.opts);
 }
 

@@ -7,11 +7,12 @@
 // - With --config, the file wins: flags that map to configuration fields are ignored (a warning
 //   names each one), except --hostname-override (trimmed, lower-cased, applied over the file, as
 //   upstream's processHostnameOverrideFlag) and the logging flags (-v, --vmodule,
-//   --logging-format, --log-flush-frequency), which upstream copies over the file's `logging`.
+//   --logging-format, --log-flush-frequency, --log-{json,text}-{split-stream,info-buffer-size}),
+//   which upstream copies over the file's `logging`.
 //   ipvs-agent's own flags (--source, --dry-run, --graceful-termination-timeout) also apply over
 //   the file's `ipvsAgent` section when given.
 // - Flags that are not configuration fields always apply: --config, --write-config-to,
-//   --cleanup, --init-only, --master, --help.
+//   --cleanup, --init-only, --master, --help, --version.
 // Differences: --proxy-mode accepts only ipvs or empty (the error explains the rest); the
 // --ipvs-*-period flags apply whatever --proxy-mode says (upstream applies them only in ipvs
 // mode, which is the only mode here); positional arguments are an error, as upstream.
@@ -35,7 +36,9 @@ struct Options {
   bool cleanup = false;               // --cleanup
   bool initOnly = false;              // --init-only
   bool help = false;                  // --help / -h: print usage(), exit 0; nothing else resolved
-  std::vector<std::string> warnings;  // ignored flags, unknown file fields, config warnings
+  bool version = false;               // --version: print versionText(), exit 0; likewise
+  std::vector<std::string> warnings;  // ignored flags, unknown file fields, unused settings
+  std::vector<std::string> notices;   // start-up facts worth one info line (JSON, not protobuf)
 };
 
 // One flag as written on the command line, after name and syntax checks.
@@ -58,6 +61,10 @@ Options loadOptions(int argc, const char* const* argv);
 // Convenience for tests and main: parse `args` and resolve.
 Options loadOptions(std::span<const std::string_view> args);
 
-std::string usage();  // the --help text
+std::string usage();        // the --help text
+std::string versionText();  // the --version text
+
+// The agent's version; kube-proxy prints "Kubernetes vX.Y.Z" for --version.
+inline constexpr std::string_view kAgentVersion = "0.1.0";
 
 }  // namespace agent

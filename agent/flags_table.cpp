@@ -53,6 +53,8 @@ const std::array kFlags = std::to_array<FlagSpec>({
     {"help", B, kOpt, "",
      "Print this help and exit.",
      [](R& r, V v, bool) { r.opts.help = toBool(v); }},
+    {"version", B, kOpt, "", "Print the version and exit.",
+     [](R& r, V v, bool) { r.opts.version = toBool(v); }},
     // --- over the file: node name, logging, ipvs-agent's own ---
     {"hostname-override", S, kOver, "", "Node name to use instead of the hostname (lower-cased).",
      [](R& r, V v, bool) { r.hostnameOverride = v; }},
@@ -62,7 +64,16 @@ const std::array kFlags = std::to_array<FlagSpec>({
      [](R& r, V v, bool) { r.opts.config.logging.format = v; }},
     {"log-flush-frequency", D, kOver, "5s", "Accepted; every log line is written at once.",
      [](R& r, V v, bool) { r.opts.config.logging.flushFrequency = toDuration(v); }},
-    {"vmodule", S, kIgn, "", "Accepted and ignored.", nullptr},
+    {"vmodule", S, kOver, "", "Accepted; a start-up warning says it is not supported.",
+     [](R& r, V v, bool) { r.opts.config.logging.vmodule = !v.empty(); }},
+    {"log-json-info-buffer-size", S, kOver, "0", "Accepted; warned about unless 0.",
+     [](R& r, V v, bool) { r.opts.config.logging.options.jsonInfoBufferSize = v; }},
+    {"log-json-split-stream", B, kOver, "false", "Accepted; warned about when true.",
+     [](R& r, V v, bool) { r.opts.config.logging.options.jsonSplitStream = toBool(v); }},
+    {"log-text-info-buffer-size", S, kOver, "0", "Accepted; warned about unless 0.",
+     [](R& r, V v, bool) { r.opts.config.logging.options.textInfoBufferSize = v; }},
+    {"log-text-split-stream", B, kOver, "false", "Accepted; warned about when true.",
+     [](R& r, V v, bool) { r.opts.config.logging.options.textSplitStream = toBool(v); }},
     {"source", S, kOver, "",
      "Standalone mode: read Services and EndpointSlices from this manifest file or directory "
      "instead of the API server.",
@@ -255,6 +266,11 @@ std::string checkProxyMode(std::string_view mode) {
            m + " mode";
   }
   return "the only proxy mode is ipvs";
+}
+
+std::string versionText() {
+  return "ipvs-agent v" + std::string(kAgentVersion) +
+         " (kube-proxy IPVS mode, KubeProxyConfiguration " + std::string(kConfigApiVersion) + ")\n";
 }
 
 std::string usage() {

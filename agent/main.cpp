@@ -5,9 +5,22 @@
 
 #include "agent/cleanup.h"
 #include "agent/config_file.h"
+#include "agent/config_notices.h"
 #include "agent/dry_run.h"
 #include "agent/flags.h"
+#include "agent/log.h"
 #include "agent/run.h"
+
+namespace {
+
+// kube-proxy applies oomScoreAdj before it starts proxying; a failure is logged, not fatal.
+void applyOomScoreAdj(const agent::Config& config, const agent::Logger& log) {
+  if (auto ec = agent::writeOomScoreAdj("/proc/self/oom_score_adj", config.oomScoreAdj)) {
+    log.warn("cannot apply oomScoreAdj", {{"value", config.oomScoreAdj}, {"error", ec}});
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   agent::Options options;
@@ -21,7 +34,15 @@ int main(int argc, char** argv) {
     std::cout << agent::usage();
     return 0;
   }
-  for (const auto& w : options.warnings) std::cerr << "ipvs-agent: warning: " << w << "\n";
+  if (options.version) {
+    std::cout << agent::versionText();
+    return 0;
+  }
+  const agent::Logger log =
+      agent::Logger(agent::Logger::Options{options.config.logging.verbosity, {}, {}})
+          .withComponent("config");
+  for (const auto& w : options.warnings) log.warn(w);
+  for (const auto& n : options.notices) log.info(n);
   if (!options.writeConfigTo.empty()) {
     try {
       agent::writeConfigFile(options.writeConfigTo, options.config);
@@ -40,5 +61,6 @@ int main(int argc, char** argv) {
     }
     return agent::runDryRun(options, std::cout, std::cerr);
   }
+  applyOomScoreAdj(options.config, log);
   return agent::runAgent(options);
 }

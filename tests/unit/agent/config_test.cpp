@@ -6,6 +6,7 @@
 #include <fstream>
 #include <string>
 
+#include "agent/config_defaults.h"
 #include "agent/config_file.h"
 
 using namespace agent;
@@ -82,7 +83,7 @@ healthzBindAddress: 0.0.0.0:20256
 metricsBindAddress: "[::1]:20249"
 bindAddressHardFail: true
 featureGates:
-  SomeGate: true
+  TopologyAwareHints: true
 clientConnection:
   kubeconfig: /var/lib/kube-proxy/kubeconfig.conf
   qps: 50
@@ -120,7 +121,7 @@ ipvsAgent:
   CHECK(c.healthzBindAddress == "0.0.0.0:20256");
   CHECK(c.metricsBindAddress == "[::1]:20249");
   CHECK(c.bindAddressHardFail);
-  CHECK(c.featureGates.at("SomeGate"));
+  CHECK(c.featureGates.at("TopologyAwareHints"));
   CHECK(c.clientConnection.kubeconfig == "/var/lib/kube-proxy/kubeconfig.conf");
   CHECK(c.clientConnection.qps == 50);
   CHECK(c.clientConnection.burst == 100);
@@ -461,4 +462,92 @@ TEST_CASE("Bind addresses parse like Go's SplitHostPort with an IP", "[config]")
     INFO(bad);
     CHECK_FALSE(parseBindAddress(bad));
   }
+}
+
+TEST_CASE("Zero values mean default exactly where upstream's defaults.go says so", "[config]") {
+  const Config c = parse(R"(
+bindAddress: ""
+healthzBindAddress: ""
+metricsBindAddress: ""
+configSyncPeriod: 0s
+clientConnection: {qps: 0, burst: 0, contentType: ""}
+iptables: {syncPeriod: 0s, minSyncPeriod: 0s, masqueradeBit: null, localhostNodePorts: null}
+ipvs: {syncPeriod: 0s, minSyncPeriod: 0s, tcpTimeout: 0s}
+conntrack: {maxPerCore: null, min: null, tcpEstablishedTimeout: null, tcpCloseWaitTimeout: null}
+oomScoreAdj: null
+logging: {flushFrequency: 0, format: ""}
+)");
+  CHECK(c.bindAddress == "0.0.0.0");
+  CHECK(c.healthzBindAddress == "0.0.0.0:10256");
+  CHECK(c.metricsBindAddress == "127.0.0.1:10249");
+  CHECK(c.configSyncPeriod == 15min);
+  CHECK(c.clientConnection.qps == 5);
+  CHECK(c.clientConnection.burst == 10);
+  CHECK(c.clientConnection.contentType == "application/vnd.kubernetes.protobuf");
+  CHECK(c.iptables.syncPeriod == 30s);
+  CHECK(c.iptables.minSyncPeriod == 1s);
+  CHECK(c.iptables.masqueradeBit == 14);
+  CHECK(c.iptables.localhostNodePorts);
+  CHECK(c.ipvs.syncPeriod == 30s);
+  CHECK(c.ipvs.minSyncPeriod == 0s);  // no default upstream
+  CHECK(c.ipvs.tcpTimeout == 0s);
+  CHECK(c.conntrack.maxPerCore == 32768);
+  CHECK(c.conntrack.min == 131072);
+  CHECK(c.conntrack.tcpEstablishedTimeout == 24h);
+  CHECK(c.conntrack.tcpCloseWaitTimeout == 1h);
+  CHECK(c.oomScoreAdj == -999);
+  CHECK(c.logging.flushFrequency == 5s);
+  CHECK(c.logging.format == "text");
+  CHECK(c.mode.empty());  // not defaulted upstream
+  CHECK(errorsOf(c).empty());
+}
+
+TEST_CASE("An explicit 0 in a field that is a pointer upstream is kept", "[config]") {
+  const Config c = parse(R"(
+oomScoreAdj: 0
+iptables: {masqueradeBit: 0, localhostNodePorts: false}
+conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeout: 0s}
+)");
+  CHECK(c.oomScoreAdj == 0);
+  CHECK(c.iptables.masqueradeBit == 0);
+  CHECK_FALSE(c.iptables.localhostNodePorts);
+  CHECK(c.conntrack.maxPerCore == 0);
+  CHECK(c.conntrack.min == 0);
+  CHECK(c.conntrack.tcpEstablishedTimeout == 0s);
+  CHECK(c.conntrack.tcpCloseWaitTimeout == 0s);
+}
+
+TEST_CASE("A bare IP in a bind address gets the default port; IPv6 binds default to [::]",
+          "[config]") {
+  Config c = parse("healthzBindAddress: 10.0.0.1\nmetricsBindAddress: \"::1\"\n");
+  CHECK(c.healthzBindAddress == "10.0.0.1:10256");
+  CHECK(c.metricsBindAddress == "[::1]:10249");
+  c = parse("bindAddress: \"::\"\n");
+  CHECK(c.healthzBindAddress == "[::]:10256");
+  CHECK(c.metricsBindAddress == "[::1]:10249");
+  CHECK(appendPortIfNeeded("1.2.3.4:80", 10256) == "1.2.3.4:80");
+  CHECK(appendPortIfNeeded("not-an-ip", 10256) == "not-an-ip");  // left to validation
+}
+
+TEST_CASE("logging.flushFrequency takes a duration or integer nanoseconds", "[config]") {
+  CHECK(parse("logging:\n  flushFrequency: 2000000000\n").logging.flushFrequency == 2s);
+  CHECK(parse("logging:\n  flushFrequency: 3s\n").logging.flushFrequency == 3s);
+  CHECK(parseError(std::string(kHeader) + "logging:\n  flushFrequency: -1\n") ==
+        "logging.flushFrequency: must be greater than or equal to 0");
+  const Config c = parse(
+      "logging:\n  options:\n    json: {infoBufferSize: 64Ki, splitStream: true}\n"
+      "    text: {infoBufferSize: 0}\n  vmodule: [{filePattern: x, verbosity: 2}]\n");
+  CHECK(c.logging.options.jsonInfoBufferSize == "64Ki");
+  CHECK(c.logging.options.jsonSplitStream);
+  CHECK(c.logging.options.textInfoBufferSize == "0");
+  CHECK(c.logging.vmodule);
+}
+
+TEST_CASE("Unknown feature gates are an error, as upstream", "[config]") {
+  Config c;
+  c.featureGates = {{"TopologyAwareHints", true}, {"NoSuchGate", false}};
+  CHECK(errorsOf(c) ==
+        std::vector<std::string>{"featureGates: unrecognized feature gate: NoSuchGate"});
+  CHECK(isKnownFeatureGate("AllAlpha"));
+  CHECK_FALSE(isKnownFeatureGate("allalpha"));
 }
