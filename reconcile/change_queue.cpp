@@ -1,8 +1,8 @@
-#include "agent/change_queue.h"
+#include "reconcile/change_queue.h"
 
 #include <utility>
 
-namespace agent {
+namespace reconcile {
 
 void ChangeQueue::push(Change change, bool service) {
   {
@@ -92,4 +92,4 @@ bool ChangeQueue::stopped() const {
   return stopped_;
 }
 
-}  // namespace agent
+}  // namespace reconcile

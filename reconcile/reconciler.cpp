@@ -1,4 +1,4 @@
-#include "agent/reconciler.h"
+#include "reconcile/reconciler.h"
 
 #include <set>
 #include <utility>
@@ -6,7 +6,7 @@
 #include "ipvs/apply_outcome.h"
 #include "ipvs/translate.h"
 
-namespace agent {
+namespace reconcile {
 
 Reconciler::Reconciler(ipvs::Dataplane& dataplane, Options options)
     : dataplane_(dataplane), options_(std::move(options)) {}
@@ -164,4 +164,4 @@ void Reconciler::trackDrains(const ipvs::Plan& plan, Clock::time_point now, bool
   drainSince_ = std::move(next);
 }
 
-}  // namespace agent
+}  // namespace reconcile

@@ -21,7 +21,7 @@
 #include "ipvs/model.h"
 #include "k8swatch/event_sink.h"
 
-namespace agent {
+namespace reconcile {
 
 struct ServiceDeleted {
   ipvs::ObjectKey key;
@@ -84,4 +84,4 @@ class ChangeQueue final : public k8swatch::EventSink {
   bool stopped_ = false;
 };
 
-}  // namespace agent
+}  // namespace reconcile

@@ -1,7 +1,7 @@
 // The reconciler against the in-memory kernel: incremental cost, adoption without flushing,
 // drift repair, error recovery and drains. Assertions read the resulting kernel state.
 
-#include "agent/reconciler.h"
+#include "reconcile/reconciler.h"
 
 #include <catch2/catch.hpp>
 
@@ -9,8 +9,8 @@
 #include "ipvs/memory_dataplane.h"
 
 using namespace ipvs;
-using agent::Clock;
-using agent::Reconciler;
+using reconcile::Clock;
+using reconcile::Reconciler;
 
 namespace {
 

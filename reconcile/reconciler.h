@@ -19,13 +19,13 @@
 #include <unordered_set>
 #include <vector>
 
-#include "agent/cluster_cache.h"
 #include "ipvs/dataplane.h"
 #include "ipvs/desired_state.h"
 #include "ipvs/diff.h"
 #include "ipvs/node_context.h"
+#include "reconcile/cluster_cache.h"
 
-namespace agent {
+namespace reconcile {
 
 using Clock = std::chrono::steady_clock;
 
@@ -97,4 +97,4 @@ class Reconciler {
   std::map<std::pair<ipvs::VirtualServerKey, ipvs::RealServerKey>, Clock::time_point> drainSince_;
 };
 
-}  // namespace agent
+}  // namespace reconcile
