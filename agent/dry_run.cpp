@@ -46,10 +46,11 @@ int runDryRun(const Options& options, std::ostream& out, std::ostream& err) {
   for (const auto& w : node.warnings) err << "warning: " << w << "\n";
 
   ipvs::MemoryDataplane kernel;
-  reconcile::Reconciler reconciler(kernel, {node.context, std::nullopt});
-  for (auto& svc : manifests.services) reconciler.upsertService(std::move(svc));
-  for (auto& slice : manifests.slices) reconciler.upsertSlice(std::move(slice));
-  const reconcile::SyncResult result = reconciler.sync(reconcile::Clock::now(), true);
+  reconcile::Reconciler reconciler(kernel, {node.context, std::nullopt, {}});
+  const auto now = ipvs::steadyClock().now();
+  for (auto& svc : manifests.services) reconciler.upsertService(std::move(svc), now);
+  for (auto& slice : manifests.slices) reconciler.upsertSlice(std::move(slice), now);
+  const reconcile::SyncResult result = reconciler.sync(now, true);
   for (const auto& d : result.diagnostics)
     err << "diagnostic " << d.object.str() << " (" << d.reason << "): " << d.message << "\n";
 

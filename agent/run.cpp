@@ -17,6 +17,7 @@
 #include "agent/metrics.h"
 #include "agent/node_context_builder.h"
 #include "agent/sync_reporter.h"
+#include "k8swatch/clock.h"
 #include "k8swatch/watcher.h"
 #include "netlink/iptables_runner.h"
 #include "netlink/kernel_dataplane.h"
@@ -161,9 +162,15 @@ int runAgent(const Options& options) {
 
   const auto drainLimit =
       std::chrono::duration_cast<std::chrono::seconds>(config.agent.gracefulTerminationTimeout);
+  reconcile::RetryPolicy retry;
+  // A failing Service is retried at least once per sync period (and never in a tight loop).
+  retry.max = std::max(
+      retry.initial, std::chrono::duration_cast<std::chrono::milliseconds>(config.ipvs.syncPeriod));
   reconcile::Reconciler reconciler(
       *dataplane,
-      {nodeContext(nullptr), drainLimit.count() > 0 ? std::optional(drainLimit) : std::nullopt});
+      {nodeContext(nullptr), drainLimit.count() > 0 ? std::optional(drainLimit) : std::nullopt,
+       retry},
+      k8swatch::defaultRandom());
   netlink::IptablesRunner iptables;
   reconcile::HostRulesOptions ruleOptions{families,
                                           config.iptables.masqueradeAll,
@@ -206,7 +213,7 @@ int runAgent(const Options& options) {
 
   SyncReporter reporter(root.withComponent("sync"), metrics, health, &healthChecks);
   reconcile::SyncLoop loop(
-      reconciler, queue, reporter, &hostRules,
+      reconciler, queue, reporter, &hostRules, ipvs::steadyClock(),
       {std::chrono::duration_cast<std::chrono::milliseconds>(config.ipvs.syncPeriod),
        std::chrono::duration_cast<std::chrono::milliseconds>(config.ipvs.minSyncPeriod), nodeName,
        nodeContext});

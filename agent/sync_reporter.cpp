@@ -1,6 +1,7 @@
 #include "agent/sync_reporter.h"
 
 #include <chrono>
+#include <cstring>
 #include <string>
 
 #include "k8swatch/event_sink.h"
@@ -9,10 +10,18 @@ namespace agent {
 
 namespace {
 
-double seconds(reconcile::Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+double seconds(reconcile::Clock::Duration d) { return std::chrono::duration<double>(d).count(); }
 
 double unixNow() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// A stable metric label: "ENOENT" for errno codes, else the category and value.
+std::string errorName(const std::error_code& ec) {
+  if (ec.category() == std::generic_category() || ec.category() == std::system_category()) {
+    if (const char* name = strerrorname_np(ec.value())) return name;
+  }
+  return std::string(ec.category().name()) + "_" + std::to_string(ec.value());
 }
 
 }  // namespace
@@ -40,7 +49,9 @@ void SyncReporter::synced(const reconcile::SyncReport& report) {
   metrics_.syncProxyRulesDuration.observe(seconds(report.finished - report.started));
   if (report.firstChange)
     metrics_.networkProgrammingDuration.observe(seconds(report.finished - *report.firstChange));
-  if (!result.observeFailed && result.failures.empty()) {
+  // One failing Service (e.g. a scheduler the kernel lacks) must not make the node unhealthy:
+  // only an unreadable or uncertain kernel does.
+  if (!result.observeFailed && !result.fullResyncScheduled) {
     health_.updated();
     metrics_.syncProxyRulesLastTimestamp.set(unixNow());
   }
@@ -78,16 +89,49 @@ void SyncReporter::logReport(const reconcile::SyncReport& report) {
   }
   for (const auto& d : result.diagnostics)
     log_.warn(d.message, {{"service", d.object.str()}, {"reason", d.reason}});
-  for (const auto& f : result.failures)
-    log_.error("kernel operation failed",
-               {{"operation", ipvs::describe(f.operation)}, {"error", f.error}});
-  if (result.observeFailed) log_.error("cannot read the kernel state; will retry");
+  logServiceEvents(report);
+  // Failures of a Service are logged by its state changes; only unattributed ones here, at
+  // most once per (backed-off) full resync.
+  std::size_t unattributed = 0;
+  for (const auto& f : result.failures) {
+    if (!f.services.empty()) continue;
+    if (unattributed++ == 0)
+      log_.error("kernel operation failed outside any Service; full resync scheduled",
+                 {{"operation", ipvs::describe(f.operation)}, {"error", f.error}});
+  }
+  if (result.observeFailed) log_.error("cannot read the kernel state; full resync scheduled");
   log_.v(2, "sync done",
          {{"full", result.full},
           {"services", result.servicesReplanned},
           {"operations", result.operations},
           {"failed", result.failures.size()},
           {"draining", result.draining}});
+}
+
+void SyncReporter::logServiceEvents(const reconcile::SyncReport& report) {
+  using Kind = reconcile::ServiceEvent::Kind;
+  for (const auto& e : report.result.serviceEvents) {
+    const auto failingFor =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(report.started - e.since);
+    const auto retryIn = std::chrono::duration_cast<std::chrono::nanoseconds>(e.retryIn);
+    switch (e.kind) {
+      case Kind::kFailing:
+        log_.error("Service failing; retrying with backoff",
+                   {{"service", e.service.str()}, {"error", e.reason}, {"retry_in", retryIn}});
+        break;
+      case Kind::kStillFailing:
+        log_.warn("Service still failing", {{"service", e.service.str()},
+                                            {"failing_for", failingFor},
+                                            {"attempts", e.attempts},
+                                            {"error", e.reason}});
+        break;
+      case Kind::kRecovered:
+        log_.info(
+            "Service recovered",
+            {{"service", e.service.str()}, {"failed_for", failingFor}, {"attempts", e.attempts}});
+        break;
+    }
+  }
 }
 
 void SyncReporter::publishMetrics(const reconcile::SyncReport& report) {
@@ -97,6 +141,10 @@ void SyncReporter::publishMetrics(const reconcile::SyncReport& report) {
   m.endpointChangesTotal.inc(static_cast<double>(report.endpointChanges));
   for (const auto& d : result.diagnostics) m.rejectedObjects.labels({"Service", d.reason}).inc();
   m.gracefulTerminationQueueLength.set(static_cast<double>(result.draining));
+  m.failingServices.set(static_cast<double>(result.failingServices));
+  for (const auto& f : result.failures)
+    m.failedOperations.labels({std::string(ipvs::operationKind(f.operation)), errorName(f.error)})
+        .inc();
   if (!result.full) return;  // the per-scheduler and no-local gauges are recounted on full syncs
   std::map<std::string, double> schedulers;
   double noLocalInternal = 0;

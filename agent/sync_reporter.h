@@ -31,6 +31,7 @@ class SyncReporter final : public reconcile::SyncObserver {
  private:
   bool updateHealthChecks(const reconcile::SyncReport& report);
   void logReport(const reconcile::SyncReport& report);
+  void logServiceEvents(const reconcile::SyncReport& report);
   void publishMetrics(const reconcile::SyncReport& report);
 
   Logger log_;

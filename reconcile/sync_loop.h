@@ -7,9 +7,11 @@
 //   - changes that arrive while a sync runs are coalesced into the next one, and syncs are at
 //     least minSyncPeriod apart;
 //   - every syncPeriod a full sync re-reads the kernel and repairs drift (and re-checks drains);
+//   - in between it wakes when the Reconciler's schedule has a retry or a full resync due;
 //   - after each sync, the iptables chains (HostRules), then one SyncReport to the observer.
 // Threading: run() occupies the calling thread until the queue is stopped.
-// Ownership: borrows the reconciler, queue, observer and host rules (null: no iptables).
+// Ownership: borrows the reconciler, queue, observer, clock and host rules (null: no
+//   iptables).
 // Errors: nothing is logged here; every failure is in the SyncReport.
 
 #include <chrono>
@@ -34,7 +36,7 @@ struct SyncLoopOptions {
 class SyncLoop {
  public:
   SyncLoop(Reconciler& reconciler, ChangeQueue& queue, SyncObserver& observer, HostRules* hostRules,
-           SyncLoopOptions options);
+           const Clock& clock, SyncLoopOptions options);
   void run();
   // Runs one iteration's work now (tests): applies pending changes and syncs.
   void syncOnce(bool full);
@@ -47,6 +49,7 @@ class SyncLoop {
   ChangeQueue& queue_;
   SyncObserver& observer_;
   HostRules* hostRules_;
+  const Clock& clock_;
   SyncLoopOptions options_;
   std::optional<ipvs::Node> node_;
   std::size_t syncs_ = 0;

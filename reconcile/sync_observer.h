@@ -23,10 +23,10 @@ struct SyncReport {
       : desired(desiredState), cluster(clusterCache) {}
 
   SyncResult result;  // what the reconciler planned, applied and failed
-  Clock::time_point started{};
-  Clock::time_point finished{};
+  Clock::TimePoint started{};
+  Clock::TimePoint finished{};
   // When the oldest change of this sync's batch arrived (network-programming latency).
-  std::optional<Clock::time_point> firstChange;
+  std::optional<Clock::TimePoint> firstChange;
   std::size_t serviceChanges = 0;
   std::size_t endpointChanges = 0;
   std::vector<ObjectRejected> rejected;  // bad objects dropped by the watchers
