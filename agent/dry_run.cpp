@@ -4,10 +4,10 @@
 #include <ostream>
 
 #include "agent/node_context_builder.h"
-#include "agent/reconciler.h"
 #include "ipvs/ipvsadm_format.h"
 #include "ipvs/memory_dataplane.h"
 #include "k8swatch/manifest_source.h"
+#include "reconcile/reconciler.h"
 
 namespace agent {
 
@@ -46,10 +46,11 @@ int runDryRun(const Options& options, std::ostream& out, std::ostream& err) {
   for (const auto& w : node.warnings) err << "warning: " << w << "\n";
 
   ipvs::MemoryDataplane kernel;
-  Reconciler reconciler(kernel, {node.context, std::nullopt});
-  for (auto& svc : manifests.services) reconciler.upsertService(std::move(svc));
-  for (auto& slice : manifests.slices) reconciler.upsertSlice(std::move(slice));
-  const SyncResult result = reconciler.sync(Clock::now(), true);
+  reconcile::Reconciler reconciler(kernel, {node.context, std::nullopt, {}});
+  const auto now = ipvs::steadyClock().now();
+  for (auto& svc : manifests.services) reconciler.upsertService(std::move(svc), now);
+  for (auto& slice : manifests.slices) reconciler.upsertSlice(std::move(slice), now);
+  const reconcile::SyncResult result = reconciler.sync(now, true);
   for (const auto& d : result.diagnostics)
     err << "diagnostic " << d.object.str() << " (" << d.reason << "): " << d.message << "\n";
 

@@ -70,7 +70,12 @@ AgentMetrics::AgentMetrics(MetricsRegistry& r)
                                           "Requests to Service health check node ports, by status",
                                           {"code"})),
       httpBindErrors(r.counterFamily("ipvs_agent_http_bind_errors_total",
-                                     "Failures to bind an HTTP listener, by server", {"server"})) {}
+                                     "Failures to bind an HTTP listener, by server", {"server"})),
+      failingServices(r.gauge("ipvs_agent_failing_services",
+                              "Services whose kernel operations failed, waiting for a retry")),
+      failedOperations(r.counterFamily("ipvs_agent_failed_operations_total",
+                                       "Kernel operations that failed, by operation and error",
+                                       {"operation", "error"})) {}
 
 Logger::ErrorHook logErrorHook(AgentMetrics& metrics) {
   return [&metrics](std::string_view component, LogLevel level) {

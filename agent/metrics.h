@@ -41,6 +41,9 @@ struct AgentMetrics {
   CounterFamily& logErrors;               // ipvs_agent_log_errors_total{component,level}
   CounterFamily& healthCheckRequests;     // ipvs_agent_health_check_requests_total{code}
   CounterFamily& httpBindErrors;          // ipvs_agent_http_bind_errors_total{server}
+  // Counted by SyncReporter (agent/sync_reporter.cpp):
+  Gauge& failingServices;           // ipvs_agent_failing_services
+  CounterFamily& failedOperations;  // ipvs_agent_failed_operations_total{operation,error}
 };
 
 // Counts Logger warn/error lines in ipvs_agent_log_errors_total:

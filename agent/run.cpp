@@ -8,21 +8,23 @@
 #include <memory>
 #include <thread>
 
-#include "agent/change_queue.h"
 #include "agent/config_file.h"
 #include "agent/file_source.h"
 #include "agent/flags_table.h"
 #include "agent/health.h"
 #include "agent/healthcheck_server.h"
-#include "agent/host_rules.h"
 #include "agent/http_server.h"
 #include "agent/metrics.h"
 #include "agent/node_context_builder.h"
-#include "agent/sync_loop.h"
+#include "agent/sync_reporter.h"
+#include "k8swatch/clock.h"
 #include "k8swatch/watcher.h"
 #include "netlink/iptables_runner.h"
 #include "netlink/kernel_dataplane.h"
 #include "netlink/sysctl_client.h"
+#include "reconcile/change_queue.h"
+#include "reconcile/host_rules.h"
+#include "reconcile/sync_loop.h"
 
 namespace agent {
 
@@ -80,7 +82,7 @@ sigset_t stopSignals() {
 
 // SIGTERM and SIGINT stop the queue, which ends the sync loop. They are blocked in every thread
 // (runAgent blocks them before starting any), and this one waits for them.
-std::thread signalThread(ChangeQueue& queue) {
+std::thread signalThread(reconcile::ChangeQueue& queue) {
   return std::thread([set = stopSignals(), &queue] {
     int sig = 0;
     sigwait(&set, &sig);
@@ -160,21 +162,27 @@ int runAgent(const Options& options) {
 
   const auto drainLimit =
       std::chrono::duration_cast<std::chrono::seconds>(config.agent.gracefulTerminationTimeout);
-  Reconciler reconciler(
+  reconcile::RetryPolicy retry;
+  // A failing Service is retried at least once per sync period (and never in a tight loop).
+  retry.max = std::max(
+      retry.initial, std::chrono::duration_cast<std::chrono::milliseconds>(config.ipvs.syncPeriod));
+  reconcile::Reconciler reconciler(
       *dataplane,
-      {nodeContext(nullptr), drainLimit.count() > 0 ? std::optional(drainLimit) : std::nullopt});
+      {nodeContext(nullptr), drainLimit.count() > 0 ? std::optional(drainLimit) : std::nullopt,
+       retry},
+      k8swatch::defaultRandom());
   netlink::IptablesRunner iptables;
-  HostRulesOptions ruleOptions{families,
-                               config.iptables.masqueradeAll,
-                               {},
-                               static_cast<unsigned>(config.iptables.masqueradeBit)};
+  reconcile::HostRulesOptions ruleOptions{families,
+                                          config.iptables.masqueradeAll,
+                                          {},
+                                          static_cast<unsigned>(config.iptables.masqueradeBit)};
   for (const auto& part : splitList(config.clusterCIDR))
     if (auto cidr = ipvs::Cidr::parse(part)) ruleOptions.clusterCidrs.push_back(*cidr);
-  HostRules hostRules(iptables, ruleOptions);
+  reconcile::HostRules hostRules(iptables, ruleOptions);
   HealthCheckServer healthChecks(http, reconciler.node().nodePortAddresses, health, metrics,
                                  root.withComponent("healthcheck"));
 
-  ChangeQueue queue;
+  reconcile::ChangeQueue queue;
   std::thread signals = signalThread(queue);
   std::unique_ptr<FileSource> fileSource;
   std::unique_ptr<k8swatch::Watcher> watcher;
@@ -203,11 +211,12 @@ int runAgent(const Options& options) {
            {{"node", nodeName},
             {"source", config.agent.source.empty() ? std::string("api") : config.agent.source}});
 
-  SyncLoop loop(
-      {reconciler, queue, root.withComponent("sync"), metrics, health, &hostRules, &healthChecks,
-       nodeContext},
+  SyncReporter reporter(root.withComponent("sync"), metrics, health, &healthChecks);
+  reconcile::SyncLoop loop(
+      reconciler, queue, reporter, &hostRules, ipvs::steadyClock(),
       {std::chrono::duration_cast<std::chrono::milliseconds>(config.ipvs.syncPeriod),
-       std::chrono::duration_cast<std::chrono::milliseconds>(config.ipvs.minSyncPeriod), nodeName});
+       std::chrono::duration_cast<std::chrono::milliseconds>(config.ipvs.minSyncPeriod), nodeName,
+       nodeContext});
   loop.run();
   log.info("stopping; the kernel state is left in place");
   if (watcher) watcher->stop();

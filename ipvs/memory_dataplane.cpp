@@ -28,6 +28,15 @@ bool isVirtualServerOp(const Operation& op) {
 
 }  // namespace
 
+void MemoryDataplane::rejectScheduler(std::string scheduler) {
+  injectErrors([scheduler = std::move(scheduler)](const Operation& op) {
+    const VirtualServer* vs = nullptr;
+    if (const auto* add = std::get_if<AddVirtualServer>(&op)) vs = &add->server;
+    if (const auto* edit = std::get_if<EditVirtualServer>(&op)) vs = &edit->server;
+    return vs != nullptr && vs->scheduler == scheduler ? errnoCode(ENOENT) : std::error_code{};
+  });
+}
+
 Result<KernelState> MemoryDataplane::observe() {
   ++observeCalls_;
   if (observeError_) return observeError_;

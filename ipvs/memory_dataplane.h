@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <functional>
 #include <span>
+#include <string>
 #include <system_error>
 
 #include "ipvs/dataplane.h"
@@ -40,6 +41,9 @@ class MemoryDataplane final : public Dataplane {
 
   void injectErrors(ErrorInjector injector) { injector_ = std::move(injector); }
   void failObserve(std::error_code ec) { observeError_ = ec; }
+  // Fails adding or editing a virtual server with this scheduler with ENOENT, as a kernel
+  // without the scheduler's module does (e.g. `twos` before 6.7).
+  void rejectScheduler(std::string scheduler);
 
   std::size_t observeCalls() const { return observeCalls_; }
   std::size_t applyCalls() const { return applyCalls_; }

@@ -1,20 +1,18 @@
 #pragma once
 // Time and randomness as injectable sources, so tests drive backoff and timeouts without
-// waiting real minutes. A Clock's sleep is an Asio awaitable run on the caller's executor.
+// waiting real minutes. k8swatch::Clock is the code base's one clock type (ipvs::Clock) plus a
+// sleep, an Asio awaitable run on the caller's executor.
 
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <functional>
 
+#include "ipvs/clock.h"
+
 namespace k8swatch {
 
-class Clock {
+class Clock : public ipvs::Clock {
  public:
-  using TimePoint = std::chrono::steady_clock::time_point;
-  using Duration = std::chrono::steady_clock::duration;
-
-  virtual ~Clock() = default;
-  virtual TimePoint now() const = 0;
   virtual boost::asio::awaitable<void> sleep(Duration d) = 0;
 };
 
@@ -26,7 +24,7 @@ class SteadyClock final : public Clock {
 };
 
 // Uniform in [0, 1). Called from the watcher's thread only.
-using RandomFn = std::function<double()>;
+using RandomFn = ipvs::RandomFn;
 RandomFn defaultRandom();  // a std::mt19937_64 seeded from std::random_device
 
 struct BackoffOptions {

@@ -1,6 +1,7 @@
 #pragma once
-// Applies the rendered kube chains (ipvs/iptables_rules.h) with iptables-restore and reads the
-// tables back with iptables-save, for IPv4 (iptables-*) and IPv6 (ip6tables-*).
+// The ipvs::IptablesPort on the host: applies the rendered kube chains (ipvs/iptables_rules.h)
+// with iptables-restore and reads the tables back with iptables-save, for IPv4 (iptables-*) and
+// IPv6 (ip6tables-*).
 //
 // One sync is: save (to learn which jumps from built-in chains are missing), then one
 // `iptables-restore -w N --noflush --counters` with every kube chain and only the missing jumps.
@@ -25,6 +26,7 @@
 #include <system_error>
 
 #include "ipvs/address.h"
+#include "ipvs/iptables_port.h"
 #include "ipvs/iptables_rules.h"
 #include "ipvs/result.h"
 
@@ -61,7 +63,7 @@ struct IptablesCounters {
 // --random-fully (kube-proxy's HasRandomFully). False for anything it cannot read.
 bool versionSupportsRandomFully(std::string_view versionOutput);
 
-class IptablesRunner {
+class IptablesRunner final : public ipvs::IptablesPort {
  public:
   explicit IptablesRunner(IptablesTools tools = {});
 
@@ -74,12 +76,12 @@ class IptablesRunner {
   // That is one iptables-save and one iptables-restore per call; a caller that syncs often can
   // instead keep the result of ipvs::missingJumps() and call restore(renderRestore(...)) itself,
   // re-reading only after a failure or on the periodic resync.
-  [[nodiscard]] ipvs::Result<void> sync(const ipvs::IptablesRuleInputs& in);
+  [[nodiscard]] ipvs::Result<void> sync(const ipvs::IptablesRuleInputs& in) override;
   // Removes what renderCleanup() finds for `scope` in the family's tables (no-op when nothing).
-  [[nodiscard]] ipvs::Result<void> cleanup(ipvs::Family family, ipvs::CleanupScope scope);
+  [[nodiscard]] ipvs::Result<void> cleanup(ipvs::Family family, ipvs::CleanupScope scope) override;
 
   // Runs `iptables --version` and applies versionSupportsRandomFully().
-  [[nodiscard]] ipvs::Result<bool> supportsRandomFully();
+  [[nodiscard]] ipvs::Result<bool> supportsRandomFully() override;
 
   const IptablesCounters& counters() const { return *counters_; }
   const std::string& lastError() const { return lastError_; }

@@ -1,6 +1,8 @@
 // FileSource against real files in a temporary directory: the first load, then an edit made the
 // way editors make it (write a new file, rename it over the old one) arrives as the difference.
 
+#include "agent/file_source.h"
+
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -9,8 +11,7 @@
 #include <fstream>
 #include <thread>
 
-#include "agent/change_queue.h"
-#include "agent/file_source.h"
+#include "reconcile/change_queue.h"
 
 namespace fs = std::filesystem;
 
@@ -43,7 +44,7 @@ TEST_CASE("FileSource emits the first load, then only the differences", "[file_s
   fs::create_directories(dir);
   writeSlice(dir, 3);
 
-  agent::ChangeQueue queue;
+  reconcile::ChangeQueue queue;
   agent::FileSource source(dir, queue, agent::Logger(agent::Logger::Options{0, [](auto) {}, {}}));
   source.start();
   CHECK(queue.allSynced());
@@ -52,7 +53,7 @@ TEST_CASE("FileSource emits the first load, then only the differences", "[file_s
   CHECK(std::get<ipvs::EndpointSlice>(first.changes[0]).endpoints.size() == 3);
 
   writeSlice(dir, 2);
-  agent::ChangeBatch second;
+  reconcile::ChangeBatch second;
   for (int i = 0; i < 100 && second.changes.empty(); ++i) {
     queue.waitUntil(std::chrono::steady_clock::now() + std::chrono::milliseconds(100));
     second = queue.take();
@@ -61,13 +62,13 @@ TEST_CASE("FileSource emits the first load, then only the differences", "[file_s
   CHECK(std::get<ipvs::EndpointSlice>(second.changes[0]).endpoints.size() == 2);
 
   fs::remove(dir / "slice.yaml");
-  agent::ChangeBatch third;
+  reconcile::ChangeBatch third;
   for (int i = 0; i < 100 && third.changes.empty(); ++i) {
     queue.waitUntil(std::chrono::steady_clock::now() + std::chrono::milliseconds(100));
     third = queue.take();
   }
   REQUIRE(third.changes.size() == 1);
-  CHECK(std::holds_alternative<agent::SliceDeleted>(third.changes[0]));
+  CHECK(std::holds_alternative<reconcile::SliceDeleted>(third.changes[0]));
   source.stop();
   fs::remove_all(dir);
 }

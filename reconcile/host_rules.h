@@ -6,7 +6,7 @@
 //   one iptables-restore per family, but only when the rendered text changed or a full resync
 //   asks for it (drift repair). The rule count does not grow with the number of Services.
 // Threading: the sync loop's thread only.
-// Ownership: borrows the IptablesRunner.
+// Ownership: borrows the IptablesPort (netlink::IptablesRunner on a host).
 // Errors: a failed restore is returned (the loop counts it as
 //   kubeproxy_sync_proxy_rules_iptables_restore_failures_total) and retried at the next sync.
 
@@ -16,17 +16,17 @@
 #include <string>
 #include <vector>
 
+#include "ipvs/iptables_port.h"
 #include "ipvs/iptables_rules.h"
 #include "ipvs/kernel_objects.h"
 #include "ipvs/model.h"
 #include "ipvs/result.h"
-#include "netlink/iptables_runner.h"
 
 namespace ipvs {
 class DesiredState;
 }
 
-namespace agent {
+namespace reconcile {
 
 struct HostRulesOptions {
   std::vector<ipvs::Family> families;
@@ -37,7 +37,7 @@ struct HostRulesOptions {
 
 class HostRules {
  public:
-  HostRules(netlink::IptablesRunner& runner, HostRulesOptions options);
+  HostRules(ipvs::IptablesPort& runner, HostRulesOptions options);
 
   // Updates the LoadBalancer no-node-access drops of the replanned Services.
   void noteReplanned(const ipvs::DesiredState& desired, std::span<const ipvs::ObjectKey> keys);
@@ -48,7 +48,7 @@ class HostRules {
   void removeIptablesModeChains(ipvs::Family family);
   ipvs::IptablesRuleInputs inputsFor(ipvs::Family family, const ipvs::KernelState& kernel) const;
 
-  netlink::IptablesRunner& runner_;
+  ipvs::IptablesPort& runner_;
   HostRulesOptions options_;
   bool randomFully_ = false;
   std::map<ipvs::ObjectKey, std::vector<ipvs::VirtualServerKey>> drops_;
@@ -56,4 +56,4 @@ class HostRules {
   std::set<ipvs::Family> legacyRemoved_;         // iptables-mode leftovers already removed
 };
 
-}  // namespace agent
+}  // namespace reconcile

@@ -1,8 +1,8 @@
-#include "agent/cluster_cache.h"
+#include "reconcile/cluster_cache.h"
 
 #include <algorithm>
 
-namespace agent {
+namespace reconcile {
 
 using ipvs::ObjectKey;
 
@@ -74,4 +74,4 @@ std::vector<ObjectKey> ClusterCache::serviceKeys() const {
   return keys;
 }
 
-}  // namespace agent
+}  // namespace reconcile

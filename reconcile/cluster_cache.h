@@ -11,7 +11,7 @@
 
 #include "ipvs/model.h"
 
-namespace agent {
+namespace reconcile {
 
 class ClusterCache {
  public:
@@ -37,4 +37,4 @@ class ClusterCache {
   std::unordered_map<ipvs::ObjectKey, std::vector<ipvs::ObjectKey>, ipvs::ObjectKeyHash> index_;
 };
 
-}  // namespace agent
+}  // namespace reconcile

@@ -18,10 +18,11 @@
 #include <variant>
 #include <vector>
 
+#include "ipvs/clock.h"
 #include "ipvs/model.h"
 #include "k8swatch/event_sink.h"
 
-namespace agent {
+namespace reconcile {
 
 struct ServiceDeleted {
   ipvs::ObjectKey key;
@@ -46,11 +47,14 @@ struct ChangeBatch {
   std::size_t serviceChanges = 0;
   std::size_t endpointChanges = 0;
   // When the oldest change of the batch arrived: the start of its network-programming latency.
-  std::optional<std::chrono::steady_clock::time_point> firstAt;
+  std::optional<ipvs::Clock::TimePoint> firstAt;
 };
 
 class ChangeQueue final : public k8swatch::EventSink {
  public:
+  // `clock` stamps each batch's first change; it must outlive the queue.
+  explicit ChangeQueue(const ipvs::Clock& clock = ipvs::steadyClock()) : clock_(clock) {}
+
   void serviceUpdated(ipvs::Service svc) override;
   void serviceDeleted(const ipvs::ObjectKey& key) override;
   void sliceUpdated(ipvs::EndpointSlice slice) override;
@@ -65,8 +69,9 @@ class ChangeQueue final : public k8swatch::EventSink {
   bool allSynced() const;
   // Marks every resource synced (for sources that deliver everything at once).
   void markAllSynced();
-  // Waits until a change is pending, `deadline` passes, or stop() is called.
-  void waitUntil(std::chrono::steady_clock::time_point deadline);
+  // Waits until a change is pending, `deadline` passes, or stop() is called. The wait itself
+  // is on the steady clock: only the loop's run() waits, never a unit test.
+  void waitUntil(ipvs::Clock::TimePoint deadline);
   ChangeBatch take();
   std::size_t pending() const;
   void stop();
@@ -75,6 +80,7 @@ class ChangeQueue final : public k8swatch::EventSink {
  private:
   void push(Change change, bool service);
 
+  const ipvs::Clock& clock_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   ChangeBatch batch_;
@@ -84,4 +90,4 @@ class ChangeQueue final : public k8swatch::EventSink {
   bool stopped_ = false;
 };
 
-}  // namespace agent
+}  // namespace reconcile

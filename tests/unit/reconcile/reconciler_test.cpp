@@ -1,7 +1,7 @@
 // The reconciler against the in-memory kernel: incremental cost, adoption without flushing,
 // drift repair, error recovery and drains. Assertions read the resulting kernel state.
 
-#include "agent/reconciler.h"
+#include "reconcile/reconciler.h"
 
 #include <catch2/catch.hpp>
 
@@ -9,8 +9,9 @@
 #include "ipvs/memory_dataplane.h"
 
 using namespace ipvs;
-using agent::Clock;
-using agent::Reconciler;
+using reconcile::Clock;
+const Clock::TimePoint kNow = Clock::TimePoint{} + std::chrono::hours(1);
+using reconcile::Reconciler;
 
 namespace {
 
@@ -55,21 +56,21 @@ VirtualServerKey vsKey(const char* vip, std::uint16_t port = 80) {
 TEST_CASE("first sync programs every Service, then one endpoint change costs one operation",
           "[reconciler]") {
   MemoryDataplane kernel;
-  Reconciler r(kernel, {node(), std::nullopt});
+  Reconciler r(kernel, {node(), std::nullopt, {}});
   for (int i = 0; i < 50; ++i) {
     const std::string name = "svc" + std::to_string(i);
     const std::string vip = "10.96.0." + std::to_string(i + 1);
-    r.upsertService(clusterIpService(name, vip.c_str()));
-    r.upsertSlice(slice(name, {"10.244.0.1", "10.244.0.2"}));
+    r.upsertService(clusterIpService(name, vip.c_str()), kNow);
+    r.upsertSlice(slice(name, {"10.244.0.1", "10.244.0.2"}), kNow);
   }
-  auto first = r.sync(Clock::now());
+  auto first = r.sync(kNow);
   CHECK(first.full);
   CHECK(first.failures.empty());
   CHECK(kernel.state().virtualServers.size() == 50);
   CHECK(kernel.state().boundAddresses.size() == 50);
 
-  r.upsertSlice(slice("svc7", {"10.244.0.1", "10.244.0.2", "10.244.0.3"}));
-  auto second = r.sync(Clock::now());
+  r.upsertSlice(slice("svc7", {"10.244.0.1", "10.244.0.2", "10.244.0.3"}), kNow);
+  auto second = r.sync(kNow);
   CHECK_FALSE(second.full);
   CHECK(second.servicesReplanned == 1);
   CHECK(second.operations == 1);
@@ -82,30 +83,30 @@ TEST_CASE("a restart adopts the kernel state: nothing owned is deleted and re-cr
           "[reconciler]") {
   MemoryDataplane kernel;
   {
-    Reconciler before(kernel, {node(), std::nullopt});
-    before.upsertService(clusterIpService("web", "10.96.0.10"));
-    before.upsertSlice(slice("web", {"10.244.0.1"}));
-    before.sync(Clock::now());
+    Reconciler before(kernel, {node(), std::nullopt, {}});
+    before.upsertService(clusterIpService("web", "10.96.0.10"), kNow);
+    before.upsertSlice(slice("web", {"10.244.0.1"}), kNow);
+    before.sync(kNow);
   }
   // A foreign virtual server that another tool owns.
   kernel.mutableState().virtualServers[vsKey("192.0.2.1", 443)] = {
       VirtualServer{vsKey("192.0.2.1", 443), "wlc", 0, 0, 32}, {}};
   const KernelState programmed = kernel.state();
 
-  Reconciler after(kernel, {node(), std::nullopt});
-  after.upsertService(clusterIpService("web", "10.96.0.10"));
-  after.upsertSlice(slice("web", {"10.244.0.1"}));
-  auto result = after.sync(Clock::now());
+  Reconciler after(kernel, {node(), std::nullopt, {}});
+  after.upsertService(clusterIpService("web", "10.96.0.10"), kNow);
+  after.upsertSlice(slice("web", {"10.244.0.1"}), kNow);
+  auto result = after.sync(kNow);
   CHECK(result.operations == 0);
   CHECK(formatIpvsadmSave(kernel.state()) == formatIpvsadmSave(programmed));
 }
 
 TEST_CASE("a full resync repairs drift made by hand", "[reconciler]") {
   MemoryDataplane kernel;
-  Reconciler r(kernel, {node(), std::nullopt});
-  r.upsertService(clusterIpService("web", "10.96.0.10"));
-  r.upsertSlice(slice("web", {"10.244.0.1", "10.244.0.2"}));
-  r.sync(Clock::now());
+  Reconciler r(kernel, {node(), std::nullopt, {}});
+  r.upsertService(clusterIpService("web", "10.96.0.10"), kNow);
+  r.upsertSlice(slice("web", {"10.244.0.1", "10.244.0.2"}), kNow);
+  r.sync(kNow);
   const std::string expected = formatIpvsadmSave(kernel.state());
 
   auto& vs = kernel.mutableState().virtualServers.at(vsKey("10.96.0.10"));
@@ -113,44 +114,49 @@ TEST_CASE("a full resync repairs drift made by hand", "[reconciler]") {
   vs.realServers.pop_back();            // a real server deleted by hand
   kernel.mutableState().ipsetEntries.clear();
 
-  CHECK(r.sync(Clock::now()).operations == 0);  // incremental: nothing is dirty
-  auto repaired = r.sync(Clock::now(), true);
+  CHECK(r.sync(kNow).operations == 0);  // incremental: nothing is dirty
+  auto repaired = r.sync(kNow, true);
   CHECK(repaired.operations > 0);
   CHECK(formatIpvsadmSave(kernel.state()) == expected);
   CHECK_FALSE(kernel.state().ipsetEntries.empty());
 }
 
-TEST_CASE("a failed operation forces the next sync to re-read and retry", "[reconciler]") {
+TEST_CASE("a failed operation is retried for its Service only, without a full resync",
+          "[reconciler]") {
   MemoryDataplane kernel;
-  Reconciler r(kernel, {node(), std::nullopt});
-  r.sync(Clock::now());  // initial full sync of an empty cluster
+  Reconciler r(kernel, {node(), std::nullopt, {}});
+  r.sync(kNow);  // initial full sync of an empty cluster
   kernel.injectErrors([](const Operation& op) {
     return std::holds_alternative<AddRealServer>(op) ? std::make_error_code(std::errc::io_error)
                                                      : std::error_code{};
   });
-  r.upsertService(clusterIpService("web", "10.96.0.10"));
-  r.upsertSlice(slice("web", {"10.244.0.1"}));
-  auto failed = r.sync(Clock::now());
-  CHECK(failed.failures.size() == 1);
-  CHECK(r.needsFullSync());
+  r.upsertService(clusterIpService("web", "10.96.0.10"), kNow);
+  r.upsertSlice(slice("web", {"10.244.0.1"}), kNow);
+  auto failed = r.sync(kNow);
+  REQUIRE(failed.failures.size() == 1);
+  CHECK(failed.failures[0].services == std::vector<ObjectKey>{{"ns", "web"}});
+  CHECK_FALSE(failed.fullResyncScheduled);
+  CHECK(r.nextDue() == kNow + std::chrono::seconds(1));
 
   kernel.injectErrors(nullptr);
-  auto retried = r.sync(Clock::now());
-  CHECK(retried.full);
+  const auto observes = kernel.observeCalls();
+  auto retried = r.sync(kNow + std::chrono::seconds(1));
+  CHECK_FALSE(retried.full);
+  CHECK(kernel.observeCalls() == observes);
   CHECK(retried.failures.empty());
   CHECK(kernel.state().virtualServers.at(vsKey("10.96.0.10")).realServers.size() == 1);
 }
 
 TEST_CASE("a removed TCP endpoint with connections drains at weight 0, then goes", "[reconciler]") {
   MemoryDataplane kernel;
-  Reconciler r(kernel, {node(), std::chrono::seconds(300)});
-  r.upsertService(clusterIpService("web", "10.96.0.10"));
-  r.upsertSlice(slice("web", {"10.244.0.1", "10.244.0.2"}));
-  const auto t0 = Clock::now();
+  Reconciler r(kernel, {node(), std::chrono::seconds(300), {}});
+  r.upsertService(clusterIpService("web", "10.96.0.10"), kNow);
+  r.upsertSlice(slice("web", {"10.244.0.1", "10.244.0.2"}), kNow);
+  const auto t0 = kNow;
   r.sync(t0);
   REQUIRE(kernel.setConnections(vsKey("10.96.0.10"), {ip("10.244.0.2"), 8080}, 3, 1));
 
-  r.upsertSlice(slice("web", {"10.244.0.1"}));
+  r.upsertSlice(slice("web", {"10.244.0.1"}), t0);
   r.sync(t0);
   const auto& rs = kernel.state().virtualServers.at(vsKey("10.96.0.10")).realServers;
   REQUIRE(rs.size() == 2);

@@ -1,12 +1,12 @@
-#include "agent/host_rules.h"
+#include "reconcile/host_rules.h"
 
 #include <algorithm>
 
 #include "ipvs/desired_state.h"
 
-namespace agent {
+namespace reconcile {
 
-HostRules::HostRules(netlink::IptablesRunner& runner, HostRulesOptions options)
+HostRules::HostRules(ipvs::IptablesPort& runner, HostRulesOptions options)
     : runner_(runner), options_(std::move(options)) {
   auto random = runner_.supportsRandomFully();
   randomFully_ = random && *random;
@@ -74,4 +74,4 @@ ipvs::Result<void> HostRules::sync(const ipvs::KernelState& kernel, bool force) 
   return outcome;
 }
 
-}  // namespace agent
+}  // namespace reconcile

@@ -1,13 +1,13 @@
-#include "agent/change_queue.h"
+#include "reconcile/change_queue.h"
 
 #include <utility>
 
-namespace agent {
+namespace reconcile {
 
 void ChangeQueue::push(Change change, bool service) {
   {
     std::lock_guard lock(mutex_);
-    if (!batch_.firstAt) batch_.firstAt = std::chrono::steady_clock::now();
+    if (!batch_.firstAt) batch_.firstAt = clock_.now();
     batch_.changes.push_back(std::move(change));
     ++(service ? batch_.serviceChanges : batch_.endpointChanges);
   }
@@ -64,7 +64,7 @@ void ChangeQueue::markAllSynced() {
   synced(k8swatch::ResourceKind::kNode);
 }
 
-void ChangeQueue::waitUntil(std::chrono::steady_clock::time_point deadline) {
+void ChangeQueue::waitUntil(ipvs::Clock::TimePoint deadline) {
   std::unique_lock lock(mutex_);
   wake_.wait_until(lock, deadline, [this] { return stopped_ || !batch_.changes.empty(); });
 }
@@ -92,4 +92,4 @@ bool ChangeQueue::stopped() const {
   return stopped_;
 }
 
-}  // namespace agent
+}  // namespace reconcile

@@ -1,0 +1,164 @@
+#include "agent/sync_reporter.h"
+
+#include <chrono>
+#include <cstring>
+#include <string>
+
+#include "k8swatch/event_sink.h"
+
+namespace agent {
+
+namespace {
+
+double seconds(reconcile::Clock::Duration d) { return std::chrono::duration<double>(d).count(); }
+
+double unixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// A stable metric label: "ENOENT" for errno codes, else the category and value.
+std::string errorName(const std::error_code& ec) {
+  if (ec.category() == std::generic_category() || ec.category() == std::system_category()) {
+    if (const char* name = strerrorname_np(ec.value())) return name;
+  }
+  return std::string(ec.category().name()) + "_" + std::to_string(ec.value());
+}
+
+}  // namespace
+
+SyncReporter::SyncReporter(Logger log, AgentMetrics& metrics, HealthState& health,
+                           HealthCheckServer* healthChecks)
+    : log_(std::move(log)), metrics_(metrics), health_(health), healthChecks_(healthChecks) {}
+
+void SyncReporter::changesQueued() { health_.queuedUpdate(); }
+
+void SyncReporter::synced(const reconcile::SyncReport& report) {
+  const auto& result = report.result;
+  if (report.hostRulesError) {
+    metrics_.iptablesRestoreFailuresTotal.inc();
+    log_.error("iptables-restore failed; retrying at the next sync",
+               {{"error", *report.hostRulesError}});
+  }
+  if (healthChecks_ != nullptr && updateHealthChecks(report)) {
+    for (const auto& e : healthChecks_->sync(healthCheckPorts_))
+      log_.error("cannot open health check node port",
+                 {{"service", e.service.str()}, {"port", e.port}, {"error", e.error}});
+  }
+  logReport(report);
+  publishMetrics(report);
+  metrics_.syncProxyRulesDuration.observe(seconds(report.finished - report.started));
+  if (report.firstChange)
+    metrics_.networkProgrammingDuration.observe(seconds(report.finished - *report.firstChange));
+  // One failing Service (e.g. a scheduler the kernel lacks) must not make the node unhealthy:
+  // only an unreadable or uncertain kernel does.
+  if (!result.observeFailed && !result.fullResyncScheduled) {
+    health_.updated();
+    metrics_.syncProxyRulesLastTimestamp.set(unixNow());
+  }
+}
+
+bool SyncReporter::updateHealthChecks(const reconcile::SyncReport& report) {
+  // Only the replanned Services can have changed their health-check port or local count.
+  bool changed = false;
+  for (const auto& key : report.result.replanned) {
+    std::erase_if(healthCheckPorts_, [&](const auto& entry) {
+      const bool match = entry.second.service == key;
+      changed = changed || match;
+      return match;
+    });
+    const ipvs::ServiceDesired* svc = report.desired.service(key);
+    if (svc == nullptr || svc->healthCheck.nodePort == 0) continue;
+    healthCheckPorts_[svc->healthCheck.nodePort] = {
+        key, static_cast<int>(svc->healthCheck.localReadyEndpoints)};
+    changed = true;
+  }
+  return changed;
+}
+
+void SyncReporter::logReport(const reconcile::SyncReport& report) {
+  const auto& result = report.result;
+  if (report.nodeDeleted)
+    log_.warn("the agent's own Node was deleted; keeping its last known addresses");
+  for (const auto& r : report.rejected) {
+    const std::string resource(k8swatch::resourceKindName(r.kind));
+    log_.error("rejected object", {{"resource", resource},
+                                   {"object", r.object},
+                                   {"reason", r.reason},
+                                   {"detail", r.message}});
+    metrics_.rejectedObjects.labels({resource, r.reason}).inc();
+  }
+  for (const auto& d : result.diagnostics)
+    log_.warn(d.message, {{"service", d.object.str()}, {"reason", d.reason}});
+  logServiceEvents(report);
+  // Failures of a Service are logged by its state changes; only unattributed ones here, at
+  // most once per (backed-off) full resync.
+  std::size_t unattributed = 0;
+  for (const auto& f : result.failures) {
+    if (!f.services.empty()) continue;
+    if (unattributed++ == 0)
+      log_.error("kernel operation failed outside any Service; full resync scheduled",
+                 {{"operation", ipvs::describe(f.operation)}, {"error", f.error}});
+  }
+  if (result.observeFailed) log_.error("cannot read the kernel state; full resync scheduled");
+  log_.v(2, "sync done",
+         {{"full", result.full},
+          {"services", result.servicesReplanned},
+          {"operations", result.operations},
+          {"failed", result.failures.size()},
+          {"draining", result.draining}});
+}
+
+void SyncReporter::logServiceEvents(const reconcile::SyncReport& report) {
+  using Kind = reconcile::ServiceEvent::Kind;
+  for (const auto& e : report.result.serviceEvents) {
+    const auto failingFor =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(report.started - e.since);
+    const auto retryIn = std::chrono::duration_cast<std::chrono::nanoseconds>(e.retryIn);
+    switch (e.kind) {
+      case Kind::kFailing:
+        log_.error("Service failing; retrying with backoff",
+                   {{"service", e.service.str()}, {"error", e.reason}, {"retry_in", retryIn}});
+        break;
+      case Kind::kStillFailing:
+        log_.warn("Service still failing", {{"service", e.service.str()},
+                                            {"failing_for", failingFor},
+                                            {"attempts", e.attempts},
+                                            {"error", e.reason}});
+        break;
+      case Kind::kRecovered:
+        log_.info(
+            "Service recovered",
+            {{"service", e.service.str()}, {"failed_for", failingFor}, {"attempts", e.attempts}});
+        break;
+    }
+  }
+}
+
+void SyncReporter::publishMetrics(const reconcile::SyncReport& report) {
+  const auto& result = report.result;
+  auto& m = metrics_;
+  m.serviceChangesTotal.inc(static_cast<double>(report.serviceChanges));
+  m.endpointChangesTotal.inc(static_cast<double>(report.endpointChanges));
+  for (const auto& d : result.diagnostics) m.rejectedObjects.labels({"Service", d.reason}).inc();
+  m.gracefulTerminationQueueLength.set(static_cast<double>(result.draining));
+  m.failingServices.set(static_cast<double>(result.failingServices));
+  for (const auto& f : result.failures)
+    m.failedOperations.labels({std::string(ipvs::operationKind(f.operation)), errorName(f.error)})
+        .inc();
+  if (!result.full) return;  // the per-scheduler and no-local gauges are recounted on full syncs
+  std::map<std::string, double> schedulers;
+  double noLocalInternal = 0;
+  double noLocalExternal = 0;
+  for (const auto* vs : report.desired.virtualServers()) schedulers[vs->server.scheduler]++;
+  for (const auto& key : report.cluster.serviceKeys()) {
+    const ipvs::ServiceDesired* svc = report.desired.service(key);
+    if (svc == nullptr) continue;
+    noLocalInternal += svc->noLocalEndpointsInternal ? 1 : 0;
+    noLocalExternal += svc->noLocalEndpointsExternal ? 1 : 0;
+  }
+  for (const auto& [name, count] : schedulers) m.virtualServers.labels({name}).set(count);
+  m.noLocalEndpoints.labels({"internal"}).set(noLocalInternal);
+  m.noLocalEndpoints.labels({"external"}).set(noLocalExternal);
+}
+
+}  // namespace agent

@@ -1,0 +1,210 @@
+#include "reconcile/reconciler.h"
+
+#include <set>
+#include <utility>
+
+#include "ipvs/apply_outcome.h"
+#include "ipvs/translate.h"
+
+namespace reconcile {
+
+Reconciler::Reconciler(ipvs::Dataplane& dataplane, Options options, ipvs::RandomFn random)
+    : dataplane_(dataplane),
+      options_(std::move(options)),
+      schedule_(options_.retry, std::move(random)) {}
+
+void Reconciler::markDirty(const std::vector<ipvs::ObjectKey>& keys, Clock::TimePoint now) {
+  for (const auto& key : keys) schedule_.changed(key, now);
+}
+
+void Reconciler::upsertService(ipvs::Service svc, Clock::TimePoint now) {
+  markDirty(cache_.upsertService(std::move(svc)), now);
+}
+
+void Reconciler::deleteService(const ipvs::ObjectKey& key, Clock::TimePoint now) {
+  markDirty(cache_.deleteService(key), now);
+}
+
+void Reconciler::upsertSlice(ipvs::EndpointSlice slice, Clock::TimePoint now) {
+  markDirty(cache_.upsertSlice(std::move(slice)), now);
+}
+
+void Reconciler::deleteSlice(const ipvs::ObjectKey& sliceKey, Clock::TimePoint now) {
+  markDirty(cache_.deleteSlice(sliceKey), now);
+}
+
+void Reconciler::setNode(ipvs::NodeContext node, Clock::TimePoint now) {
+  options_.node = std::move(node);
+  markDirty(cache_.serviceKeys(), now);
+}
+
+ipvs::ChangedKeys Reconciler::replan(const std::vector<ipvs::ObjectKey>& keys, SyncResult& result,
+                                     Attribution& attribution) {
+  ipvs::ChangedKeys changed;
+  for (const auto& key : keys) {
+    ipvs::ChangedKeys mine;
+    if (const ipvs::Service* svc = cache_.service(key); svc == nullptr) {
+      mine = desired_.remove(key);
+    } else {
+      ipvs::ServiceDesired plan = ipvs::translate(*svc, cache_.slicesOf(key), options_.node);
+      result.diagnostics.insert(result.diagnostics.end(), plan.diagnostics.begin(),
+                                plan.diagnostics.end());
+      mine = desired_.update(key, std::move(plan));
+      const auto conflicts = desired_.conflicts(key);
+      result.diagnostics.insert(result.diagnostics.end(), conflicts.begin(), conflicts.end());
+    }
+    // A retry must look at what failed even when the Service itself did not change.
+    if (const ipvs::ChangedKeys* failed = schedule_.failedKeys(key)) mine.merge(*failed);
+    attribution.add(key, mine);
+    changed.merge(mine);
+  }
+  result.servicesReplanned = keys.size();
+  result.replanned = keys;
+  changed.normalize();
+  return changed;
+}
+
+ipvs::DiffOptions Reconciler::diffOptions(Clock::TimePoint now, bool resetWeights) const {
+  ipvs::DiffOptions opts;
+  opts.excludeCIDRs = options_.node.excludeCIDRs;
+  opts.families = options_.node.families;
+  opts.resetWeights = resetWeights;
+  if (options_.drainLimit) {
+    opts.drainExpired = [this, now](const ipvs::VirtualServerKey& vs,
+                                    const ipvs::RealServerKey& rs) {
+      auto it = drainSince_.find({vs, rs});
+      return it != drainSince_.end() && now - it->second >= *options_.drainLimit;
+    };
+  }
+  return opts;
+}
+
+SyncResult Reconciler::sync(Clock::TimePoint now, bool full) {
+  SyncResult result;
+  result.full = full || schedule_.fullDue(now);
+  const bool awaiting = schedule_.state() == SyncState::kAwaiting;
+  const std::vector<ipvs::ObjectKey> keys = schedule_.takeDue(now);
+  Attribution attribution;
+  const ipvs::ChangedKeys changed = replan(keys, result, attribution);
+  bool uncertain = false;
+  if (result.full) {
+    if (auto observed = dataplane_.observe()) {
+      observed_ = std::move(*observed);
+    } else {
+      // The dump failed: the full resync backs off, but the changed Services still go out,
+      // diffed against the mirror.
+      result.observeFailed = true;
+      result.full = false;
+      uncertain = true;
+    }
+  }
+  const ipvs::DiffOptions opts = diffOptions(now, awaiting && result.full);
+  ipvs::Plan plan = result.full ? ipvs::diff(desired_, observed_, opts)
+                                : ipvs::diffKeys(desired_, observed_, opts, changed);
+  if (!result.full && refreshCounters(plan, uncertain))
+    plan = ipvs::diffKeys(desired_, observed_, opts, changed);
+  uncertain = apply(plan, attribution, result) || uncertain;
+  trackDrains(plan, now, result.full);
+  result.draining = drainSince_.size();
+  uncertain = settle(keys, result, now) || uncertain;
+  if (uncertain) {
+    schedule_.fullFailed(now);
+    result.fullResyncScheduled = true;
+  } else if (result.full) {
+    schedule_.fullSucceeded();
+  }
+  result.state = schedule_.state();
+  result.failingServices = schedule_.failingServices();
+  return result;
+}
+
+bool Reconciler::settle(const std::vector<ipvs::ObjectKey>& replanned, SyncResult& result,
+                        Clock::TimePoint now) {
+  // Group the failures by Service: each failing Service is re-dirtied with its own backoff.
+  std::map<ipvs::ObjectKey, std::pair<std::string, ipvs::ChangedKeys>> failed;
+  bool unattributed = false;
+  for (const auto& f : result.failures) {
+    if (f.services.empty()) unattributed = true;
+    for (const auto& key : f.services) {
+      auto [it, first] = failed.try_emplace(key);
+      if (first) it->second.first = ipvs::describe(f.operation) + ": " + f.error.message();
+      it->second.second.merge(keyOf(f.operation));
+    }
+  }
+  for (auto& [key, why] : failed) {
+    why.second.normalize();
+    if (auto e = schedule_.serviceFailed(key, why.first, std::move(why.second), now))
+      result.serviceEvents.push_back(std::move(*e));
+  }
+  for (const auto& key : replanned) {
+    if (failed.count(key)) continue;
+    if (auto e = schedule_.serviceSucceeded(key)) result.serviceEvents.push_back(std::move(*e));
+  }
+  return unattributed;
+}
+
+bool Reconciler::refreshCounters(const ipvs::Plan& plan, bool& uncertain) {
+  // The mirror's connection counters date from the last full dump. Before the plan deletes a
+  // TCP real server (graceful termination keeps one with connections), read that virtual
+  // server's real servers again: one dump request, only when a delete is planned.
+  std::set<ipvs::VirtualServerKey> stale;
+  for (const auto& op : plan.operations) {
+    const auto* del = std::get_if<ipvs::DeleteRealServer>(&op);
+    if (del != nullptr && del->virtualServer.protocol == ipvs::Protocol::kTcp)
+      stale.insert(del->virtualServer);
+  }
+  for (const auto& key : stale) {
+    auto fresh = dataplane_.observeRealServers(key);
+    auto it = observed_.virtualServers.find(key);
+    if (it == observed_.virtualServers.end()) continue;
+    if (fresh) {
+      it->second.realServers = std::move(*fresh);
+    } else {
+      uncertain = true;  // the mirror is wrong about this VS: re-read everything
+    }
+  }
+  return !stale.empty();
+}
+
+bool Reconciler::apply(const ipvs::Plan& plan, const Attribution& attribution, SyncResult& result) {
+  if (plan.operations.empty()) return false;
+  const ipvs::ApplyReport report = dataplane_.apply(plan.operations);
+  result.operations = plan.operations.size();
+  result.idempotent = report.idempotent;
+  for (std::size_t i = 0; i < plan.operations.size(); ++i) {
+    const std::error_code ec = i < report.results.size() ? report.results[i] : std::error_code{};
+    const ipvs::Operation& op = plan.operations[i];
+    if (ec) {
+      result.failures.push_back({op, ec, attribution.owners(op, desired_)});
+    } else {
+      // Acknowledged (or idempotent): the kernel now holds what the operation says.
+      (void)ipvs::applyOperation(observed_, op);
+    }
+  }
+  return report.stateUncertain;  // e.g. ENOBUFS: replies were lost
+}
+
+void Reconciler::trackDrains(const ipvs::Plan& plan, Clock::TimePoint now, bool full) {
+  // A full diff sees every drain; an incremental one only those of the keys it looked at, so
+  // it may add drains but not prove that others ended.
+  std::map<std::pair<ipvs::VirtualServerKey, ipvs::RealServerKey>, Clock::TimePoint> next;
+  if (!full) next = drainSince_;
+  for (const auto& d : plan.draining) {
+    const auto key = std::make_pair(d.virtualServer, d.realServer);
+    auto it = drainSince_.find(key);
+    next[key] = it == drainSince_.end() ? now : it->second;
+  }
+  if (!full) {
+    // Drains whose real server the incremental plan deleted or revived are over.
+    std::erase_if(next, [this](const auto& entry) {
+      const auto vs = observed_.virtualServers.find(entry.first.first);
+      if (vs == observed_.virtualServers.end()) return true;
+      for (const auto& rs : vs->second.realServers)
+        if (rs.server.key == entry.first.second) return rs.server.weight != 0;
+      return true;
+    });
+  }
+  drainSince_ = std::move(next);
+}
+
+}  // namespace reconcile

@@ -1,0 +1,113 @@
+#pragma once
+// Reconciler: turns cluster changes into kernel operations, one dirty Service at a time.
+//
+// Purpose: keeps the cluster cache, the desired state (ipvs::DesiredState) and a mirror of the
+// kernel state. A change marks its Service dirty; sync() replans only the dirty Services and
+// diffs only the keys they touched, so its cost follows the change, not the cluster. A full
+// sync re-reads the kernel (Dataplane::observe) and diffs everything: at start, at every
+// periodic resync, and when the kernel state is uncertain (ENOBUFS, a failed dump), because
+// memory of what was sent is never trusted. The mirror is advanced only by operations the
+// kernel acknowledged. When a sync runs is the SyncSchedule's business (its one owner).
+// Threading: none; owned by the sync loop's thread.
+// Ownership: borrows the Dataplane; owns everything else.
+// Errors: a failed operation re-dirties only its Service, retried with that Service's own
+//   backoff; other Services are unaffected. SyncResult reports each failure and each Service's
+//   state change (failing, still failing, recovered).
+// Metrics: SyncResult carries the counts; the observer publishes them.
+
+#include <chrono>
+#include <cstddef>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "ipvs/clock.h"
+#include "ipvs/dataplane.h"
+#include "ipvs/desired_state.h"
+#include "ipvs/diff.h"
+#include "ipvs/node_context.h"
+#include "reconcile/attribution.h"
+#include "reconcile/cluster_cache.h"
+#include "reconcile/sync_schedule.h"
+
+namespace reconcile {
+
+struct FailedOperation {
+  ipvs::Operation operation;
+  std::error_code error;
+  std::vector<ipvs::ObjectKey> services;  // who planned it; empty: unattributed
+};
+
+struct SyncResult {
+  bool full = false;
+  bool observeFailed = false;  // the kernel could not be read: nothing was applied
+  std::size_t servicesReplanned = 0;
+  std::vector<ipvs::ObjectKey> replanned;  // the Services replanned by this sync
+  std::size_t operations = 0;
+  std::size_t idempotent = 0;
+  std::vector<FailedOperation> failures;
+  std::vector<ipvs::Diagnostic> diagnostics;  // from the replanned Services, to log once each
+  std::size_t draining = 0;                   // real servers kept at weight 0 after this sync
+  std::vector<ServiceEvent> serviceEvents;    // Services that started/kept failing or recovered
+  SyncState state = SyncState::kAwaiting;     // after this sync
+  std::size_t failingServices = 0;            // Services waiting for a retry after this sync
+  bool fullResyncScheduled = false;           // the kernel state is uncertain: re-read it later
+};
+
+class Reconciler {
+ public:
+  struct Options {
+    ipvs::NodeContext node;
+    // Upper bound on a drain (kube-proxy has none): past it, a weight-0 real server is deleted
+    // even with open connections. Unset: wait for the connections to end.
+    std::optional<std::chrono::seconds> drainLimit;
+    RetryPolicy retry;  // set retry.max to the sync period
+  };
+
+  // `random` jitters the backoffs (null: no jitter).
+  Reconciler(ipvs::Dataplane& dataplane, Options options, ipvs::RandomFn random = {});
+
+  // Each change makes its Services due at `now` and resets their backoff.
+  void upsertService(ipvs::Service svc, Clock::TimePoint now);
+  void deleteService(const ipvs::ObjectKey& key, Clock::TimePoint now);
+  void upsertSlice(ipvs::EndpointSlice slice, Clock::TimePoint now);
+  void deleteSlice(const ipvs::ObjectKey& sliceKey, Clock::TimePoint now);
+  // A new node context (addresses, zone, ...) can change every Service: all become dirty.
+  void setNode(ipvs::NodeContext node, Clock::TimePoint now);
+
+  // Replans the Services due at `now` and applies the plan. With `full`, or when the schedule's
+  // full resync is due, re-reads the kernel first and diffs every key. The first full sync also
+  // resets the weights an interrupted drain left at 0 (kube-proxy's initialSync).
+  SyncResult sync(Clock::TimePoint now, bool full = false);
+
+  // The earliest time a sync has work (a retry, a change, the full resync); nullopt: none.
+  std::optional<Clock::TimePoint> nextDue() const { return schedule_.nextDue(); }
+  SyncState state() const { return schedule_.state(); }
+  const ipvs::DesiredState& desired() const { return desired_; }
+  const ipvs::KernelState& observed() const { return observed_; }
+  const ClusterCache& cluster() const { return cache_; }
+  const ipvs::NodeContext& node() const { return options_.node; }
+  std::size_t drainingCount() const { return drainSince_.size(); }
+
+ private:
+  void markDirty(const std::vector<ipvs::ObjectKey>& keys, Clock::TimePoint now);
+  ipvs::ChangedKeys replan(const std::vector<ipvs::ObjectKey>& keys, SyncResult& result,
+                           Attribution& attribution);
+  ipvs::DiffOptions diffOptions(Clock::TimePoint now, bool resetWeights) const;
+  bool refreshCounters(const ipvs::Plan& plan, bool& uncertain);
+  bool apply(const ipvs::Plan& plan, const Attribution& attribution, SyncResult& result);
+  bool settle(const std::vector<ipvs::ObjectKey>& replanned, SyncResult& result,
+              Clock::TimePoint now);
+  void trackDrains(const ipvs::Plan& plan, Clock::TimePoint now, bool full);
+
+  ipvs::Dataplane& dataplane_;
+  Options options_;
+  ClusterCache cache_;
+  ipvs::DesiredState desired_;
+  ipvs::KernelState observed_;
+  SyncSchedule schedule_;
+  // Real servers at weight 0 for their connections, and since when (for the drain limit).
+  std::map<std::pair<ipvs::VirtualServerKey, ipvs::RealServerKey>, Clock::TimePoint> drainSince_;
+};
+
+}  // namespace reconcile

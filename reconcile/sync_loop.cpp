@@ -1,0 +1,87 @@
+#include "reconcile/sync_loop.h"
+
+#include <utility>
+
+namespace reconcile {
+
+SyncLoop::SyncLoop(Reconciler& reconciler, ChangeQueue& queue, SyncObserver& observer,
+                   HostRules* hostRules, const Clock& clock, SyncLoopOptions options)
+    : reconciler_(reconciler),
+      queue_(queue),
+      observer_(observer),
+      hostRules_(hostRules),
+      clock_(clock),
+      options_(std::move(options)) {}
+
+void SyncLoop::applyChanges(ChangeBatch& batch, SyncReport& report) {
+  const Clock::TimePoint now = clock_.now();
+  bool nodeChanged = false;
+  for (auto& change : batch.changes) {
+    if (auto* svc = std::get_if<ipvs::Service>(&change)) {
+      reconciler_.upsertService(std::move(*svc), now);
+    } else if (auto* sd = std::get_if<ServiceDeleted>(&change)) {
+      reconciler_.deleteService(sd->key, now);
+    } else if (auto* slice = std::get_if<ipvs::EndpointSlice>(&change)) {
+      reconciler_.upsertSlice(std::move(*slice), now);
+    } else if (auto* del = std::get_if<SliceDeleted>(&change)) {
+      reconciler_.deleteSlice(del->key, now);
+    } else if (auto* node = std::get_if<ipvs::Node>(&change)) {
+      if (node->name == options_.nodeName || options_.nodeName.empty()) {
+        nodeChanged = !node_ || *node_ != *node;
+        node_ = std::move(*node);
+      }
+    } else if (std::holds_alternative<NodeDeleted>(change)) {
+      report.nodeDeleted = true;
+    } else if (auto* r = std::get_if<ObjectRejected>(&change)) {
+      report.rejected.push_back(std::move(*r));
+    }
+  }
+  report.serviceChanges = batch.serviceChanges;
+  report.endpointChanges = batch.endpointChanges;
+  report.firstChange = batch.firstAt;
+  if (nodeChanged && options_.nodeContext) reconciler_.setNode(options_.nodeContext(&*node_), now);
+}
+
+void SyncLoop::syncOnce(bool full) {
+  ChangeBatch batch = queue_.take();
+  SyncReport report(reconciler_.desired(), reconciler_.cluster());
+  applyChanges(batch, report);
+  report.started = clock_.now();
+  report.result = reconciler_.sync(report.started, full);
+  ++syncs_;
+  if (hostRules_ != nullptr) {
+    hostRules_->noteReplanned(reconciler_.desired(), report.result.replanned);
+    if (auto rules = hostRules_->sync(reconciler_.observed(), report.result.full); !rules)
+      report.hostRulesError = rules.error();
+  }
+  report.finished = clock_.now();
+  observer_.synced(report);
+}
+
+void SyncLoop::run() {
+  auto nextFull = clock_.now();
+  auto lastSync = Clock::TimePoint{};
+  while (!queue_.stopped()) {
+    const auto now = clock_.now();
+    if (!queue_.allSynced()) {
+      // Before the first full list nothing is written; wake up periodically to check.
+      queue_.waitUntil(now + std::chrono::milliseconds(200));
+      continue;
+    }
+    auto wake = nextFull;
+    if (auto due = reconciler_.nextDue()) wake = std::min(wake, *due);
+    if (queue_.pending() > 0) wake = now;
+    wake = std::max(wake, lastSync + options_.minSyncPeriod);  // coalesce changes
+    if (now < wake) {
+      queue_.waitUntil(wake);
+      continue;
+    }
+    if (queue_.pending() > 0) observer_.changesQueued();
+    const bool full = now >= nextFull;
+    syncOnce(full);
+    lastSync = clock_.now();
+    if (full) nextFull = lastSync + options_.syncPeriod;
+  }
+}
+
+}  // namespace reconcile

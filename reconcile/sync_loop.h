@@ -1,0 +1,58 @@
+#pragma once
+// SyncLoop: the reconcile thread.
+//
+// Purpose: waits for changes from the ChangeQueue, applies them to the Reconciler and syncs:
+//   - nothing is written before Services, EndpointSlices and the Node have all synced, so an
+//     API outage at start-up never touches the node;
+//   - changes that arrive while a sync runs are coalesced into the next one, and syncs are at
+//     least minSyncPeriod apart;
+//   - every syncPeriod a full sync re-reads the kernel and repairs drift (and re-checks drains);
+//   - in between it wakes when the Reconciler's schedule has a retry or a full resync due;
+//   - after each sync, the iptables chains (HostRules), then one SyncReport to the observer.
+// Threading: run() occupies the calling thread until the queue is stopped.
+// Ownership: borrows the reconciler, queue, observer, clock and host rules (null: no
+//   iptables).
+// Errors: nothing is logged here; every failure is in the SyncReport.
+
+#include <chrono>
+#include <functional>
+#include <optional>
+
+#include "reconcile/change_queue.h"
+#include "reconcile/host_rules.h"
+#include "reconcile/reconciler.h"
+#include "reconcile/sync_observer.h"
+
+namespace reconcile {
+
+struct SyncLoopOptions {
+  std::chrono::milliseconds syncPeriod{30000};
+  std::chrono::milliseconds minSyncPeriod{0};
+  std::string nodeName;
+  // Builds the node context from the agent's Node object (unset: the node never changes).
+  std::function<ipvs::NodeContext(const ipvs::Node*)> nodeContext;
+};
+
+class SyncLoop {
+ public:
+  SyncLoop(Reconciler& reconciler, ChangeQueue& queue, SyncObserver& observer, HostRules* hostRules,
+           const Clock& clock, SyncLoopOptions options);
+  void run();
+  // Runs one iteration's work now (tests): applies pending changes and syncs.
+  void syncOnce(bool full);
+  std::size_t syncs() const { return syncs_; }
+
+ private:
+  void applyChanges(ChangeBatch& batch, SyncReport& report);
+
+  Reconciler& reconciler_;
+  ChangeQueue& queue_;
+  SyncObserver& observer_;
+  HostRules* hostRules_;
+  const Clock& clock_;
+  SyncLoopOptions options_;
+  std::optional<ipvs::Node> node_;
+  std::size_t syncs_ = 0;
+};
+
+}  // namespace reconcile
