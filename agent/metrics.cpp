@@ -70,11 +70,22 @@ AgentMetrics::AgentMetrics(MetricsRegistry& r)
                                           "Requests to Service health check node ports, by status",
                                           {"code"})),
       httpBindErrors(r.counterFamily("ipvs_agent_http_bind_errors_total",
-                                     "Failures to bind an HTTP listener, by server", {"server"})) {}
+                                     "Failures to bind an HTTP listener, by server", {"server"})),
+      httpRejected(r.counterFamily(
+          "ipvs_agent_http_rejected_total",
+          "HTTP requests refused and connections closed by the agent's servers, by reason",
+          {"server", "reason"})) {}
 
 Logger::ErrorHook logErrorHook(AgentMetrics& metrics) {
   return [&metrics](std::string_view component, LogLevel level) {
     metrics.logErrors.labels({component, logLevelName(level)}).inc();
+  };
+}
+
+std::function<void(std::string_view reason)> httpRejectHook(AgentMetrics& metrics,
+                                                            std::string server) {
+  return [&metrics, server = std::move(server)](std::string_view reason) {
+    metrics.httpRejected.labels({server, reason}).inc();
   };
 }
 

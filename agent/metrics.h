@@ -8,6 +8,8 @@
 // Differences from kube-proxy: no `ip_family` label (one reconciler serves both families), and no
 // client-go/process/Go runtime metrics.
 
+#include <functional>
+#include <string>
 #include <string_view>
 
 #include "agent/log.h"
@@ -41,10 +43,15 @@ struct AgentMetrics {
   CounterFamily& logErrors;               // ipvs_agent_log_errors_total{component,level}
   CounterFamily& healthCheckRequests;     // ipvs_agent_health_check_requests_total{code}
   CounterFamily& httpBindErrors;          // ipvs_agent_http_bind_errors_total{server}
+  CounterFamily& httpRejected;            // ipvs_agent_http_rejected_total{server,reason}
 };
 
 // Counts Logger warn/error lines in ipvs_agent_log_errors_total:
 //   logger.setErrorHook(logErrorHook(metrics));
 Logger::ErrorHook logErrorHook(AgentMetrics& metrics);
+
+// Counts an HTTP server's refusals (HttpLimits::onRejected) in ipvs_agent_http_rejected_total.
+std::function<void(std::string_view reason)> httpRejectHook(AgentMetrics& metrics,
+                                                            std::string server);
 
 }  // namespace agent

@@ -98,7 +98,8 @@ std::unique_ptr<HttpServer> serve(HttpService& http, const std::string& address,
       [log, &metrics, name, address](std::error_code ec) {
         log.error("cannot bind; retrying", {{"server", name}, {"address", address}, {"error", ec}});
         metrics.httpBindErrors.labels({name}).inc();
-      });
+      },
+      HttpLimits{.onRejected = httpRejectHook(metrics, name)});
 }
 
 }  // namespace
