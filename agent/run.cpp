@@ -8,6 +8,7 @@
 #include <memory>
 #include <thread>
 
+#include "agent/api_secrets.h"
 #include "agent/change_queue.h"
 #include "agent/config_file.h"
 #include "agent/file_source.h"
@@ -189,8 +190,10 @@ int runAgent(const Options& options) {
     wo.serviceProxyName = config.serviceProxyName;
     try {
       watcher = std::make_unique<k8swatch::Watcher>(
-          k8swatch::resolveClusterConfig(config.clientConnection.kubeconfig, options.master), wo,
-          queue);
+          withMaskedTokens(
+              k8swatch::resolveClusterConfig(config.clientConnection.kubeconfig, options.master),
+              root),
+          wo, queue);
     } catch (const std::exception& e) {
       log.error("cannot configure the API client", {{"error", e.what()}});
       queue.stop();
