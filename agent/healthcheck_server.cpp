@@ -81,7 +81,9 @@ std::vector<HealthCheckBindError> HealthCheckServer::sync(
     std::vector<std::unique_ptr<HttpServer>> servers;
     std::error_code failure;
     for (const auto& ip : bindIps_) {
-      auto server = HttpServer::listen(http_, BindAddress{ip, port}, routesFor(port));
+      HttpLimits limits;
+      limits.onRejected = httpRejectHook(metrics_, "healthcheck");
+      auto server = HttpServer::listen(http_, BindAddress{ip, port}, routesFor(port), limits);
       if (!server) {
         failure = server.error();
         break;  // the ones already opened close with `servers`

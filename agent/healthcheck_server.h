@@ -11,7 +11,8 @@
 // `health` and `metrics` must outlive it. Errors: a port that cannot be bound is logged once per
 // sync (component healthcheck), counted in ipvs_agent_http_bind_errors_total{server=
 // "healthcheck"}, returned, and retried at the next sync, as kube-proxy does.
-// Metrics: ipvs_agent_health_check_requests_total{code}.
+// Metrics: ipvs_agent_health_check_requests_total{code}, and refused requests and connections
+// (see http_server.h) in ipvs_agent_http_rejected_total{server="healthcheck",reason}.
 
 #include <cstdint>
 #include <map>

@@ -128,45 +128,89 @@ struct HttpServer::Core : std::enable_shared_from_this<HttpServer::Core> {
   std::chrono::milliseconds retryEvery{5000};
   std::function<void(std::error_code)> onBindError;
   std::atomic<std::uint16_t> port{0};
+  bool makeRoom();  // service thread
+  void rejected(std::string_view reason) const;
   bool closed = false;                         // service thread
   std::list<std::weak_ptr<Session>> sessions;  // service thread
+  std::uint64_t nextIdleSeq = 0;               // service thread: orders idle sessions by age
 };
 
 namespace {
 
-// One connection: read a request, answer, repeat while keep-alive.
+// One connection: read a header (within the header deadline), then any body, answer, repeat
+// while keep-alive. Between the start of a read and a complete header the session is "idle":
+// it has cost the client nothing, so it is the first to go when the server is full.
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<HttpServer::Core> core)
-      : stream_(std::move(socket)), core_(std::move(core)) {}
+      : stream_(std::move(socket)),
+        buffer_(core->limits.headerBytes + kBufferSlack),
+        core_(std::move(core)) {}
 
   void start() { read(); }
   void close() {
+    idle_ = false;
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
     stream_.socket().close(ec);
   }
+  bool idle() const { return idle_; }
+  std::uint64_t idleSince() const { return idleSince_; }
 
  private:
   void read() {
     parser_.emplace();
     parser_->header_limit(core_->limits.headerBytes);
     parser_->body_limit(core_->limits.bodyBytes);
-    stream_.expires_after(core_->limits.idleTimeout);
-    http::async_read(
+    idle_ = true;
+    idleSince_ = core_->nextIdleSeq++;
+    stream_.expires_after(core_->limits.headerTimeout);
+    http::async_read_header(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->onRead(ec); });
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->onHeader(ec); });
   }
 
-  void onRead(beast::error_code ec) {
-    if (ec == http::error::end_of_stream) return close();
-    if (ec == http::error::body_limit) return reject(413, "request body too large\n");
-    if (ec == http::error::header_limit) return reject(431, "request header too large\n");
-    const auto& parseErrors = http::make_error_code(http::error::bad_method).category();
-    if (ec && ec.category() == parseErrors && ec != http::error::partial_message) {
-      return reject(400, "malformed request\n");
+  void onHeader(beast::error_code ec) {
+    idle_ = false;
+    if (ec == beast::error::timeout) {
+      core_->rejected("header_timeout");
+      return close();
     }
-    if (ec) return close();  // reset by the peer, timed out, or the server is closing
+    if (ec) return onError(ec, /*inHeader=*/true);
+    // Chunked bodies are refused before any chunk is read: the agent's endpoints take no body,
+    // and a chunk-size line can be made arbitrarily long.
+    if (parser_->chunked()) return reject(411, "chunked", "chunked request body not accepted\n");
+    if (parser_->is_done()) return answer();
+    stream_.expires_after(core_->limits.ioTimeout);
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code e, std::size_t) { self->onBody(e); });
+  }
+
+  void onBody(beast::error_code ec) {
+    if (ec) return onError(ec, /*inHeader=*/false);
+    answer();
+  }
+
+  void onError(beast::error_code ec, bool inHeader) {
+    if (ec == http::error::end_of_stream) return close();
+    if (ec == http::error::body_limit) {
+      return reject(413, "body_too_large", "request body too large\n");
+    }
+    if (ec == http::error::header_limit || (ec == http::error::buffer_overflow && inHeader)) {
+      return reject(431, "header_too_large", "request header too large\n");
+    }
+    if (ec == http::error::buffer_overflow) {
+      return reject(413, "body_too_large", "request body too large\n");
+    }
+    const auto& parseErrors = http::make_error_code(http::error::bad_method).category();
+    if (ec.category() == parseErrors && ec != http::error::partial_message) {
+      return reject(400, "malformed", "malformed request\n");
+    }
+    close();  // reset by the peer, timed out, or the server is closing
+  }
+
+  void answer() {
     const auto& req = parser_->get();
     HttpRequest request;
     request.method = std::string(req.method_string());
@@ -177,7 +221,8 @@ class Session : public std::enable_shared_from_this<Session> {
             req.version());
   }
 
-  void reject(unsigned status, std::string body) {
+  void reject(unsigned status, std::string_view reason, std::string body) {
+    core_->rejected(reason);
     rejected_ = true;
     respond(plain(status, std::move(body)), false, false, 11);
   }
@@ -210,6 +255,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res_.body() = head ? std::string() : r.body;
     res_.prepare_payload();
     if (head) res_.content_length(r.body.size());
+    stream_.expires_after(core_->limits.ioTimeout);
     http::async_write(stream_, res_,
                       [self = shared_from_this(), keepAlive](beast::error_code ec, std::size_t) {
                         if (!ec && self->rejected_) return self->lingerClose();
@@ -218,27 +264,57 @@ class Session : public std::enable_shared_from_this<Session> {
                       });
   }
 
+  // Room for a complete header plus the start of what follows it in the same read.
+  static constexpr std::size_t kBufferSlack = 4096;
+  static constexpr std::size_t kMaxDrain = 1 << 20;
+
   beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
+  beast::flat_buffer buffer_;  // bounded: unparsed input never exceeds its limit
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> res_;
   std::shared_ptr<HttpServer::Core> core_;
+  bool idle_ = false;
+  std::uint64_t idleSince_ = 0;
   bool rejected_ = false;
-  static constexpr std::size_t kMaxDrain = 1 << 20;
   std::array<char, 4096> discard_{};
   std::size_t drained_ = 0;
 };
 
 }  // namespace
 
+void HttpServer::Core::rejected(std::string_view reason) const {
+  if (!limits.onRejected) return;
+  try {
+    limits.onRejected(reason);
+  } catch (...) {  // a counter must not take the server down
+  }
+}
+
+// At the cap, the session that has waited longest for a header makes room; if every session
+// is busy with a request (bounded by ioTimeout), the new connection is refused instead.
+bool HttpServer::Core::makeRoom() {
+  sessions.remove_if([](const auto& w) { return w.expired(); });
+  if (sessions.size() < limits.maxConnections) return true;
+  std::shared_ptr<Session> oldest;
+  for (const auto& weak : sessions) {
+    auto s = weak.lock();
+    if (s && s->idle() && (!oldest || s->idleSince() < oldest->idleSince())) oldest = s;
+  }
+  if (!oldest) return false;
+  oldest->close();
+  sessions.remove_if([&](const auto& w) { return w.lock() == oldest; });
+  rejected("evicted");
+  return true;
+}
+
 void HttpServer::Core::accept() {
   acceptor.async_accept([self = shared_from_this()](boost::system::error_code ec, tcp::socket s) {
     if (self->closed || !self->acceptor.is_open()) return;
     if (!ec) {
-      self->sessions.remove_if([](const auto& w) { return w.expired(); });
-      if (self->sessions.size() >= self->limits.maxConnections) {
+      if (!self->makeRoom()) {
         boost::system::error_code ignored;
         s.close(ignored);
+        self->rejected("over_capacity");
       } else {
         auto session = std::make_shared<Session>(std::move(s), self);
         self->sessions.push_back(session);

@@ -10,15 +10,22 @@
 // Ownership: servers hold the service's internals alive, but must be closed or destroyed before
 // the HttpService itself is destroyed (its destructor stops the thread).
 // Errors: listen() returns the bind error (EADDRINUSE, EACCES...). Bad requests never reach a
-// handler: malformed -> 400, headers too large -> 431, body too large -> 413, each followed by
-// closing the connection; a handler that throws gives 500. Idle connections time out.
-
+// handler: malformed -> 400, chunked body -> 411, headers too large -> 431, body too large
+// (any body, by default: these endpoints are GET-only) -> 413, each followed by closing the
+// connection; a handler that throws gives 500. Each such refusal, a header deadline missed and a
+// connection closed to make room is reported to HttpLimits::onRejected.
+// Memory: every connection holds at most headerBytes + a few KiB of unparsed input and
+// bodyBytes of body, and there are at most maxConnections of them.
+// Abuse: a connection must deliver a complete header within headerTimeout of being accepted (or
+// of its previous answer); at the connection cap the connection that has waited longest for a
+// header is closed to admit the new one, so idle sockets cannot lock probes out.
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -50,9 +57,14 @@ struct HttpRoutes {
 
 struct HttpLimits {
   std::uint32_t headerBytes = 8 * 1024;
-  std::uint64_t bodyBytes = 64 * 1024;
-  std::chrono::seconds idleTimeout{30};
-  std::size_t maxConnections = 128;  // further connections are closed at once
+  std::uint64_t bodyBytes = 0;                    // the agent's endpoints are GET-only
+  std::chrono::milliseconds headerTimeout{5000};  // accept (or last answer) -> complete header
+  std::chrono::milliseconds ioTimeout{30000};     // reading a body, writing an answer
+  std::size_t maxConnections = 128;
+  // Called on the service thread with a reason: "malformed", "chunked", "header_too_large",
+  // "body_too_large", "header_timeout", "evicted" (closed at the cap), "over_capacity" (refused:
+  // every connection was busy with a request). Must be quick and not throw.
+  std::function<void(std::string_view reason)> onRejected;
 };
 
 class HttpService {

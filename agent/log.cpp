@@ -13,6 +13,7 @@ namespace agent {
 namespace {
 
 constexpr std::string_view kRedacted = "<redacted>";
+constexpr std::size_t kMaxSecrets = 16;  // addSecret() keeps the newest values
 
 bool iequalsAt(std::string_view text, std::size_t pos, std::string_view word) {
   if (pos + word.size() > text.size()) return false;
@@ -137,7 +138,11 @@ void Logger::setErrorHook(ErrorHook hook) {
 void Logger::addSecret(std::string secret) {
   if (secret.size() < 4) return;  // masking "a" everywhere would wreck every line
   std::lock_guard lock(core_->mutex);
-  core_->secrets.push_back(std::move(secret));
+  auto& secrets = core_->secrets;
+  if (std::find(secrets.begin(), secrets.end(), secret) != secrets.end()) return;
+  // A rotating token file adds one value an hour: keep the newest few, not every one ever seen.
+  if (secrets.size() >= kMaxSecrets) secrets.erase(secrets.begin());
+  secrets.push_back(std::move(secret));
 }
 
 void Logger::write(LogLevel level, std::string_view msg, LogFields fields) const {

@@ -75,7 +75,9 @@ class Logger {
   int verbosity() const;
   bool enabled(int level) const { return level <= verbosity(); }  // klog V(level).Enabled()
   void setErrorHook(ErrorHook hook);
-  void addSecret(std::string secret);  // ignored if shorter than 4 characters
+  // Masks `secret` in every later line; ignored if shorter than 4 characters. Keeps the 16 most
+  // recent values (a rotating token adds one per rotation).
+  void addSecret(std::string secret);
 
   void info(std::string_view msg, LogFields fields = {}) const {
     write(LogLevel::kInfo, msg, fields);

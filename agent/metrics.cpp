@@ -75,11 +75,22 @@ AgentMetrics::AgentMetrics(MetricsRegistry& r)
                               "Services whose kernel operations failed, waiting for a retry")),
       failedOperations(r.counterFamily("ipvs_agent_failed_operations_total",
                                        "Kernel operations that failed, by operation and error",
-                                       {"operation", "error"})) {}
+                                       {"operation", "error"})),
+      httpRejected(r.counterFamily(
+          "ipvs_agent_http_rejected_total",
+          "HTTP requests refused and connections closed by the agent's servers, by reason",
+          {"server", "reason"})) {}
 
 Logger::ErrorHook logErrorHook(AgentMetrics& metrics) {
   return [&metrics](std::string_view component, LogLevel level) {
     metrics.logErrors.labels({component, logLevelName(level)}).inc();
+  };
+}
+
+std::function<void(std::string_view reason)> httpRejectHook(AgentMetrics& metrics,
+                                                            std::string server) {
+  return [&metrics, server = std::move(server)](std::string_view reason) {
+    metrics.httpRejected.labels({server, reason}).inc();
   };
 }
 

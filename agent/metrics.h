@@ -8,6 +8,8 @@
 // Differences from kube-proxy: no `ip_family` label (one reconciler serves both families), and no
 // client-go/process/Go runtime metrics.
 
+#include <functional>
+#include <string>
 #include <string_view>
 
 #include "agent/log.h"
@@ -44,10 +46,16 @@ struct AgentMetrics {
   // Counted by SyncReporter (agent/sync_reporter.cpp):
   Gauge& failingServices;           // ipvs_agent_failing_services
   CounterFamily& failedOperations;  // ipvs_agent_failed_operations_total{operation,error}
+  // Counted by the HTTP servers, through httpRejectHook():
+  CounterFamily& httpRejected;  // ipvs_agent_http_rejected_total{server,reason}
 };
 
 // Counts Logger warn/error lines in ipvs_agent_log_errors_total:
 //   logger.setErrorHook(logErrorHook(metrics));
 Logger::ErrorHook logErrorHook(AgentMetrics& metrics);
+
+// Counts an HTTP server's refusals (HttpLimits::onRejected) in ipvs_agent_http_rejected_total.
+std::function<void(std::string_view reason)> httpRejectHook(AgentMetrics& metrics,
+                                                            std::string server);
 
 }  // namespace agent

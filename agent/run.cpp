@@ -8,6 +8,7 @@
 #include <memory>
 #include <thread>
 
+#include "agent/api_secrets.h"
 #include "agent/config_file.h"
 #include "agent/file_source.h"
 #include "agent/flags_table.h"
@@ -100,7 +101,8 @@ std::unique_ptr<HttpServer> serve(HttpService& http, const std::string& address,
       [log, &metrics, name, address](std::error_code ec) {
         log.error("cannot bind; retrying", {{"server", name}, {"address", address}, {"error", ec}});
         metrics.httpBindErrors.labels({name}).inc();
-      });
+      },
+      HttpLimits{.onRejected = httpRejectHook(metrics, name)});
 }
 
 }  // namespace
@@ -196,8 +198,10 @@ int runAgent(const Options& options) {
     wo.serviceProxyName = config.serviceProxyName;
     try {
       watcher = std::make_unique<k8swatch::Watcher>(
-          k8swatch::resolveClusterConfig(config.clientConnection.kubeconfig, options.master), wo,
-          queue);
+          withMaskedTokens(
+              k8swatch::resolveClusterConfig(config.clientConnection.kubeconfig, options.master),
+              root),
+          wo, queue);
     } catch (const std::exception& e) {
       log.error("cannot configure the API client", {{"error", e.what()}});
       queue.stop();

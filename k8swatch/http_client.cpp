@@ -76,6 +76,11 @@ ApiEndpoint::ApiEndpoint(const ClusterConfig& config)
   tls_ = std::make_unique<ssl::context>(ssl::context::tls_client);
   tls_->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                     ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1);
+  // client-go refuses this pair too: a CA that would never be checked is a configuration mistake.
+  if (config.insecureSkipTlsVerify && !config.caPem.empty()) {
+    throw ConfigError("a certificate authority cannot be combined with insecure-skip-tls-verify (" +
+                      config.description + ")");
+  }
   boost::system::error_code ec;
   if (!config.caPem.empty()) {
     tls_->add_certificate_authority(asio::buffer(config.caPem), ec);
@@ -170,7 +175,7 @@ asio::awaitable<std::error_code> HttpConnection::get(const std::string& target,
   req.keep_alive(true);
   parser_.emplace();
   parser_->body_limit(boost::none);  // watch bodies never end; callers bound what they keep
-  parser_->header_limit(64 * 1024);
+  parser_->header_limit(kMaxHeader);
   boost::system::error_code ec;
   expiresAfter(timeout);
   if (tls_) {

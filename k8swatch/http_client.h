@@ -6,6 +6,10 @@
 // Threading: an HttpConnection lives on one executor and is used by one coroutine at a time;
 // ApiEndpoint is immutable after construction except the TokenSource (thread-safe).
 // Errors: every operation returns a std::error_code; nothing throws after construction.
+// Memory: a connection holds at most kMaxUnparsed bytes of unparsed input (so a header or a
+// chunk-size line longer than that is an error, http::error::buffer_overflow, and the connection
+// is closed) plus one body piece; the body itself has no limit (a watch never ends), so callers
+// bound each event they assemble.
 // The bearer token is added to requests only; it never appears in an error string.
 
 #include <boost/asio/awaitable.hpp>
@@ -16,6 +20,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -95,7 +100,10 @@ class HttpConnection {
   std::optional<boost::beast::tcp_stream> plain_;
   std::optional<boost::beast::ssl_stream<boost::beast::tcp_stream>> tls_;
   bool open_ = false;
-  boost::beast::flat_buffer buffer_;
+  static constexpr std::uint32_t kMaxHeader = 64 * 1024;
+  static constexpr std::size_t kMaxUnparsed = kMaxHeader + 16 * 1024;
+
+  boost::beast::flat_buffer buffer_{kMaxUnparsed};
   std::optional<boost::beast::http::response_parser<boost::beast::http::buffer_body>> parser_;
   std::vector<char> bodyBuf_;
   unsigned status_ = 0;

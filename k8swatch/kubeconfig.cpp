@@ -14,12 +14,23 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string readFile(const fs::path& p, const std::string& what) {
+// Reads at most `limit` bytes: a kubeconfig may name any file (/dev/zero, a huge log), and
+// the agent must fail clearly rather than exhaust its memory limit.
+std::string readFile(const fs::path& p, const std::string& what, std::size_t limit) {
   std::ifstream in(p, std::ios::binary);
   if (!in) throw ConfigError("cannot read " + what + " " + p.string());
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
+  std::string out;
+  std::array<char, 64 * 1024> piece{};
+  while (in && out.size() <= limit) {
+    in.read(piece.data(), piece.size());
+    out.append(piece.data(), static_cast<std::size_t>(in.gcount()));
+  }
+  if (in.bad()) throw ConfigError("cannot read " + what + " " + p.string());
+  if (out.size() > limit) {
+    throw ConfigError(what + " " + p.string() + " is larger than " + std::to_string(limit >> 10) +
+                      " KiB");
+  }
+  return out;
 }
 
 fs::path resolve(const fs::path& base, const std::string& p) {
@@ -58,7 +69,7 @@ std::string pemField(const YAML::Node& node, const std::string& key, const fs::p
   const std::string data = scalar(node, (key + "-data").c_str());
   if (!data.empty()) return decodeBase64(data);
   const std::string file = scalar(node, key.c_str());
-  return file.empty() ? std::string() : readFile(resolve(base, file), key);
+  return file.empty() ? std::string() : readFile(resolve(base, file), key, kMaxReferencedFile);
 }
 
 void readCluster(const YAML::Node& cluster, const fs::path& base, ClusterConfig& out) {
@@ -68,6 +79,10 @@ void readCluster(const YAML::Node& cluster, const fs::path& base, ClusterConfig&
   out.tlsServerName = scalar(cluster, "tls-server-name");
   const YAML::Node skip = cluster["insecure-skip-tls-verify"];
   out.insecureSkipTlsVerify = skip && skip.IsScalar() && skip.as<bool>();
+  // client-go refuses this pair: a CA that would never be checked is a configuration mistake.
+  if (out.insecureSkipTlsVerify && !out.caPem.empty()) {
+    throw ConfigError("certificate-authority cannot be combined with insecure-skip-tls-verify");
+  }
 }
 
 void readUser(const YAML::Node& user, const fs::path& base, ClusterConfig& out,
@@ -113,7 +128,7 @@ std::string decodeBase64(std::string_view text) {
 ClusterConfig loadKubeconfig(const fs::path& path, const std::string& context) {
   YAML::Node root;
   try {
-    root = YAML::Load(readFile(path, "kubeconfig"));
+    root = YAML::Load(readFile(path, "kubeconfig", kMaxKubeconfigFile));
   } catch (const YAML::Exception& e) {
     throw ConfigError("kubeconfig " + path.string() + ":" + std::to_string(e.mark.line + 1) + ": " +
                       e.msg);
@@ -154,7 +169,7 @@ ClusterConfig inClusterConfig(const std::string& host, const std::string& port,
   out.server = "https://" + (v6 ? "[" + host + "]" : host) + ":" + port;
   out.tokenFile = (saDir / "token").string();
   if (!fs::exists(out.tokenFile)) throw ConfigError("no service account token " + out.tokenFile);
-  out.caPem = readFile(saDir / "ca.crt", "service account CA");
+  out.caPem = readFile(saDir / "ca.crt", "service account CA", kMaxReferencedFile);
   out.description = "in-cluster";
   return out;
 }
@@ -178,7 +193,9 @@ ClusterConfig resolveClusterConfig(const std::string& kubeconfigPath, const std:
 }
 
 TokenSource::TokenSource(const ClusterConfig& config)
-    : token_(config.token), file_(config.tokenFile) {}
+    : token_(config.token), file_(config.tokenFile), onToken_(config.onToken) {
+  if (!token_.empty() && onToken_) onToken_(token_);
+}
 
 std::string TokenSource::current() {
   std::lock_guard lock(mutex_);
@@ -187,16 +204,16 @@ std::string TokenSource::current() {
   const auto mtime = fs::last_write_time(file_, ec);
   const auto size = ec ? 0 : fs::file_size(file_, ec);
   if (!ec && (mtime != mtime_ || size != size_ || token_.empty())) {
-    std::ifstream in(file_, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    if (in) {
-      token_ = trimmed(s.str());
+    try {
+      std::string token = trimmed(readFile(file_, "token file", kMaxReferencedFile));
+      if (token != token_ && onToken_ && !token.empty()) onToken_(token);  // masked before use
+      token_ = std::move(token);
       mtime_ = mtime;
       size_ = size;
+    } catch (const ConfigError&) {  // unreadable or oversized: keep the last good token
     }
   }
-  return token_;  // on a read error, the last good token
+  return token_;
 }
 
 }  // namespace k8swatch

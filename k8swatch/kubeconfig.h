@@ -2,10 +2,14 @@
 // Where the API server is and how to authenticate: from a kubeconfig file (yaml-cpp), from the
 // in-cluster service account, and `--master` overriding the server. Read at start-up only:
 // errors throw ConfigError with a message naming the file and field (the agent exits 1).
-// Bearer tokens live only in ClusterConfig/TokenSource and are never formatted into messages.
+// Bearer tokens live only in ClusterConfig/TokenSource and are never formatted into messages;
+// ClusterConfig::onToken hands each one to the logger's masking. Every file is read with a size
+// limit, and a CA combined with insecure-skip-tls-verify is refused, as client-go does.
 
 #include <chrono>
+#include <cstddef>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -27,7 +31,15 @@ struct ClusterConfig {
   bool insecureSkipTlsVerify = false;
   std::string tlsServerName;  // overrides the name checked in the server certificate
   std::string description;    // "kubeconfig /x context c" or "in-cluster", for logs
+  // Called with every bearer token value before it is first used (the static token, and each
+  // new content of tokenFile), so the caller can mask it in its logs. May be null.
+  std::function<void(const std::string& token)> onToken;
 };
+
+// Files named in a kubeconfig (CA, client certificate and key, token file) and the service
+// account's files are refused above this size; the kubeconfig itself above kMaxKubeconfigFile.
+inline constexpr std::size_t kMaxReferencedFile = 1 << 20;
+inline constexpr std::size_t kMaxKubeconfigFile = 4 << 20;
 
 inline constexpr const char* kServiceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount";
 
@@ -62,6 +74,7 @@ class TokenSource {
   std::filesystem::path file_;
   std::filesystem::file_time_type mtime_{};
   std::uintmax_t size_ = 0;
+  std::function<void(const std::string&)> onToken_;
 };
 
 }  // namespace k8swatch

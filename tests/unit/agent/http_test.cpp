@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <future>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -34,8 +36,8 @@ struct FakeClock {
   }
 };
 
-std::unique_ptr<HttpServer> serve(HttpService& svc, HttpRoutes routes) {
-  auto server = HttpServer::listen(svc, kLoopbackAnyPort, std::move(routes));
+std::unique_ptr<HttpServer> serve(HttpService& svc, HttpRoutes routes, HttpLimits limits = {}) {
+  auto server = HttpServer::listen(svc, kLoopbackAnyPort, std::move(routes), std::move(limits));
   REQUIRE(server);
   REQUIRE((*server)->port() != 0);
   return std::move(*server);
@@ -191,6 +193,12 @@ TEST_CASE("Health check node ports answer kube-proxy's JSON and open/close with 
   health.updated();
   CHECK(request(portB, "/")->status == 200);
 
+  // Refusals are counted per server and reason (these ports face the network).
+  CHECK(testhttp::rawExchange(portB,
+                              "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+            .starts_with("HTTP/1.1 411"));
+  CHECK(metrics.httpRejected.labels({"healthcheck", "chunked"}).value() == 1);
+
   // A port removed stops answering.
   CHECK(hc.sync({{portB, {{"shop", "cart"}, 5}}}).empty());
   CHECK_FALSE(request(portA, "/"));
@@ -237,7 +245,9 @@ TEST_CASE("Bad requests get 400/413/431 and never take the server down", "[http]
   routes.exact["/throw"] = [](const HttpRequest&) -> HttpResponse {
     throw std::runtime_error("boom");
   };
-  auto server = serve(svc, routes);
+  HttpLimits limits;
+  limits.bodyBytes = 64 * 1024;
+  auto server = serve(svc, routes, limits);
   const auto port = server->port();
 
   CHECK(testhttp::rawExchange(port, "HELLO WORLD\r\n\r\n").starts_with("HTTP/1.1 400"));
@@ -259,6 +269,13 @@ TEST_CASE("Bad requests get 400/413/431 and never take the server down", "[http]
       "POST /ok?x=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc");
   CHECK(ok.starts_with("HTTP/1.1 200"));
   CHECK(ok.ends_with("got POST /ok?x=1 3"));
+
+  // The default limits take no body at all: the agent's endpoints are GET-only.
+  auto strict = serve(svc, routes);
+  CHECK(testhttp::rawExchange(strict->port(),
+                              "POST /ok HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc")
+            .starts_with("HTTP/1.1 413"));
+  CHECK(request(strict->port(), "/ok")->status == 200);
 
   // Two requests on one keep-alive connection.
   const std::string two = testhttp::rawExchange(port,
@@ -293,4 +310,134 @@ TEST_CASE("listen reports bind errors, listenWithRetry binds once the port is fr
   CHECK(request(taken.port, "/")->body == "late");
   retrying->close();
   CHECK_FALSE(request(taken.port, "/"));
+}
+
+namespace {
+
+// Counts HttpLimits::onRejected reasons (called on the service thread, read by the test).
+struct RejectCounts {
+  std::mutex mutex;
+  std::map<std::string, int> byReason;
+  std::function<void(std::string_view)> hook() {
+    return [this](std::string_view reason) {
+      std::lock_guard lock(mutex);
+      ++byReason[std::string(reason)];
+    };
+  }
+  int operator[](const std::string& reason) {
+    std::lock_guard lock(mutex);
+    return byReason[reason];
+  }
+};
+
+HttpRoutes probeRoutes() {
+  HttpRoutes routes;
+  routes.exact["/healthz"] = [](const HttpRequest&) {
+    return HttpResponse{200, "text/plain", {}, "ok"};
+  };
+  return routes;
+}
+
+using boost::asio::ip::tcp;
+
+// True when the server has closed `socket` (end of stream or reset), without sending anything.
+bool closedByServer(tcp::socket& socket) {
+  char byte = 0;
+  boost::system::error_code ec;
+  const std::size_t n = socket.read_some(boost::asio::buffer(&byte, 1), ec);
+  return n == 0 && (ec == boost::asio::error::eof || ec == boost::asio::error::connection_reset);
+}
+
+// True when `socket` is still open at the server: nothing to read yet, no end of stream.
+bool stillOpen(tcp::socket& socket) {
+  socket.non_blocking(true);
+  char byte = 0;
+  boost::system::error_code ec;
+  socket.read_some(boost::asio::buffer(&byte, 1), ec);
+  socket.non_blocking(false);
+  return ec == boost::asio::error::would_block;
+}
+
+}  // namespace
+
+TEST_CASE("A chunked request is refused before its chunk-size line is buffered", "[http]") {
+  HttpService svc;
+  RejectCounts rejects;
+  HttpLimits limits;
+  limits.onRejected = rejects.hook();
+  auto server = serve(svc, probeRoutes(), limits);
+  const auto port = server->port();
+
+  CHECK(testhttp::rawExchange(port,
+                              "POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+                              "chunked\r\n\r\n1;ext\r\na\r\n0\r\n\r\n")
+            .starts_with("HTTP/1.1 411"));
+  CHECK(rejects["chunked"] == 1);
+
+  // The issue #14 reproducer: `1;` then endless chunk-extension bytes. The server must close
+  // the connection long before the client has pushed 64 MiB at it (it used to buffer them all).
+  boost::asio::io_context ioc;
+  tcp::socket socket(ioc);
+  socket.connect(testhttp::loopback(port));
+  boost::system::error_code ec;
+  boost::asio::write(socket,
+                     boost::asio::buffer(std::string("POST /healthz HTTP/1.1\r\nHost: x\r\n"
+                                                     "Transfer-Encoding: chunked\r\n\r\n1;")),
+                     ec);
+  const std::string flood(64 * 1024, 'e');
+  constexpr std::size_t kOffered = 64u << 20;
+  std::size_t sent = 0;
+  while (!ec && sent < kOffered) sent += boost::asio::write(socket, boost::asio::buffer(flood), ec);
+  CHECK(ec);
+  CHECK(sent < kOffered);
+  CHECK(rejects["chunked"] == 2);
+  CHECK(request(port, "/healthz")->status == 200);
+}
+
+TEST_CASE("Idle connections beyond the cap evict the oldest; probes keep answering", "[http]") {
+  HttpService svc;
+  RejectCounts rejects;
+  HttpLimits limits;
+  limits.maxConnections = 4;
+  limits.headerTimeout = std::chrono::hours(1);  // only eviction can make room here
+  limits.onRejected = rejects.hook();
+  auto server = serve(svc, probeRoutes(), limits);
+  const auto port = server->port();
+
+  boost::asio::io_context ioc;
+  std::vector<tcp::socket> idle;
+  for (int i = 0; i < 10; ++i) {
+    idle.emplace_back(ioc);
+    idle.back().connect(testhttp::loopback(port));
+  }
+  // Accepted in order 0..9, then the probe: 0..6 were evicted to make room, 7..9 remain.
+  for (int round = 0; round < 3; ++round) {
+    const auto r = request(port, "/healthz");
+    REQUIRE(r);
+    CHECK(r->status == 200);
+  }
+  CHECK(rejects["evicted"] == 7);
+  CHECK(rejects["over_capacity"] == 0);
+  for (int i = 0; i < 7; ++i) CHECK(closedByServer(idle[static_cast<std::size_t>(i)]));
+  for (int i = 7; i < 10; ++i) CHECK(stillOpen(idle[static_cast<std::size_t>(i)]));
+}
+
+TEST_CASE("A connection that does not complete its header in time is closed", "[http]") {
+  HttpService svc;
+  RejectCounts rejects;
+  HttpLimits limits;
+  limits.headerTimeout = 200ms;
+  limits.onRejected = rejects.hook();
+  auto server = serve(svc, probeRoutes(), limits);
+
+  boost::asio::io_context ioc;
+  tcp::socket silent(ioc);
+  silent.connect(testhttp::loopback(server->port()));
+  tcp::socket partial(ioc);
+  partial.connect(testhttp::loopback(server->port()));
+  boost::asio::write(partial, boost::asio::buffer(std::string("GET /healthz HTTP/1.1\r\nHos")));
+  CHECK(closedByServer(silent));
+  CHECK(closedByServer(partial));
+  CHECK(rejects["header_timeout"] == 2);
+  CHECK(request(server->port(), "/healthz")->status == 200);
 }

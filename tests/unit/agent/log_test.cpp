@@ -1,9 +1,16 @@
 #include "agent/log.h"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "agent/api_secrets.h"
+#include "k8swatch/kubeconfig.h"
 
 using namespace agent;
 using namespace std::chrono_literals;
@@ -82,6 +89,48 @@ TEST_CASE("Secrets never reach the log", "[log]") {
   CHECK(line.find("dXNlcg") == std::string::npos);
   CHECK(line.find("token=<redacted>") != std::string::npos);
   CHECK(line.find("body=\"echo <redacted>\"") != std::string::npos);
+}
+
+TEST_CASE("API bearer tokens are masked once the client has loaded them", "[log]") {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("agent-log-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const auto writeToken = [&](const std::string& text) { std::ofstream(dir / "token") << text; };
+  Capture cap;
+  Logger log = cap.logger().withComponent("watch");
+
+  k8swatch::ClusterConfig fixed;
+  fixed.token = "static-token-1234";
+  k8swatch::TokenSource fixedTokens(withMaskedTokens(fixed, log));
+  k8swatch::ClusterConfig rotating;
+  rotating.tokenFile = (dir / "token").string();
+  writeToken("file-token-one\n");
+  k8swatch::TokenSource fileTokens(withMaskedTokens(rotating, log));
+  CHECK(fileTokens.current() == "file-token-one");
+  writeToken("file-token-number-two\n");
+  CHECK(fileTokens.current() == "file-token-number-two");
+
+  log.error("echo static-token-1234", {{"body", "file-token-one and file-token-number-two"}});
+  REQUIRE(cap.lines.size() == 1);
+  CHECK(cap.lines[0].find("token-") == std::string::npos);
+  CHECK(cap.lines[0].find("msg=\"echo <redacted>\"") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("addSecret keeps the newest values and ignores repeats", "[log]") {
+  Capture cap;
+  Logger log = cap.logger();
+  for (int i = 0; i < 20; ++i) {
+    log.addSecret("secret-" + std::to_string(100 + i));
+    log.addSecret("secret-" + std::to_string(100 + i));  // a repeat takes no slot
+  }
+  log.info("all", {{"v", "secret-100 secret-103 secret-104 secret-119"}});
+  REQUIRE(cap.lines.size() == 1);
+  // 16 values are kept: the 4 oldest (100..103) aged out, 104..119 are still masked.
+  CHECK(cap.lines[0].find("secret-100") != std::string::npos);
+  CHECK(cap.lines[0].find("secret-103") != std::string::npos);
+  CHECK(cap.lines[0].find("secret-104") == std::string::npos);
+  CHECK(cap.lines[0].find("secret-119") == std::string::npos);
 }
 
 TEST_CASE("Concurrent lines never interleave", "[log]") {

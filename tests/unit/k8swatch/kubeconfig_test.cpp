@@ -5,6 +5,8 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "k8swatch/http_client.h"
 
@@ -37,7 +39,23 @@ clusters:
   cluster:
     server: http://127.0.0.1:8080
     certificate-authority: ca.pem
+- name: c-insecure
+  cluster:
+    server: https://10.0.0.2:6443
     insecure-skip-tls-verify: true
+- name: c-both
+  cluster:
+    server: https://10.0.0.3:6443
+    certificate-authority: ca.pem
+    insecure-skip-tls-verify: true
+- name: c-big
+  cluster:
+    server: https://10.0.0.4:6443
+    certificate-authority: big.pem
+- name: c-zero
+  cluster:
+    server: https://10.0.0.5:6443
+    certificate-authority: /dev/zero
 contexts:
 - name: prod
   context: {cluster: c-prod, user: u-prod}
@@ -47,6 +65,16 @@ contexts:
   context: {cluster: c-dev, user: u-exec}
 - name: half
   context: {cluster: c-dev, user: u-half}
+- name: insecure
+  context: {cluster: c-insecure, user: u-prod}
+- name: both
+  context: {cluster: c-both, user: u-prod}
+- name: big
+  context: {cluster: c-big, user: u-prod}
+- name: zero
+  context: {cluster: c-zero, user: u-prod}
+- name: bigkey
+  context: {cluster: c-insecure, user: u-bigkey}
 users:
 - name: u-prod
   user:
@@ -64,6 +92,10 @@ users:
 - name: u-half
   user:
     client-certificate-data: Y2VydA==
+- name: u-bigkey
+  user:
+    client-certificate: cert.pem
+    client-key: big.pem
 )";
 
 }  // namespace
@@ -93,7 +125,7 @@ TEST_CASE("kubeconfig: named context with relative files", "[kubeconfig]") {
   CHECK(c.caPem == "CA");
   CHECK(c.clientCertPem == "CERT");
   CHECK(c.clientKeyPem == "KEY");
-  CHECK(c.insecureSkipTlsVerify);
+  CHECK_FALSE(c.insecureSkipTlsVerify);
   CHECK(c.tokenFile == (d.path / "tok").string());
   d.write("tok", "  from-file\n");
   TokenSource tokens(c);
@@ -125,6 +157,70 @@ TEST_CASE("kubeconfig: errors name the problem and never the token", "[kubeconfi
   } catch (const ConfigError& e) {
     CHECK_THAT(e.what(), !Catch::Contains("SECRET"));
   }
+}
+
+TEST_CASE("kubeconfig: insecure-skip-tls-verify alone, and refused with a CA", "[kubeconfig]") {
+  Dir d;
+  const auto file = d.write("config", kConfig);
+  d.write("ca.pem", "CA");
+  const auto c = loadKubeconfig(file, "insecure");
+  CHECK(c.insecureSkipTlsVerify);
+  CHECK(c.caPem.empty());
+  CHECK_FALSE(loadKubeconfig(file).insecureSkipTlsVerify);  // verification is on by default
+  CHECK_THROWS_WITH(
+      loadKubeconfig(file, "both"),
+      Catch::Contains("certificate-authority cannot be combined with insecure-skip-tls-verify") &&
+          Catch::Contains(file.string()));
+}
+
+TEST_CASE("kubeconfig: named files are read with a size limit", "[kubeconfig]") {
+  Dir d;
+  const auto file = d.write("config", kConfig);
+  d.write("cert.pem", "CERT");
+  d.write("big.pem", std::string(kMaxReferencedFile, 'x'));
+  CHECK(loadKubeconfig(file, "big").caPem.size() == kMaxReferencedFile);  // at the limit: fine
+  d.write("big.pem", std::string(kMaxReferencedFile + 1, 'x'));
+  CHECK_THROWS_WITH(loadKubeconfig(file, "big"), Catch::Contains("certificate-authority") &&
+                                                     Catch::Contains("big.pem") &&
+                                                     Catch::Contains("larger than 1024 KiB"));
+  CHECK_THROWS_WITH(loadKubeconfig(file, "bigkey"),
+                    Catch::Contains("client-key") && Catch::Contains("larger than"));
+  CHECK_THROWS_WITH(loadKubeconfig(file, "zero"), Catch::Contains("/dev/zero is larger than"));
+  const auto huge = d.write("huge-config", std::string(kMaxKubeconfigFile + 1, '#'));
+  CHECK_THROWS_WITH(loadKubeconfig(huge),
+                    Catch::Contains("kubeconfig") && Catch::Contains("larger than"));
+
+  // An oversized token file is not loaded; the last good token stays in use.
+  ClusterConfig c;
+  c.tokenFile = d.write("tok", "good-token\n").string();
+  TokenSource tokens(c);
+  CHECK(tokens.current() == "good-token");
+  d.write("tok", std::string(kMaxReferencedFile + 1, 't'));
+  CHECK(tokens.current() == "good-token");
+}
+
+TEST_CASE("kubeconfig: every token is handed to onToken before it is used", "[kubeconfig]") {
+  Dir d;
+  std::vector<std::string> seen;
+  auto hook = [&](const std::string& t) { seen.push_back(t); };
+  ClusterConfig fixed = loadKubeconfig(d.write("config", kConfig));
+  fixed.onToken = hook;
+  TokenSource staticTokens(fixed);
+  CHECK(seen == std::vector<std::string>{"abc.def"});
+  CHECK(staticTokens.current() == "abc.def");
+  CHECK(seen.size() == 1);
+
+  seen.clear();
+  ClusterConfig rotating;
+  rotating.tokenFile = d.write("tok", "first-token\n").string();
+  rotating.onToken = hook;
+  TokenSource fileTokens(rotating);
+  CHECK(seen.empty());
+  CHECK(fileTokens.current() == "first-token");
+  CHECK(fileTokens.current() == "first-token");
+  d.write("tok", "second-token-longer\n");
+  CHECK(fileTokens.current() == "second-token-longer");
+  CHECK(seen == std::vector<std::string>{"first-token", "second-token-longer"});
 }
 
 TEST_CASE("kubeconfig: in-cluster and --master", "[kubeconfig]") {

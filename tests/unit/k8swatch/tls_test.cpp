@@ -1,6 +1,7 @@
 #include <boost/json/parse.hpp>
 #include <catch2/catch.hpp>
 
+#include "k8swatch/http_client.h"
 #include "k8swatch/watcher.h"
 #include "tests/apiserver/server.h"
 #include "tests/apiserver/tls_frontend.h"
@@ -89,11 +90,27 @@ TEST_CASE("tls: a name the certificate does not carry is refused", "[tls]") {
   CHECK(failsVerification(h, c));
 }
 
+TEST_CASE("tls: without a CA the system store is used, and it does not trust a stranger", "[tls]") {
+  TlsHarness h;
+  auto c = h.config();
+  c.caPem.clear();  // verification stays on unless insecure-skip-tls-verify says otherwise
+  CHECK(failsVerification(h, c));
+}
+
 TEST_CASE("tls: insecure-skip-tls-verify accepts any certificate", "[tls]") {
   TlsHarness h;
   auto c = h.config();
-  c.caPem = k8stest::makeSelfSigned("someone-else", "IP:127.0.0.1").certPem;
+  c.caPem.clear();
   c.insecureSkipTlsVerify = true;
   auto w = h.watch(c);
   REQUIRE(h.sink.waitFor([&] { return h.sink.services.count("default/web") == 1; }));
+}
+
+TEST_CASE("tls: a CA together with insecure-skip-tls-verify is refused, as client-go does",
+          "[tls]") {
+  TlsHarness h;
+  auto c = h.config();
+  c.insecureSkipTlsVerify = true;
+  CHECK_THROWS_WITH(k8swatch::ApiEndpoint(c),
+                    Catch::Contains("cannot be combined with insecure-skip-tls-verify"));
 }
