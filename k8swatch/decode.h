@@ -36,6 +36,10 @@ inline constexpr std::size_t kMaxPorts = 1000;
 inline constexpr std::size_t kMaxEndpoints = 10000;
 inline constexpr std::size_t kMaxAddresses = 1000;  // IPs, ranges, hints, node addresses
 inline constexpr std::size_t kMaxLabels = 1000;
+// A label key may be a 253-byte DNS prefix, '/', and a 63-byte name; values are shorter. Every
+// other identifier-like string (port and node names, zones, resourceVersion) gets kMaxNameLength.
+inline constexpr std::size_t kMaxLabelLength = 317;
+inline constexpr std::size_t kMaxAnnotationBytes = 256 * 1024;  // the API server's own total
 
 struct Rejection {
   ResourceKind kind = ResourceKind::kService;
@@ -55,7 +59,6 @@ using Decoded = std::variant<T, Skipped, Rejection>;
 
 Decoded<ipvs::Service> decodeService(const boost::json::value& v);
 Decoded<ipvs::EndpointSlice> decodeEndpointSlice(const boost::json::value& v);
-Decoded<ipvs::Node> decodeNode(const boost::json::value& v);
 
 // metadata.namespace/name of any object, for DELETED events and diagnostics. nullopt when the
 // name is missing or not a string.
