@@ -80,21 +80,28 @@ std::size_t endpointsFor(const ServicePort& sp, Family f,
   return n;
 }
 
-// The real servers translation would create: per handled family and port, the virtual servers
-// of that port times the endpoints behind it. Stops counting once past the bound, so an absurd
-// Service costs no more than a legal one. Nothing is allocated.
-std::size_t realServerCount(const Service& svc, const std::vector<const EndpointSlice*>& slices,
-                            const NodeContext& node) {
+// The kernel objects translation would create, counted without creating them: per handled
+// family and port, each virtual server and its real servers (one per endpoint behind the
+// port), plus the source-range ipset members of each LB IP (a /0 is written as two). Every other
+// ipset member is one per virtual server or per endpoint, so this bounds them too. Stops once
+// past the bound, so an absurd Service costs no more to refuse than a legal one to count.
+std::size_t kernelObjectCount(const Service& svc, const std::vector<const EndpointSlice*>& slices,
+                              const NodeContext& node) {
   std::size_t total = 0;
   for (Family f : {Family::kV4, Family::kV6}) {
     if (!node.handles(f) || countOfFamily(svc.clusterIPs, f) == 0) continue;
-    const std::size_t perPort =
-        1 + countOfFamily(svc.externalIPs, f) + countOfFamily(svc.loadBalancerIPs, f);
+    const std::size_t lbIPs = countOfFamily(svc.loadBalancerIPs, f);
+    const std::size_t perPort = 1 + countOfFamily(svc.externalIPs, f) + lbIPs;
     const std::size_t nodePorts = countOfFamily(node.nodePortAddresses, f);
+    const std::size_t rangeEntries =
+        lbIPs * 2 *
+        static_cast<std::size_t>(std::count_if(svc.loadBalancerSourceRanges.begin(),
+                                               svc.loadBalancerSourceRanges.end(),
+                                               [f](const Cidr& c) { return c.family() == f; }));
     for (const auto& sp : svc.ports) {
       const std::size_t servers = perPort + (sp.nodePort != 0 ? nodePorts : 0);
-      total += servers * endpointsFor(sp, f, slices);
-      if (total > kMaxRealServersPerService) return total;
+      total += servers * (1 + endpointsFor(sp, f, slices)) + rangeEntries;
+      if (total > kMaxKernelObjectsPerService) return total;
     }
   }
   return total;
@@ -119,7 +126,7 @@ class Translator {
   void bind(const IpAddress& ip);
   void addEntry(IpsetEntry e) { out_.ipsetEntries.push_back(std::move(e)); }
   void countLocalReady(std::span<const EndpointSlice* const> slices);
-  void reject(std::size_t realServers, std::size_t slices, std::size_t endpoints);
+  void reject(std::size_t objects, std::size_t slices, std::size_t endpoints);
   void finish();
 
   const Service& svc_;
@@ -137,7 +144,7 @@ void Translator::run(std::span<const EndpointSlice* const> slices) {
       endpoints += s->endpoints.size();
     }
   }
-  if (const std::size_t n = realServerCount(svc_, mine, node_); n > kMaxRealServersPerService) {
+  if (const std::size_t n = kernelObjectCount(svc_, mine, node_); n > kMaxKernelObjectsPerService) {
     reject(n, mine.size(), endpoints);
     return;
   }
@@ -336,16 +343,16 @@ void Translator::countLocalReady(std::span<const EndpointSlice* const> slices) {
   out_.healthCheck.localReadyEndpoints += static_cast<std::uint32_t>(ready.size());
 }
 
-void Translator::reject(std::size_t realServers, std::size_t slices, std::size_t endpoints) {
+void Translator::reject(std::size_t objects, std::size_t slices, std::size_t endpoints) {
   // Called before anything is expanded, so the result holds no kernel objects.
-  out_.ignoredReason = kIgnoredTooManyRealServers;
+  out_.ignoredReason = kIgnoredTooManyKernelObjects;
   out_.diagnostics.push_back(
-      {svc_.key, kReasonTooManyRealServers,
+      {svc_.key, kReasonTooManyKernelObjects,
        "Service " + svc_.key.str() + " is not programmed: " + std::to_string(svc_.ports.size()) +
            " ports and " + std::to_string(endpoints) + " endpoints in " + std::to_string(slices) +
-           " EndpointSlices make at least " + std::to_string(realServers) +
-           " real servers, over the bound of " + std::to_string(kMaxRealServersPerService) +
-           " per Service"});
+           " EndpointSlices make at least " + std::to_string(objects) +
+           " virtual servers, real servers and source-range entries, over the bound of " +
+           std::to_string(kMaxKernelObjectsPerService) + " per Service"});
 }
 
 void Translator::finish() {

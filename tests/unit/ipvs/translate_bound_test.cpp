@@ -1,5 +1,5 @@
-// The real-server bound per Service (defect 5 of issue #14): a Service whose ports times
-// endpoints would expand past kMaxRealServersPerService is rejected alone, before expansion.
+// The kernel-object bound per Service (defect 5 of issue #14): a Service whose ports times
+// endpoints would expand past kMaxKernelObjectsPerService is rejected alone, before expansion.
 
 #include <catch2/catch.hpp>
 #include <string>
@@ -35,13 +35,13 @@ Service manyPorts(const char* name, std::size_t ports) {
 }
 
 void checkRejected(const ServiceDesired& d, const ObjectKey& key) {
-  CHECK(d.ignoredReason == kIgnoredTooManyRealServers);
+  CHECK(d.ignoredReason == kIgnoredTooManyKernelObjects);
   CHECK(d.virtualServers.empty());
   CHECK(d.ipsetEntries.empty());
   CHECK(d.bindAddresses.empty());
   REQUIRE(d.diagnostics.size() == 1);
   CHECK(d.diagnostics[0].object == key);
-  CHECK(d.diagnostics[0].reason == kReasonTooManyRealServers);
+  CHECK(d.diagnostics[0].reason == kReasonTooManyKernelObjects);
   CHECK_THAT(d.diagnostics[0].message, Catch::Contains(key.str()));
 }
 
@@ -72,21 +72,21 @@ TEST_CASE("A Service of 1,000 ports x 10 slices x 1,000 endpoints is rejected al
   CHECK(realServers(*vs) == std::vector<std::string>{"10.1.0.1:8080 w1", "10.1.0.2:8080 w1"});
 }
 
-TEST_CASE("The bound counts every virtual server of a port, and the bound itself is allowed",
+TEST_CASE("The bound counts every virtual server and real server, and the bound is allowed",
           "[translate][bound]") {
   // 2 ports x (cluster IP + one external IP) = 4 virtual servers, each with every endpoint.
   auto svc = manyPorts("edge", 2);
   svc.externalIPs = {ip("50.0.0.1")};
-  const std::size_t atBound = kMaxRealServersPerService / 4;
+  const std::size_t atBound = kMaxKernelObjectsPerService / 4 - 1;  // 4 VS + 4 x endpoints
   const auto fits = wideSlice(svc, "edge-1", 1, atBound);
   const EndpointSlice* fitsP[] = {&fits};
   const auto ok = translate(svc, fitsP, node());
   CHECK(ok.ignoredReason.empty());
   CHECK(ok.diagnostics.empty());
   REQUIRE(ok.virtualServers.size() == 4);
-  std::size_t total = 0;
+  std::size_t total = ok.virtualServers.size();
   for (const auto& v : ok.virtualServers) total += v.realServers.size();
-  CHECK(total == kMaxRealServersPerService);
+  CHECK(total == kMaxKernelObjectsPerService);
 
   const auto over = wideSlice(svc, "edge-2", 2, 1);
   const EndpointSlice* overP[] = {&fits, &over};
@@ -97,4 +97,22 @@ TEST_CASE("The bound counts every virtual server of a port, and the bound itself
   const auto foreign = wideSlice(other, "other-1", 3, 1);
   const EndpointSlice* foreignP[] = {&fits, &foreign};
   CHECK(translate(svc, foreignP, node()).ignoredReason.empty());
+}
+
+TEST_CASE("Virtual servers and source ranges amplify too, even without endpoints",
+          "[translate][bound]") {
+  // 1,000 ports x 1,000 external IPs: a million virtual servers, each list within bounds.
+  auto wide = manyPorts("wide", 1000);
+  for (std::uint32_t i = 0; i < 1000; ++i)
+    wide.externalIPs.push_back(IpAddress::v4(0x32000000 + i));
+  checkRejected(translate(wide, {}, node()), {"ns", "wide"});
+
+  // 100 ports x 100 LB IPs x 100 source ranges: two million LOAD-BALANCER-SOURCE-CIDR members.
+  auto ranged = manyPorts("ranged", 100);
+  ranged.type = ServiceType::kLoadBalancer;
+  for (std::uint32_t i = 0; i < 100; ++i) {
+    ranged.loadBalancerIPs.push_back(IpAddress::v4(0x3c000000 + i));
+    ranged.loadBalancerSourceRanges.emplace_back(IpAddress::v4(0x0a000000 + (i << 8)), 24);
+  }
+  checkRejected(translate(ranged, {}, node()), {"ns", "ranged"});
 }
