@@ -1,7 +1,9 @@
 #pragma once
 // Kubernetes JSON (Boost.JSON DOM) -> the ipvs model, with validation and the API's defaults.
 // Pure functions: no I/O, no logging, no state. A bad object is rejected alone with a stable
-// reason id; unknown fields are ignored.
+// reason id, the field path and the object's namespace/name; unknown fields are ignored.
+// Values echoed in messages are quoted and cut (no NUL, no megabyte log lines). Services and
+// EndpointSlices are declared here, Nodes in decode_node.h.
 
 #include <boost/json/fwd.hpp>
 #include <optional>
