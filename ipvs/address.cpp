@@ -54,9 +54,14 @@ IpAddress IpAddress::fromBytes(Family family, const std::uint8_t* bytes) {
 }
 
 std::optional<IpAddress> IpAddress::parse(std::string_view text) {
-  // inet_pton needs a terminated string; addresses are short, so a stack buffer suffices.
-  char buf[INET6_ADDRSTRLEN + 1];
-  if (text.empty() || text.size() >= sizeof(buf)) return std::nullopt;
+  // inet_pton reads a C string, so an embedded NUL would end the address early and
+  // "10.0.0.1\0junk" would parse as 10.0.0.1: reject NUL, and anything longer than the longest
+  // textual address (INET6_ADDRSTRLEN counts the terminator), before copying to the buffer.
+  constexpr std::size_t kMaxText = INET6_ADDRSTRLEN - 1;
+  if (text.empty() || text.size() > kMaxText || text.find('\0') != std::string_view::npos) {
+    return std::nullopt;
+  }
+  char buf[kMaxText + 1];
   std::copy(text.begin(), text.end(), buf);
   buf[text.size()] = '\0';
   IpAddress ip;

@@ -23,5 +23,8 @@ inline constexpr const char* kReasonBadSchedulerFlags = "bad_scheduler_flags";
 inline constexpr const char* kReasonSchedulerFlagIgnored = "scheduler_flag_ignored";
 inline constexpr const char* kReasonDuplicateVirtualServer = "duplicate_virtual_server";
 inline constexpr const char* kReasonVirtualServerConflict = "virtual_server_conflict";
+// The Service would expand into more kernel objects than kMaxKernelObjectsPerService
+// (translate.h); it is not programmed at all (ServiceDesired::ignoredReason says the same).
+inline constexpr const char* kReasonTooManyKernelObjects = "too_many_kernel_objects";
 
 }  // namespace ipvs

@@ -61,6 +61,52 @@ std::string ignoredReason(const Service& svc, const NodeContext& node) {
   return {};
 }
 
+std::size_t countOfFamily(const std::vector<IpAddress>& v, Family f) {
+  return static_cast<std::size_t>(
+      std::count_if(v.begin(), v.end(), [f](const IpAddress& ip) { return ip.family() == f; }));
+}
+
+// Endpoints of `f` that carry service port `sp` (before de-duplication, so an upper bound).
+std::size_t endpointsFor(const ServicePort& sp, Family f,
+                         const std::vector<const EndpointSlice*>& slices) {
+  std::size_t n = 0;
+  for (const auto* s : slices) {
+    if (s->addressType != f) continue;
+    const bool carries = std::any_of(s->ports.begin(), s->ports.end(), [&](const auto& p) {
+      return p.port != 0 && p.name == sp.name && p.protocol == sp.protocol;
+    });
+    if (carries) n += s->endpoints.size();
+  }
+  return n;
+}
+
+// The kernel objects translation would create, counted without creating them: per handled
+// family and port, each virtual server and its real servers (one per endpoint behind the
+// port), plus the source-range ipset members of each LB IP (a /0 is written as two). Every other
+// ipset member is one per virtual server or per endpoint, so this bounds them too. Stops once
+// past the bound, so an absurd Service costs no more to refuse than a legal one to count.
+std::size_t kernelObjectCount(const Service& svc, const std::vector<const EndpointSlice*>& slices,
+                              const NodeContext& node) {
+  std::size_t total = 0;
+  for (Family f : {Family::kV4, Family::kV6}) {
+    if (!node.handles(f) || countOfFamily(svc.clusterIPs, f) == 0) continue;
+    const std::size_t lbIPs = countOfFamily(svc.loadBalancerIPs, f);
+    const std::size_t perPort = 1 + countOfFamily(svc.externalIPs, f) + lbIPs;
+    const std::size_t nodePorts = countOfFamily(node.nodePortAddresses, f);
+    const std::size_t rangeEntries =
+        lbIPs * 2 *
+        static_cast<std::size_t>(std::count_if(svc.loadBalancerSourceRanges.begin(),
+                                               svc.loadBalancerSourceRanges.end(),
+                                               [f](const Cidr& c) { return c.family() == f; }));
+    for (const auto& sp : svc.ports) {
+      const std::size_t servers = perPort + (sp.nodePort != 0 ? nodePorts : 0);
+      total += servers * (1 + endpointsFor(sp, f, slices)) + rangeEntries;
+      if (total > kMaxKernelObjectsPerService) return total;
+    }
+  }
+  return total;
+}
+
 class Translator {
  public:
   Translator(const Service& svc, const NodeContext& node, ServiceDesired& out)
@@ -80,6 +126,7 @@ class Translator {
   void bind(const IpAddress& ip);
   void addEntry(IpsetEntry e) { out_.ipsetEntries.push_back(std::move(e)); }
   void countLocalReady(std::span<const EndpointSlice* const> slices);
+  void reject(std::size_t objects, std::size_t slices, std::size_t endpoints);
   void finish();
 
   const Service& svc_;
@@ -90,8 +137,16 @@ class Translator {
 
 void Translator::run(std::span<const EndpointSlice* const> slices) {
   std::vector<const EndpointSlice*> mine;
+  std::size_t endpoints = 0;
   for (const auto* s : slices) {
-    if (s != nullptr && s->serviceKey() == svc_.key) mine.push_back(s);
+    if (s != nullptr && s->serviceKey() == svc_.key) {
+      mine.push_back(s);
+      endpoints += s->endpoints.size();
+    }
+  }
+  if (const std::size_t n = kernelObjectCount(svc_, mine, node_); n > kMaxKernelObjectsPerService) {
+    reject(n, mine.size(), endpoints);
+    return;
   }
   std::sort(mine.begin(), mine.end(), [](auto* a, auto* b) { return a->key < b->key; });
   for (Family f : {Family::kV4, Family::kV6}) {
@@ -286,6 +341,18 @@ void Translator::countLocalReady(std::span<const EndpointSlice* const> slices) {
   }
   sortUnique(ready);
   out_.healthCheck.localReadyEndpoints += static_cast<std::uint32_t>(ready.size());
+}
+
+void Translator::reject(std::size_t objects, std::size_t slices, std::size_t endpoints) {
+  // Called before anything is expanded, so the result holds no kernel objects.
+  out_.ignoredReason = kIgnoredTooManyKernelObjects;
+  out_.diagnostics.push_back(
+      {svc_.key, kReasonTooManyKernelObjects,
+       "Service " + svc_.key.str() + " is not programmed: " + std::to_string(svc_.ports.size()) +
+           " ports and " + std::to_string(endpoints) + " endpoints in " + std::to_string(slices) +
+           " EndpointSlices make at least " + std::to_string(objects) +
+           " virtual servers, real servers and source-range entries, over the bound of " +
+           std::to_string(kMaxKernelObjectsPerService) + " per Service"});
 }
 
 void Translator::finish() {

@@ -28,6 +28,7 @@
 //    LOOP-BACK for every local endpoint whatever its conditions. A 0.0.0.0/0 (::/0) source
 //    range, which hash:ip,port,net cannot hold, is written as its two /1 halves.
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -55,7 +56,8 @@ struct HealthCheck {
 
 struct ServiceDesired {
   ObjectKey key;
-  std::string ignoredReason;  // "headless", "external_name", "service_proxy_name"; else ""
+  // "headless", "external_name", "service_proxy_name", "too_many_kernel_objects"; else "".
+  std::string ignoredReason;
   std::vector<DesiredVirtualServer> virtualServers;  // sorted by key, unique keys
   std::vector<IpsetEntry> ipsetEntries;              // sorted, unique
   std::vector<IpAddress> bindAddresses;              // to bind on kube-ipvs0; sorted, unique
@@ -69,6 +71,20 @@ struct ServiceDesired {
 
   bool operator==(const ServiceDesired&) const = default;
 };
+
+// Translation multiplies: every port of a Service gets one virtual server per address it is
+// reachable on, each holding every endpoint. Objects that are each within the decoders' bounds
+// (1,000 ports, 1,000 endpoints per slice, 1,000 addresses per list) can therefore ask for 10^7
+// real servers, or 10^6 virtual servers with no endpoint at all: gigabytes of desired state from
+// a manifest under 1 MB. A Service whose virtual servers, real servers and source-range ipset
+// members would exceed this bound is rejected before anything is expanded: its result is
+// empty, ignoredReason is "too_many_kernel_objects", and one kReasonTooManyKernelObjects
+// diagnostic names the Service and gives the numbers. Other Services are not affected.
+// 100k is far above real Services (5,000 endpoints behind a few ports and node addresses stay
+// under it), while it caps one Service's desired state at a few MB (a RealServer is some 40
+// bytes, held again in the observed state and the plan).
+inline constexpr std::size_t kMaxKernelObjectsPerService = 100'000;
+inline constexpr const char* kIgnoredTooManyKernelObjects = "too_many_kernel_objects";
 
 // `slices` are the Service's EndpointSlices (others are ignored); their order does not matter.
 ServiceDesired translate(const Service& service, std::span<const EndpointSlice* const> slices,

@@ -1,7 +1,9 @@
 #pragma once
 // Kubernetes JSON (Boost.JSON DOM) -> the ipvs model, with validation and the API's defaults.
 // Pure functions: no I/O, no logging, no state. A bad object is rejected alone with a stable
-// reason id; unknown fields are ignored.
+// reason id, the field path and the object's namespace/name; unknown fields are ignored.
+// Values echoed in messages are quoted and cut (no NUL, no megabyte log lines). Services and
+// EndpointSlices are declared here, Nodes in decode_node.h.
 
 #include <boost/json/fwd.hpp>
 #include <optional>
@@ -36,6 +38,10 @@ inline constexpr std::size_t kMaxPorts = 1000;
 inline constexpr std::size_t kMaxEndpoints = 10000;
 inline constexpr std::size_t kMaxAddresses = 1000;  // IPs, ranges, hints, node addresses
 inline constexpr std::size_t kMaxLabels = 1000;
+// A label key may be a 253-byte DNS prefix, '/', and a 63-byte name; values are shorter. Every
+// other identifier-like string (port and node names, zones, resourceVersion) gets kMaxNameLength.
+inline constexpr std::size_t kMaxLabelLength = 317;
+inline constexpr std::size_t kMaxAnnotationBytes = 256 * 1024;  // the API server's own total
 
 struct Rejection {
   ResourceKind kind = ResourceKind::kService;
@@ -55,7 +61,6 @@ using Decoded = std::variant<T, Skipped, Rejection>;
 
 Decoded<ipvs::Service> decodeService(const boost::json::value& v);
 Decoded<ipvs::EndpointSlice> decodeEndpointSlice(const boost::json::value& v);
-Decoded<ipvs::Node> decodeNode(const boost::json::value& v);
 
 // metadata.namespace/name of any object, for DELETED events and diagnostics. nullopt when the
 // name is missing or not a string.

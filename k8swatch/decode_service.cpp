@@ -58,7 +58,7 @@ bool readType(DecodeContext& ctx, const json::object& spec, ipvs::Service& svc) 
   } else if (*t == "ExternalName") {
     svc.type = ipvs::ServiceType::kExternalName;
   } else {
-    return ctx.fail(reason::kBadValue, "type", "unknown service type \"" + std::string(*t) + "\"");
+    return ctx.fail(reason::kBadValue, "type", "unknown service type " + detail::quoted(*t));
   }
   return true;
 }
@@ -72,29 +72,30 @@ bool readPolicy(DecodeContext& ctx, const json::object& spec, std::string_view k
   } else if (*p == "Local") {
     out = ipvs::TrafficPolicy::kLocal;
   } else {
-    return ctx.fail(reason::kBadValue, key, "unknown traffic policy \"" + std::string(*p) + "\"");
+    return ctx.fail(reason::kBadValue, key, "unknown traffic policy " + detail::quoted(*p));
   }
   return true;
 }
 
 bool readClusterIPs(DecodeContext& ctx, const json::object& spec, ipvs::Service& svc) {
+  auto valid = [&](std::string_view s) {
+    // "" (ExternalName) and "None" (headless) are the API's two non-addresses.
+    return s.empty() || s == "None" || ipvs::IpAddress::parse(s) ||
+           ctx.fail(reason::kBadAddress, "", detail::quoted(s) + " is not an IP");
+  };
   auto add = [&](std::string_view s) {
-    if (s.empty()) return true;  // ExternalName services carry no cluster IP
-    if (s == "None") {
-      svc.headless = true;
-      return true;
-    }
-    auto ip = ipvs::IpAddress::parse(s);
-    if (!ip) return ctx.fail(reason::kBadAddress, "", "\"" + std::string(s) + "\" is not an IP");
-    svc.clusterIPs.push_back(*ip);
+    if (!valid(s)) return false;
+    if (s == "None") svc.headless = true;
+    if (auto ip = ipvs::IpAddress::parse(s)) svc.clusterIPs.push_back(*ip);
     return true;
   };
-  if (const json::array* ips = detail::optArray(ctx, spec, "clusterIPs"); ips && !ips->empty()) {
-    return detail::forEachString(ctx, *ips, "clusterIPs", add);
-  }
+  // clusterIP is checked even when clusterIPs (which wins) is set: a bad field is a bad object.
   const auto single = detail::optString(ctx, spec, "clusterIP");
+  const json::array* ips = ctx.ok() ? detail::optArray(ctx, spec, "clusterIPs") : nullptr;
   if (!ctx.ok()) return false;
-  if (single && !add(*single)) {
+  const bool fromList = ips != nullptr && !ips->empty();
+  if (fromList && !detail::forEachString(ctx, *ips, "clusterIPs", add)) return false;
+  if (single && !(fromList ? valid(*single) : add(*single))) {
     ctx.within("clusterIP");
     return false;
   }
@@ -109,7 +110,7 @@ bool readFamilies(DecodeContext& ctx, const json::object& spec, ipvs::Service& s
       } else if (f == "IPv6") {
         svc.ipFamilies.push_back(ipvs::Family::kV6);
       } else {
-        return ctx.fail(reason::kBadValue, "", "unknown IP family \"" + std::string(f) + "\"");
+        return ctx.fail(reason::kBadValue, "", "unknown IP family " + detail::quoted(f));
       }
       return true;
     });
@@ -118,6 +119,22 @@ bool readFamilies(DecodeContext& ctx, const json::object& spec, ipvs::Service& s
   // Older servers omit ipFamilies: derive them from the cluster IPs.
   for (const auto& ip : svc.clusterIPs) svc.ipFamilies.push_back(ip.family());
   return true;
+}
+
+// A port number in 1..65535 or a port name (IntOrString).
+bool readTargetPort(DecodeContext& ctx, const json::value& tp, ipvs::ServicePort& port) {
+  if (tp.is_string()) {
+    const auto name = detail::asName(ctx, tp, "targetPort");
+    if (name) port.targetPort = std::string(*name);
+    return name.has_value();
+  }
+  const auto n = detail::asInt(ctx, tp, "targetPort");
+  if (n && (*n < 1 || *n > 65535)) {
+    return ctx.fail(reason::kBadPort, "targetPort",
+                    std::to_string(*n) + " is out of range 1..65535");
+  }
+  if (n) port.targetPort = std::to_string(*n);
+  return n.has_value();
 }
 
 bool readPorts(DecodeContext& ctx, const json::object& spec, ipvs::Service& svc) {
@@ -130,19 +147,14 @@ bool readPorts(DecodeContext& ctx, const json::object& spec, ipvs::Service& svc)
     ipvs::ServicePort port;
     bool good = p != nullptr || ctx.fail(reason::kBadType, "", "want object");
     if (good) {
-      const auto name = detail::optString(ctx, *p, "name");
+      const auto name = detail::optName(ctx, *p, "name");
       const auto proto = detail::readProtocol(ctx, *p);
       good = ctx.ok() && detail::readPort(ctx, *p, "port", false, port.port) &&
              detail::readPort(ctx, *p, "nodePort", true, port.nodePort);
       if (good && proto) port.protocol = *proto;
       if (good && name) port.name = std::string(*name);
       if (const json::value* tp = good ? detail::field(*p, "targetPort") : nullptr) {
-        if (const auto* s = tp->if_string()) {
-          port.targetPort = std::string(*s);
-        } else if (auto n = detail::asInt(ctx, *tp, "targetPort")) {
-          port.targetPort = std::to_string(*n);
-        }
-        good = ctx.ok();
+        good = readTargetPort(ctx, *tp, port);
       }
     }
     if (!good) {
@@ -159,7 +171,7 @@ bool readAffinity(DecodeContext& ctx, const json::object& spec, ipvs::Service& s
   if (!ctx.ok()) return false;
   if (affinity && *affinity != "None" && *affinity != "ClientIP") {
     return ctx.fail(reason::kBadValue, "sessionAffinity",
-                    "unknown session affinity \"" + std::string(*affinity) + "\"");
+                    "unknown session affinity " + detail::quoted(*affinity));
   }
   svc.sessionAffinityClientIP = affinity && *affinity == "ClientIP";
   const json::object* cfg = detail::optObject(ctx, spec, "sessionAffinityConfig");
@@ -189,23 +201,26 @@ bool readSpec(DecodeContext& ctx, const json::object& spec, ipvs::Service& svc) 
       !detail::readPort(ctx, spec, "healthCheckNodePort", true, svc.healthCheckNodePort)) {
     return false;
   }
-  if (const json::array* ext = detail::optArray(ctx, spec, "externalIPs")) {
+  const json::array* ext = detail::optArray(ctx, spec, "externalIPs");
+  if (!ctx.ok()) return false;
+  if (ext != nullptr) {
     const bool good = detail::forEachString(ctx, *ext, "externalIPs", [&](std::string_view s) {
       auto ip = ipvs::IpAddress::parse(s);
-      if (!ip) return ctx.fail(reason::kBadAddress, "", "\"" + std::string(s) + "\" is not an IP");
+      if (!ip) return ctx.fail(reason::kBadAddress, "", detail::quoted(s) + " is not an IP");
       svc.externalIPs.push_back(*ip);
       return true;
     });
     if (!good) return false;
   }
-  if (const json::array* ranges = detail::optArray(ctx, spec, "loadBalancerSourceRanges")) {
+  const json::array* ranges = detail::optArray(ctx, spec, "loadBalancerSourceRanges");
+  if (ranges != nullptr) {
     return detail::forEachString(ctx, *ranges, "loadBalancerSourceRanges", [&](std::string_view s) {
       // kube-proxy trims spaces around each range; an unparsable one rejects the Service, since
       // dropping it would silently widen who may reach the load balancer.
       while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
       while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
       auto cidr = ipvs::Cidr::parse(s);
-      if (!cidr) return ctx.fail(reason::kBadCidr, "", "\"" + std::string(s) + "\" is not a CIDR");
+      if (!cidr) return ctx.fail(reason::kBadCidr, "", detail::quoted(s) + " is not a CIDR");
       svc.loadBalancerSourceRanges.push_back(*cidr);
       return true;
     });
@@ -245,28 +260,21 @@ bool readLoadBalancerStatus(DecodeContext& ctx, const json::object& obj, ipvs::S
 Decoded<ipvs::Service> decodeService(const json::value& v) {
   constexpr auto kKind = ResourceKind::kService;
   DecodeContext ctx;
-  const auto* obj = v.if_object();
-  if (obj == nullptr) {
-    ctx.fail(reason::kNotObject, "", "not a JSON object");
-    return ctx.rejection(kKind, "<unnamed>");
-  }
-  detail::Metadata md;
-  if (!detail::readMetadata(ctx, *obj, true, md)) {
-    return ctx.rejection(kKind, detail::objectName(v));
-  }
+  auto pre = detail::readPreamble(ctx, v, kKind);
+  if (auto* r = std::get_if<Rejection>(&pre)) return std::move(*r);
+  auto& [obj, md] = std::get<detail::Preamble>(pre);
   ipvs::Service svc;
   svc.key = std::move(md.key);
   svc.resourceVersion = std::move(md.resourceVersion);
-  const json::object* spec = detail::optObject(ctx, *obj, "spec");
-  bool good = ctx.ok() && detail::readStringMap(ctx, *md.meta, "labels", svc.labels) &&
-              detail::readStringMap(ctx, *md.meta, "annotations", svc.annotations);
-  if (!good) ctx.within("metadata");
-  if (good && spec != nullptr && !readSpec(ctx, *spec, svc)) {
-    ctx.within("spec");
-    good = false;
+  if (!detail::readStringMap(ctx, *md.meta, "labels", svc.labels) ||
+      !detail::readStringMap(ctx, *md.meta, "annotations", svc.annotations)) {
+    ctx.within("metadata");
+    return ctx.rejection(kKind, svc.key.str());
   }
-  if (good) good = readLoadBalancerStatus(ctx, *obj, svc);
-  if (!good) return ctx.rejection(kKind, svc.key.str());
+  const json::object* spec = detail::optObject(ctx, *obj, "spec");
+  if (ctx.ok() && spec != nullptr && !readSpec(ctx, *spec, svc)) ctx.within("spec");
+  if (ctx.ok()) readLoadBalancerStatus(ctx, *obj, svc);
+  if (!ctx.ok()) return ctx.rejection(kKind, svc.key.str());
   return svc;
 }
 

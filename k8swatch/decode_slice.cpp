@@ -1,4 +1,4 @@
-// EndpointSlice and Node decoding. Endpoints are the hot path (a large cluster has 10^5 of
+// EndpointSlice decoding. Endpoints are the hot path (a large cluster has 10^5 of
 // them), so each endpoint object is walked once, member by member.
 
 #include <boost/json/value.hpp>
@@ -33,7 +33,7 @@ bool readHintNames(DecodeContext& ctx, const json::object& hints, std::string_vi
   out.reserve(a->size());
   for (std::size_t i = 0; i < a->size(); ++i) {
     const auto* h = (*a)[i].if_object();
-    const auto name = h ? detail::optString(ctx, *h, "name") : std::nullopt;
+    const auto name = h ? detail::optName(ctx, *h, "name") : std::nullopt;
     if (h == nullptr) ctx.fail(reason::kBadType, "", "want object");
     if (!ctx.ok()) {
       ctx.withinIndex(key, i);
@@ -82,7 +82,7 @@ bool readEndpoint(DecodeContext& ctx, const json::object& o, ipvs::Family family
         return false;
       }
     } else if (key == "nodeName" || key == "zone") {
-      const auto s = detail::asString(ctx, v, key);
+      const auto s = detail::asName(ctx, v, key);
       if (!s) return false;
       (key == "zone" ? ep.zone : ep.nodeName) = std::string(*s);
     } else if (key == "hints") {
@@ -107,7 +107,7 @@ bool readSlicePorts(DecodeContext& ctx, const json::object& obj, ipvs::EndpointS
     const auto* p = (*ports)[i].if_object();
     ipvs::EndpointPort port;
     if (p == nullptr) ctx.fail(reason::kBadType, "", "want object");
-    const auto name = p ? detail::optString(ctx, *p, "name") : std::nullopt;
+    const auto name = p ? detail::optName(ctx, *p, "name") : std::nullopt;
     const auto proto = p && ctx.ok() ? detail::readProtocol(ctx, *p) : std::nullopt;
     if (ctx.ok() && detail::readPort(ctx, *p, "port", true, port.port)) {
       port.protocol = *proto;
@@ -142,14 +142,9 @@ bool readEndpoints(DecodeContext& ctx, const json::object& obj, ipvs::EndpointSl
 Decoded<ipvs::EndpointSlice> decodeEndpointSlice(const json::value& v) {
   constexpr auto kKind = ResourceKind::kEndpointSlice;
   DecodeContext ctx;
-  const auto* obj = v.if_object();
-  if (obj == nullptr) {
-    ctx.fail(reason::kNotObject, "", "not a JSON object");
-    return ctx.rejection(kKind, "<unnamed>");
-  }
-  detail::Metadata md;
-  if (!detail::readMetadata(ctx, *obj, true, md))
-    return ctx.rejection(kKind, detail::objectName(v));
+  auto pre = detail::readPreamble(ctx, v, kKind);
+  if (auto* r = std::get_if<Rejection>(&pre)) return std::move(*r);
+  auto& [obj, md] = std::get<detail::Preamble>(pre);
   ipvs::EndpointSlice slice;
   slice.key = std::move(md.key);
   slice.resourceVersion = std::move(md.resourceVersion);
@@ -162,13 +157,17 @@ Decoded<ipvs::EndpointSlice> decodeEndpointSlice(const json::value& v) {
     slice.addressType = ipvs::Family::kV6;
   } else if (!type || *type != "IPv4") {
     ctx.fail(reason::kBadValue, "addressType",
-             type ? "unknown address type \"" + std::string(*type) + "\"" : "missing");
+             type ? "unknown address type " + detail::quoted(*type) : "missing");
     return ctx.rejection(kKind, name);
   }
 
+  // Only the service-name label is used, so the others are counted but not copied.
   const json::object* labels = detail::optObject(ctx, *md.meta, "labels");
+  if (labels != nullptr && labels->size() > kMaxLabels) {
+    ctx.fail(reason::kTooLarge, "", "too many entries");
+  }
   const auto service =
-      labels ? detail::optString(ctx, *labels, ipvs::kLabelServiceName) : std::nullopt;
+      labels && ctx.ok() ? detail::optName(ctx, *labels, ipvs::kLabelServiceName) : std::nullopt;
   if (!ctx.ok()) {
     ctx.within(labels ? "metadata.labels" : "metadata");
     return ctx.rejection(kKind, name);
@@ -183,54 +182,6 @@ Decoded<ipvs::EndpointSlice> decodeEndpointSlice(const json::value& v) {
     return ctx.rejection(kKind, name);
   }
   return slice;
-}
-
-Decoded<ipvs::Node> decodeNode(const json::value& v) {
-  constexpr auto kKind = ResourceKind::kNode;
-  DecodeContext ctx;
-  const auto* obj = v.if_object();
-  if (obj == nullptr) {
-    ctx.fail(reason::kNotObject, "", "not a JSON object");
-    return ctx.rejection(kKind, "<unnamed>");
-  }
-  detail::Metadata md;
-  if (!detail::readMetadata(ctx, *obj, false, md))
-    return ctx.rejection(kKind, detail::objectName(v));
-  ipvs::Node node;
-  node.name = std::move(md.key.name);
-  node.resourceVersion = std::move(md.resourceVersion);
-  if (!detail::readStringMap(ctx, *md.meta, "labels", node.labels)) {
-    ctx.within("metadata");
-    return ctx.rejection(kKind, node.name);
-  }
-  const json::object* status = detail::optObject(ctx, *obj, "status");
-  const json::array* addrs = status ? detail::optArray(ctx, *status, "addresses") : nullptr;
-  if (!ctx.ok()) {
-    ctx.within(status ? "status" : "");
-    return ctx.rejection(kKind, node.name);
-  }
-  const std::size_t count = addrs ? addrs->size() : 0;
-  if (count > kMaxAddresses) {
-    ctx.fail(reason::kTooLarge, "status.addresses", "too many");
-    return ctx.rejection(kKind, node.name);
-  }
-  for (std::size_t i = 0; i < count; ++i) {
-    const auto* a = (*addrs)[i].if_object();
-    if (a == nullptr) ctx.fail(reason::kBadType, "", "want object");
-    const auto type = a ? detail::optString(ctx, *a, "type") : std::nullopt;
-    const json::value* address = a ? detail::field(*a, "address") : nullptr;
-    // Hostname and InternalDNS entries are names, not IPs: only the two IP types are kept.
-    if (ctx.ok() && type && (*type == "InternalIP" || *type == "ExternalIP")) {
-      if (address == nullptr) ctx.fail(reason::kBadAddress, "address", "missing");
-      auto ip = address ? detail::parseIp(ctx, *address, "address") : std::nullopt;
-      if (ip) node.addresses.push_back(*ip);
-    }
-    if (!ctx.ok()) {
-      ctx.withinIndex("status.addresses", i);
-      return ctx.rejection(kKind, node.name);
-    }
-  }
-  return node;
 }
 
 }  // namespace k8swatch

@@ -110,6 +110,23 @@ std::optional<std::string_view> optString(DecodeContext& ctx, const json::object
   return v == nullptr ? std::nullopt : asString(ctx, *v, key);
 }
 
+std::optional<std::string_view> asName(DecodeContext& ctx, const json::value& v,
+                                       std::string_view what) {
+  auto s = asString(ctx, v, what);
+  if (s && s->size() > kMaxNameLength) {
+    ctx.fail(reason::kTooLarge, what,
+             std::to_string(s->size()) + " bytes, over " + std::to_string(kMaxNameLength));
+    return std::nullopt;
+  }
+  return s;
+}
+
+std::optional<std::string_view> optName(DecodeContext& ctx, const json::object& o,
+                                        std::string_view key) {
+  const json::value* v = field(o, key);
+  return v == nullptr ? std::nullopt : asName(ctx, *v, key);
+}
+
 std::optional<bool> optBool(DecodeContext& ctx, const json::object& o, std::string_view key) {
   const json::value* v = field(o, key);
   if (v == nullptr) return std::nullopt;
@@ -147,7 +164,7 @@ std::optional<ipvs::IpAddress> parseIp(DecodeContext& ctx, const json::value& v,
   const auto s = asString(ctx, v, what);
   if (!s) return std::nullopt;
   auto ip = ipvs::IpAddress::parse(*s);
-  if (!ip) ctx.fail(reason::kBadAddress, what, "\"" + std::string(*s) + "\" is not an IP address");
+  if (!ip) ctx.fail(reason::kBadAddress, what, quoted(*s) + " is not an IP address");
   return ip;
 }
 
@@ -158,7 +175,7 @@ std::optional<ipvs::Protocol> readProtocol(DecodeContext& ctx, const json::objec
   if (*s == "TCP") return ipvs::Protocol::kTcp;
   if (*s == "UDP") return ipvs::Protocol::kUdp;
   if (*s == "SCTP") return ipvs::Protocol::kSctp;
-  ctx.fail(reason::kBadProtocol, "protocol", "\"" + std::string(*s) + "\" is not TCP, UDP or SCTP");
+  ctx.fail(reason::kBadProtocol, "protocol", quoted(*s) + " is not TCP, UDP or SCTP");
   return std::nullopt;
 }
 
@@ -167,11 +184,23 @@ bool readStringMap(DecodeContext& ctx, const json::object& meta, std::string_vie
   const json::object* m = optObject(ctx, meta, key);
   if (m == nullptr) return ctx.ok();
   if (m->size() > kMaxLabels) return ctx.fail(reason::kTooLarge, key, "too many entries");
+  // Labels are bounded one by one; annotations (free text) only in total, as the API does.
+  const bool labels = key == "labels";
+  std::size_t total = 0;
   out.reserve(m->size());
   for (const auto& kv : *m) {
     const auto* s = kv.value().if_string();
-    if (s == nullptr) {
+    total += kv.key().size() + (s ? s->size() : 0);
+    if (kv.key().size() > kMaxLabelLength) {
+      ctx.fail(reason::kTooLarge, "", "a key of " + std::to_string(kv.key().size()) + " bytes");
+    } else if (s == nullptr) {
       wrongType(ctx, kv.key(), "string", kv.value());
+    } else if (labels && s->size() > kMaxLabelLength) {
+      ctx.fail(reason::kTooLarge, kv.key(), "a value of " + std::to_string(s->size()) + " bytes");
+    } else if (!labels && total > kMaxAnnotationBytes) {
+      ctx.fail(reason::kTooLarge, "", "over " + std::to_string(kMaxAnnotationBytes) + " bytes");
+    }
+    if (!ctx.ok()) {
       ctx.within(key);
       return false;
     }
@@ -208,15 +237,55 @@ bool readMetadata(DecodeContext& ctx, const json::object& obj, bool namespaced, 
   if (name->size() > kMaxNameLength || (ns && ns->size() > kMaxNameLength)) {
     return ctx.fail(reason::kTooLarge, "metadata", "name or namespace too long");
   }
+  if (rv != nullptr && rv->size() > kMaxNameLength) {
+    return ctx.fail(reason::kTooLarge, "metadata.resourceVersion", "too long");
+  }
   out.key.name = std::string(*name);
   if (ns != nullptr) out.key.ns = std::string(*ns);
   if (rv != nullptr) out.resourceVersion = std::string(*rv);
   return true;
 }
 
+std::variant<Preamble, Rejection> readPreamble(DecodeContext& ctx, const json::value& v,
+                                               ResourceKind kind) {
+  Preamble out;
+  out.object = v.if_object();
+  if (out.object == nullptr) {
+    ctx.fail(reason::kNotObject, "", "not a JSON object");
+    return ctx.rejection(kind, "<unnamed>");
+  }
+  if (!readMetadata(ctx, *out.object, kind != ResourceKind::kNode, out.md)) {
+    return ctx.rejection(kind, objectName(v));
+  }
+  return out;
+}
+
 std::string objectName(const json::value& v) {
-  if (auto key = decodeKey(v)) return key->str();
-  return "<unnamed>";
+  auto key = decodeKey(v);
+  // An over-long name or namespace is the reason for the rejection: never echo it whole.
+  if (!key || key->name.size() > kMaxNameLength || key->ns.size() > kMaxNameLength) {
+    return "<unnamed>";
+  }
+  return key->str();
+}
+
+std::string quoted(std::string_view s) {
+  constexpr std::size_t kShown = 64;
+  std::string out = "\"";
+  for (const char c : s.substr(0, kShown)) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f || c == '"' || c == '\\') {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[u >> 4];
+      out += kHex[u & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += "\"";
+  if (s.size() > kShown) out += "... (" + std::to_string(s.size()) + " bytes)";
+  return out;
 }
 
 }  // namespace k8swatch::detail

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "ipvs/model.h"
 #include "k8swatch/decode.h"
@@ -44,6 +45,11 @@ const boost::json::array* optArray(DecodeContext& ctx, const boost::json::object
                                    std::string_view key);
 std::optional<std::string_view> optString(DecodeContext& ctx, const boost::json::object& o,
                                           std::string_view key);
+// A string of at most kMaxNameLength bytes (names, zones, resource versions).
+std::optional<std::string_view> optName(DecodeContext& ctx, const boost::json::object& o,
+                                        std::string_view key);
+std::optional<std::string_view> asName(DecodeContext& ctx, const boost::json::value& v,
+                                       std::string_view what);
 std::optional<bool> optBool(DecodeContext& ctx, const boost::json::object& o, std::string_view key);
 std::optional<std::int64_t> optInt(DecodeContext& ctx, const boost::json::object& o,
                                    std::string_view key);
@@ -89,6 +95,18 @@ struct Metadata {
 bool readMetadata(DecodeContext& ctx, const boost::json::object& obj, bool namespaced,
                   Metadata& out);
 
+// The start of every decode: `v` must be an object with valid metadata. On failure the
+// Rejection already names the object as well as it can.
+struct Preamble {
+  const boost::json::object* object = nullptr;
+  Metadata md;
+};
+std::variant<Preamble, Rejection> readPreamble(DecodeContext& ctx, const boost::json::value& v,
+                                               ResourceKind kind);
+
 std::string objectName(const boost::json::value& v);  // best effort "ns/name" for messages
+// A value for a message: in quotes, control bytes escaped, cut after a few dozen bytes, so a
+// hostile value never makes a huge or binary log line.
+std::string quoted(std::string_view s);
 
 }  // namespace k8swatch::detail

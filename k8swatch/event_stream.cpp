@@ -76,21 +76,28 @@ std::size_t EventStreamParser::scan(const char* p, std::size_t n) {
 }
 
 bool EventStreamParser::forward(const char* p, std::size_t n, bool last) {
+  // Exactly the first maxEventBytes_ bytes of an event reach the parser, however the reads
+  // split: capping each piece at the bytes left under the bound makes a syntax error there a
+  // stream error for every split, and an error past the bound never seen (issue #14, defect 7).
+  const std::size_t room = maxEventBytes_ - std::min(valueBytes_, maxEventBytes_);
   valueBytes_ += n;
-  if (!skipping_ && valueBytes_ > maxEventBytes_) {
-    skipping_ = true;  // drop what the parser holds; the rest of the value is only scanned
-    parser_.reset();
+  if (!skipping_) {
+    boost::system::error_code ec;
+    if (const std::size_t take = std::min(n, room); take > 0) parser_.write(p, take, ec);
+    if (!ec && valueBytes_ > maxEventBytes_) {
+      skipping_ = true;  // drop what the parser holds; the rest of the value is only scanned
+      parser_.reset();
+    } else if (!ec && last) {
+      parser_.finish(ec);
+    }
+    if (ec) {
+      error_ = "watch stream: invalid JSON: " + ec.message();
+      return false;
+    }
   }
   if (skipping_) {
     if (last) onOversize_(valueBytes_);
     return true;
-  }
-  boost::system::error_code ec;
-  parser_.write(p, n, ec);
-  if (!ec && last) parser_.finish(ec);
-  if (ec) {
-    error_ = "watch stream: invalid JSON: " + ec.message();
-    return false;
   }
   if (last) {
     json::value v = parser_.release();

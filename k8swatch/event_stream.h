@@ -6,6 +6,10 @@
 // bound is skipped to its end without being held in memory, and the stream goes on.
 // Single-threaded; no I/O. Garbage (a top-level byte that cannot start an object, or invalid
 // JSON inside one) is an error after which the stream is unusable.
+// The outcome never depends on where the reads split: exactly the first maxEventBytes of each
+// event are parsed, so invalid JSON there is an error whatever the event's size, while an event
+// over the bound is reported through OversizeFn once its end is scanned, whatever follows the
+// bound inside it.
 
 #include <boost/json/monotonic_resource.hpp>
 #include <boost/json/stream_parser.hpp>
@@ -28,7 +32,8 @@ class EventStreamParser {
   bool feed(std::string_view bytes);
   const std::string& error() const { return error_; }
   // True between events: no partial object is pending (a clean place for the stream to end).
-  bool idle() const { return depth_ == 0; }
+  // Never after an error, whose position would otherwise depend on where the reads split.
+  bool idle() const { return depth_ == 0 && error_.empty(); }
   std::size_t bytesConsumed() const { return consumed_; }
 
  private:

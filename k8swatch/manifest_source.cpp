@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "k8swatch/decode_node.h"
 #include "k8swatch/yaml_json.h"
 
 namespace k8swatch {

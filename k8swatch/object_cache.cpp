@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "k8swatch/decode.h"
+#include "k8swatch/decode_node.h"
 
 namespace k8swatch {
 

@@ -1,6 +1,8 @@
-#include <catch2/catch.hpp>
-
 #include "ipvs/address.h"
+
+#include <catch2/catch.hpp>
+#include <string>
+
 #include "ipvs/kernel_objects.h"
 
 using namespace ipvs;
@@ -22,6 +24,24 @@ TEST_CASE("IP addresses parse, format and compare", "[address]") {
   CHECK(IpAddress::parse("127.0.0.1")->isLoopback());
   CHECK(IpAddress::parse("::1")->isLoopback());
   CHECK(IpAddress::parse("0.0.0.0")->isUnspecified());
+}
+
+TEST_CASE("an address with an embedded NUL or over the textual maximum is rejected", "[address]") {
+  using namespace std::string_literals;
+  // inet_pton would stop at the NUL and accept the prefix.
+  for (const auto& bad : {"10.0.0.1\0junk"s, "10.0.0.1\0"s, "\0"s, "2001:db8::1\0:2"s}) {
+    INFO(bad.size());
+    CHECK_FALSE(IpAddress::parse(bad));
+    CHECK_FALSE(Cidr::parse(bad + "/32"));
+  }
+  CHECK_FALSE(Cidr::parse("10.0.0.0/8\0junk"s));
+  // The longest valid text (45 characters, an IPv4-mapped IPv6 address) still parses; one
+  // character more is refused before any copy.
+  const std::string longest = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255";
+  REQUIRE(longest.size() == 45);
+  CHECK(IpAddress::parse(longest));
+  CHECK_FALSE(IpAddress::parse(longest + " "));
+  CHECK_FALSE(IpAddress::parse(std::string(1000, '1')));
 }
 
 TEST_CASE("CIDRs mask host bits and test membership", "[address]") {

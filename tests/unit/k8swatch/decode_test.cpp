@@ -4,6 +4,8 @@
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
 
+#include "k8swatch/decode_node.h"
+
 namespace json = boost::json;
 using namespace k8swatch;
 

@@ -1,7 +1,9 @@
 #include "k8swatch/event_stream.h"
 
+#include <algorithm>
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
+#include <random>
 
 namespace json = boost::json;
 using k8swatch::EventStreamParser;
@@ -82,4 +84,110 @@ TEST_CASE("event stream: garbage is an error that sticks", "[stream]") {
   Collector e;
   auto r = e.parser(1 << 20);
   CHECK_FALSE(r.feed("[1,2]"));  // events are objects
+}
+
+namespace {
+
+// Everything a feed sequence observably produces.
+struct Outcome {
+  std::vector<std::string> events;
+  std::vector<std::size_t> oversize;
+  bool ok = true;
+  std::string error;
+  bool idle = true;
+  bool operator==(const Outcome&) const = default;
+};
+
+std::ostream& operator<<(std::ostream& os, const Outcome& o) {
+  os << o.events.size() << " events, oversize [";
+  for (auto n : o.oversize) os << n << " ";
+  return os << "], ok " << o.ok << ", idle " << o.idle << ", error \"" << o.error << "\"";
+}
+
+constexpr std::size_t kLimit = 100;
+
+// Feeds `stream` cut at `cuts` (ascending offsets), stopping at the first failed feed.
+Outcome feedSplit(const std::string& stream, const std::vector<std::size_t>& cuts) {
+  Collector c;
+  auto p = c.parser(kLimit);
+  Outcome out;
+  std::size_t from = 0;
+  auto bounds = cuts;
+  bounds.push_back(stream.size());
+  for (const std::size_t to : bounds) {
+    out.ok = p.feed(std::string_view(stream).substr(from, to - from));
+    from = to;
+    if (!out.ok) break;
+  }
+  out.events = c.events;
+  out.oversize = c.oversize;
+  out.error = p.error();
+  out.idle = p.idle();
+  return out;
+}
+
+std::string padded(const std::string& head, std::size_t padding, const std::string& tail) {
+  return head + std::string(padding, 'x') + tail;
+}
+
+}  // namespace
+
+TEST_CASE("event stream: the outcome does not depend on where reads split", "[stream]") {
+  const std::string good = R"({"type":"BOOKMARK","object":{}})";
+  struct Case {
+    const char* what;
+    std::string stream;
+    std::size_t events;
+    std::size_t oversize;
+    bool ok;
+  };
+  const std::string head = R"({"type":"ADDED","object":{"pad":")";
+  // The first kLimit bytes of every event are parsed; the rest of an oversize one is scanned.
+  const std::vector<Case> cases = {
+      {"oversize valid event between good ones",
+       good + "\n" + padded(head, 300, R"("}})") + "\n" + good, 2, 1, true},
+      {"oversize event, invalid JSON within the bound",
+       good + R"({"type":"ADDED","object":{"kind":nope,"pad":")" + std::string(300, 'x') +
+           R"("}})" + good,
+       1, 0, false},
+      {"oversize event, invalid JSON past the bound",
+       padded(head, 300, R"(","kind":nope}})") + good, 1, 1, true},
+      {"oversize event with mismatched brackets past the bound",
+       padded(head, 300, R"(","n":[1}]})") + good, 1, 1, true},
+      {"small invalid event", good + R"({"type":"ADDED","object":{"kind":nope}})" + good, 1, 0,
+       false},
+      {"event of exactly the bound, then one byte over",
+       padded(head, kLimit - head.size() - 3, R"("}})") +
+           padded(head, kLimit - head.size() - 2, R"("}})") + good,
+       2, 1, true},
+      {"stream ending inside an oversize event", good + padded(head, 300, ""), 1, 0, true},
+  };
+  for (const auto& c : cases) {
+    INFO(c.what);
+    const Outcome whole = feedSplit(c.stream, {});
+    CHECK(whole.events.size() == c.events);
+    CHECK(whole.oversize.size() == c.oversize);
+    CHECK(whole.ok == c.ok);
+    // Every single split point, every pair of split points 5 apart, and random multi-splits.
+    for (std::size_t a = 0; a <= c.stream.size(); ++a) {
+      INFO("split at " << a);
+      REQUIRE(feedSplit(c.stream, {a}) == whole);
+      if (a + 5 <= c.stream.size()) REQUIRE(feedSplit(c.stream, {a, a + 5}) == whole);
+    }
+    std::mt19937 rng(14);  // fixed seed: the same cuts on every run
+    for (int round = 0; round < 200; ++round) {
+      std::vector<std::size_t> cuts(rng() % 12);
+      for (auto& cut : cuts) cut = rng() % (c.stream.size() + 1);
+      std::sort(cuts.begin(), cuts.end());
+      INFO("round " << round);
+      REQUIRE(feedSplit(c.stream, cuts) == whole);
+    }
+    Outcome bytewise;  // one byte per read, the finest split
+    {
+      std::vector<std::size_t> cuts;
+      for (std::size_t i = 1; i < c.stream.size(); ++i) cuts.push_back(i);
+      bytewise = feedSplit(c.stream, cuts);
+    }
+    CHECK(bytewise == whole);
+  }
 }
