@@ -57,6 +57,23 @@ dump() {
   done
 }
 
+# clean_node: no KUBE chain, virtual server, ipset or kube-ipvs0 left.
+clean_node() {
+  $IPTABLES_SAVE | grep -v -- 'KUBE-' | $IPTABLES_RESTORE || t_fail "cannot clear the KUBE chains"
+  $IP6TABLES_SAVE | grep -v -- 'KUBE-' | $IP6TABLES_RESTORE || t_fail "cannot clear the KUBE chains (v6)"
+  $IPVSADM -C
+  $IPSET destroy || t_fail "cannot destroy the ipsets"
+  $IP link del kube-ipvs0 2>/dev/null
+  [ -z "$($IPVSADM -Sn)$($IPSET save)$($IPTABLES_SAVE | grep KUBE-)" ] || t_fail "the node is not clean"
+}
+# samples: one line per look at the node while the agent takes over from the iptables mode:
+# "<KUBE-SVC/SEP/EXT chains in nat> <IPVS real servers>", until /tmp/stop-loops exists.
+samples() {
+  while [ ! -f /tmp/stop-loops ]; do
+    echo "$($IPTABLES_SAVE -t nat | grep -c '^:KUBE-\(SVC\|SEP\|EXT\)-') $($IPVSADM -Sn | grep -c '^-a')"
+  done >/tmp/samples.log
+}
+
 # The node, two backends (on "another node" as far as the Service is concerned) and a client.
 $IP link add node0 type dummy && $IP link set node0 up
 $IP addr add 192.168.100.10/24 dev node0
@@ -122,16 +139,67 @@ diff /tmp/kube-proxy.state /tmp/takeover.state | grep '^[-+][^-+]' | sed 's/^/  
 
 t_begin "the end state equals what the agent builds on a clean node"
 kill "$AGENT" && wait "$AGENT"
-$IPTABLES_SAVE | grep -v -- 'KUBE-' | $IPTABLES_RESTORE || t_fail "cannot clear the KUBE chains"
-$IP6TABLES_SAVE | grep -v -- 'KUBE-' | $IP6TABLES_RESTORE || t_fail "cannot clear the KUBE chains (v6)"
-$IPVSADM -C
-$IPSET destroy || t_fail "cannot destroy the ipsets"
-$IP link del kube-ipvs0
-[ -z "$($IPVSADM -Sn)$($IPSET save)" ] || t_fail "the node is not clean"
+clean_node
 start_agent
 dump >/tmp/scratch.state
 assert_eq "$(cat /tmp/scratch.state)" "$(cat /tmp/takeover.state)"
 diff /tmp/scratch.state /tmp/takeover.state | sed 's/^/  diff scratch takeover: /'
 assert_eq "b1=2 b2=2" "$(http_tally c1 10.96.3.1 80 4)" "and it carries traffic"
+
+t_begin "kube-proxy's iptables mode state loads and carries traffic (no IPVS)"
+kill "$AGENT" && wait "$AGENT"
+clean_node
+assert_ok $IPTABLES_RESTORE --noflush /test/takeover/kube-proxy-iptables.iptables
+assert_eq "" "$($IPVSADM -Sn)" "no virtual server"
+assert_not_contains "$(http_tally c1 10.96.3.1 80 6)" "none"
+assert_not_contains "$(http_tally c1 192.168.100.10 30201 6)" "none"
+
+t_begin "--proxy-mode swap under load: no request fails, the leftovers go only after IPVS is in"
+rm -f /tmp/stop-loops
+loop cip 10.96.3.1 80 &
+LOOPS=$!
+loop np 192.168.100.10 30201 &
+LOOPS="$LOOPS $!"
+samples &
+LOOPS="$LOOPS $!"
+retry 600 sh -c "[ \$(wc -l </tmp/loop-cip.log) -ge 10 ] && [ \$(wc -l </tmp/loop-np.log) -ge 10 ]" ||
+  t_fail "the loops do not run"
+L0=$(lines cip)
+M0=$(lines np)
+start_agent
+retry 600 sh -c "[ \$(wc -l </tmp/loop-cip.log) -ge $((L0 + 20)) ] && [ \$(wc -l </tmp/loop-np.log) -ge $((M0 + 20)) ]" ||
+  t_fail "the loops stalled after the swap"
+retry 300 sh -c "! $IPTABLES_SAVE -t nat | grep -q '^:KUBE-SVC-'" || t_fail "KUBE-SVC-* never removed"
+touch /tmp/stop-loops
+# shellcheck disable=SC2086
+wait $LOOPS
+echo "  requests: ClusterIP $(lines cip), NodePort $(lines np); failed: $(grep -c FAIL /tmp/loop-cip.log), $(grep -c FAIL /tmp/loop-np.log)"
+echo "  samples (iptables-mode chains, IPVS real servers): $(uniq -c /tmp/samples.log | tr -s ' \n' ' ')"
+assert_eq "0" "$(grep -c FAIL /tmp/loop-cip.log)" "failed requests through the ClusterIP"
+assert_eq "0" "$(grep -c FAIL /tmp/loop-np.log)" "failed requests through the NodePort"
+assert_eq "4 0" "$(head -1 /tmp/samples.log)" "the first look: iptables mode only"
+assert_eq "0" "$(awk '$1 == 0 && $2 < 4' /tmp/samples.log | wc -l)" "leftovers removed before IPVS had every real server"
+NAT=$($IPTABLES_SAVE -t nat)
+for gone in KUBE-SVC- KUBE-SEP- KUBE-EXT- KUBE-NODEPORTS; do
+  assert_not_contains "$NAT" "$gone" "an iptables-mode leftover stays"
+done
+assert_not_contains "$($IPTABLES_SAVE -t filter)" "KUBE-EXTERNAL-SERVICES" "an iptables-mode leftover stays"
+[ "$(conns $CIP)" -gt 0 ] && [ "$(conns $NP)" -gt 0 ] || t_fail "IPVS carried no connection"
+dump >/tmp/swap.state
+LB_FW='-m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL'
+grep -vF -- "$LB_FW" /tmp/swap.state >/tmp/swap-known.state
+assert_eq "$(cat /tmp/scratch.state)" "$(cat /tmp/swap-known.state)" \
+  "the end state differs from a clean-node build (besides the known gap below)"
+
+t_begin "KNOWN GAP (expected failure): iptables mode's jumps into KUBE-PROXY-FIREWALL stay"
+# kube-proxy's iptables mode jumps to KUBE-PROXY-FIREWALL from INPUT, FORWARD and OUTPUT with
+# "-m conntrack --ctstate NEW ... kubernetes load balancer firewall"; the IPVS mode uses the same
+# chain with other jumps ("kube-proxy firewall rules", INPUT and FORWARD only). The agent keeps
+# the shared chain and so leaves these three jumps: LoadBalancer source ranges then also apply
+# to the node's own OUTPUT traffic, which kube-proxy's IPVS mode does not do. This check asserts
+# the gap is still there; when it fails, the cleanup was fixed: turn it into a plain check.
+for c in INPUT FORWARD OUTPUT; do
+  assert_contains "$($IPTABLES_SAVE -t filter)" "-A $c $LB_FW" "gap fixed? $c"
+done
 
 t_summary
