@@ -186,20 +186,16 @@ done
 assert_not_contains "$($IPTABLES_SAVE -t filter)" "KUBE-EXTERNAL-SERVICES" "an iptables-mode leftover stays"
 [ "$(conns $CIP)" -gt 0 ] && [ "$(conns $NP)" -gt 0 ] || t_fail "IPVS carried no connection"
 dump >/tmp/swap.state
-LB_FW='-m conntrack --ctstate NEW -m comment --comment "kubernetes load balancer firewall" -j KUBE-PROXY-FIREWALL'
-grep -vF -- "$LB_FW" /tmp/swap.state >/tmp/swap-known.state
-assert_eq "$(cat /tmp/scratch.state)" "$(cat /tmp/swap-known.state)" \
-  "the end state differs from a clean-node build (besides the known gap below)"
+assert_eq "$(cat /tmp/scratch.state)" "$(cat /tmp/swap.state)" "the end state differs from a clean-node build"
 
-t_begin "KNOWN GAP (expected failure): iptables mode's jumps into KUBE-PROXY-FIREWALL stay"
+t_begin "the iptables mode's jumps into the shared KUBE-PROXY-FIREWALL are removed too"
 # kube-proxy's iptables mode jumps to KUBE-PROXY-FIREWALL from INPUT, FORWARD and OUTPUT with
-# "-m conntrack --ctstate NEW ... kubernetes load balancer firewall"; the IPVS mode uses the same
-# chain with other jumps ("kube-proxy firewall rules", INPUT and FORWARD only). The agent keeps
-# the shared chain and so leaves these three jumps: LoadBalancer source ranges then also apply
-# to the node's own OUTPUT traffic, which kube-proxy's IPVS mode does not do. This check asserts
-# the gap is still there; when it fails, the cleanup was fixed: turn it into a plain check.
-for c in INPUT FORWARD OUTPUT; do
-  assert_contains "$($IPTABLES_SAVE -t filter)" "-A $c $LB_FW" "gap fixed? $c"
-done
+# "-m conntrack --ctstate NEW ... kubernetes load balancer firewall"; the IPVS mode keeps that chain
+# with its own jumps (INPUT and FORWARD only). Left in place, LoadBalancer source ranges would also
+# filter the node's own OUTPUT traffic, which kube-proxy's IPVS mode does not do.
+FILTER=$($IPTABLES_SAVE -t filter)
+assert_not_contains "$FILTER" "kubernetes load balancer firewall"
+assert_contains "$FILTER" '-A INPUT -m comment --comment "kube-proxy firewall rules" -j KUBE-PROXY-FIREWALL'
+assert_contains "$FILTER" '-A FORWARD -m comment --comment "kube-proxy firewall rules" -j KUBE-PROXY-FIREWALL'
 
 t_summary
