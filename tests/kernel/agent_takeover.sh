@@ -135,7 +135,7 @@ for want in "-A -t 10.96.3.1:80 -s rr" "-a -t 192.168.100.10:30201 -r 10.244.3.2
   assert_contains "$(cat /tmp/takeover.state)" "$want" "the end state misses it"
 done
 # For information: how the agent's state differs from the one kube-proxy left.
-diff /tmp/kube-proxy.state /tmp/takeover.state | grep '^[-+][^-+]' | sed 's/^/  kube-proxy -> agent: /'
+diff /tmp/kube-proxy.state /tmp/takeover.state | grep '^[-+]' | grep -v '^\(---\|+++\) ' | sed 's/^/  kube-proxy -> agent: /'
 
 t_begin "the end state equals what the agent builds on a clean node"
 kill "$AGENT" && wait "$AGENT"
