@@ -414,6 +414,16 @@ bool removable(std::string_view table, std::string_view chain, CleanupScope scop
   return scope.iptablesModeChains && iptablesModeChain(table, chain);
 }
 
+// kube-proxy's iptables mode jumps into KUBE-PROXY-FIREWALL, a chain the IPVS mode keeps, with
+// jumps of its own ("-m conntrack --ctstate NEW", "kubernetes load balancer firewall", also from
+// OUTPUT). They are leftovers even though the chain stays: left in place, source ranges would
+// also filter the node's own traffic, which the IPVS mode does not.
+bool iptablesModeJump(std::string_view table, const SavedRule& r) {
+  return table == kFilter && r.target == kProxyFirewall &&
+         std::find(r.tokens.begin(), r.tokens.end(), "kubernetes load balancer firewall") !=
+             r.tokens.end();
+}
+
 }  // namespace
 
 std::string renderCleanup(std::string_view saveText, CleanupScope scope) {
@@ -423,16 +433,19 @@ std::string renderCleanup(std::string_view saveText, CleanupScope scope) {
     for (const std::string& c : t.chains) {
       if (removable(t.name, c, scope)) gone.insert(c);
     }
-    if (gone.empty()) continue;
+    std::string deletes;  // references from chains that stay
+    for (const SavedRule& r : t.rules) {
+      if (gone.contains(r.chain)) continue;
+      if (gone.contains(r.target) || (scope.iptablesModeChains && iptablesModeJump(t.name, r))) {
+        deletes += "-D " + r.chain + " " + r.spec + "\n";
+      }
+    }
+    if (gone.empty() && deletes.empty()) continue;
     out += "*" + t.name + "\n";
     for (const std::string& c : t.chains) {  // flushes, under --noflush
       if (gone.contains(c)) out += ":" + c + " - [0:0]\n";
     }
-    for (const SavedRule& r : t.rules) {  // references from chains that stay
-      if (!gone.contains(r.chain) && gone.contains(r.target)) {
-        out += "-D " + r.chain + " " + r.spec + "\n";
-      }
-    }
+    out += deletes;
     for (const std::string& c : t.chains) {
       if (gone.contains(c)) out += "-X " + c + "\n";
     }

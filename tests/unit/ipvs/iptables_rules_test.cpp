@@ -399,3 +399,29 @@ TEST_CASE("cleanup removes our chains and kube-proxy leftovers, nothing else", "
     CHECK(ipvs::renderCleanup("", {}).empty());
   }
 }
+
+TEST_CASE("leftover cleanup removes iptables mode's jumps into the shared KUBE-PROXY-FIREWALL",
+          "[iptables_rules]") {
+  const std::string lbFirewall =
+      "-m conntrack --ctstate NEW -m comment --comment \"kubernetes load balancer firewall\" "
+      "-j KUBE-PROXY-FIREWALL";
+  const std::string ours =
+      "-m comment --comment \"kube-proxy firewall rules\" -j KUBE-PROXY-FIREWALL";
+  const std::string save =
+      "*filter\n:INPUT ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n"
+      ":KUBE-PROXY-FIREWALL - [0:0]\n-A INPUT " +
+      lbFirewall + "\n-A INPUT " + ours + "\n-A OUTPUT " + lbFirewall + "\nCOMMIT\n";
+  const ipvs::CleanupScope leftovers{.ipvsChains = false, .iptablesModeChains = true};
+  // The chain and the IPVS mode's own jump stay; only the iptables mode's jumps go.
+  CHECK(ipvs::renderCleanup(save, leftovers) ==
+        "*filter\n-D INPUT " + lbFirewall + "\n-D OUTPUT " + lbFirewall + "\nCOMMIT\n");
+  CHECK(ipvs::renderCleanup(save, {.ipvsChains = true, .iptablesModeChains = false}) ==
+        "*filter\n:KUBE-PROXY-FIREWALL - [0:0]\n-D INPUT " + lbFirewall + "\n-D INPUT " + ours +
+            "\n-D OUTPUT " + lbFirewall + "\n-X KUBE-PROXY-FIREWALL\nCOMMIT\n");
+  // Once they are gone there is nothing left to do.
+  CHECK(
+      ipvs::renderCleanup("*filter\n:INPUT ACCEPT [0:0]\n:KUBE-PROXY-FIREWALL - [0:0]\n-A INPUT " +
+                              ours + "\nCOMMIT\n",
+                          leftovers)
+          .empty());
+}
