@@ -9,10 +9,11 @@
 // memory of what was sent is never trusted. The mirror is advanced only by operations the
 // kernel acknowledged. Between full syncs, weight-0 real servers are re-checked on the
 // schedule's short drain timer: only their virtual servers are read, and those whose
-// connections ended are deleted; a failed read there makes the kernel state uncertain. When a sync
-// runs is the SyncSchedule's business (its one owner). Threading: none; owned by the sync loop's
-// thread. Ownership: borrows the Dataplane; owns everything else. Errors: a failed operation
-// re-dirties only its Service, retried with that Service's own
+// connections ended are deleted; a failed read there makes the kernel state uncertain.
+// When a sync runs is the SyncSchedule's business (its one owner).
+// Threading: none; owned by the sync loop's thread.
+// Ownership: borrows the Dataplane; owns everything else.
+// Errors: a failed operation re-dirties only its Service, retried with that Service's own
 //   backoff; other Services are unaffected. SyncResult reports each failure and each Service's
 //   state change (failing, still failing, recovered).
 // Metrics: SyncResult carries the counts; the observer publishes them.
