@@ -43,6 +43,15 @@ Result<KernelState> MemoryDataplane::observe() {
   return state_;
 }
 
+Result<std::vector<ObservedRealServer>> MemoryDataplane::observeRealServers(
+    const VirtualServerKey& key) {
+  realServerReads_.push_back(key);
+  if (observeError_) return observeError_;
+  auto it = state_.virtualServers.find(key);
+  if (it == state_.virtualServers.end()) return errnoCode(ENOENT);
+  return it->second.realServers;
+}
+
 ApplyReport MemoryDataplane::apply(std::span<const Operation> ops) {
   ++applyCalls_;
   ApplyReport report;

@@ -9,13 +9,14 @@
 // Threading: one thread at a time, like every Dataplane.
 // Ownership: owns its KernelState.
 // Errors: per operation in ApplyReport; an injected error leaves the state unchanged.
-// Metrics: none (apply() and observe() calls are counted for tests).
+// Metrics: none (apply(), observe() and observeRealServers() calls are counted for tests).
 
 #include <cstddef>
 #include <functional>
 #include <span>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "ipvs/dataplane.h"
 
@@ -31,6 +32,8 @@ class MemoryDataplane final : public Dataplane {
 
   Result<KernelState> observe() override;
   ApplyReport apply(std::span<const Operation> ops) override;
+  // One virtual server's real servers; fails like observe() when failObserve() is set.
+  Result<std::vector<ObservedRealServer>> observeRealServers(const VirtualServerKey& key) override;
 
   const KernelState& state() const { return state_; }
   KernelState& mutableState() { return state_; }  // seed foreign objects, edit counters
@@ -47,6 +50,8 @@ class MemoryDataplane final : public Dataplane {
 
   std::size_t observeCalls() const { return observeCalls_; }
   std::size_t applyCalls() const { return applyCalls_; }
+  // The virtual servers observeRealServers() was asked for, in order.
+  const std::vector<VirtualServerKey>& realServerReads() const { return realServerReads_; }
 
  private:
   KernelState state_;
@@ -54,6 +59,7 @@ class MemoryDataplane final : public Dataplane {
   std::error_code observeError_;
   std::size_t observeCalls_ = 0;
   std::size_t applyCalls_ = 0;
+  std::vector<VirtualServerKey> realServerReads_;
 };
 
 }  // namespace ipvs

@@ -85,7 +85,7 @@ SyncResult Reconciler::sync(Clock::TimePoint now, bool full) {
   const bool awaiting = schedule_.state() == SyncState::kAwaiting;
   const std::vector<ipvs::ObjectKey> keys = schedule_.takeDue(now);
   Attribution attribution;
-  const ipvs::ChangedKeys changed = replan(keys, result, attribution);
+  ipvs::ChangedKeys changed = replan(keys, result, attribution);
   bool uncertain = false;
   if (result.full) {
     if (auto observed = dataplane_.observe()) {
@@ -98,14 +98,19 @@ SyncResult Reconciler::sync(Clock::TimePoint now, bool full) {
       uncertain = true;
     }
   }
+  std::set<ipvs::VirtualServerKey> fresh;  // real servers re-read by this sync
+  // A full sync sees every drain anyway; otherwise the drain check reads only their VSs.
+  result.drainCheck = !result.full && schedule_.drainCheckDue(now);
+  if (result.drainCheck) uncertain = readDrains(changed, fresh) || uncertain;
   const ipvs::DiffOptions opts = diffOptions(now, awaiting && result.full);
   ipvs::Plan plan = result.full ? ipvs::diff(desired_, observed_, opts)
                                 : ipvs::diffKeys(desired_, observed_, opts, changed);
-  if (!result.full && refreshCounters(plan, uncertain))
+  if (!result.full && refreshCounters(plan, fresh, uncertain))
     plan = ipvs::diffKeys(desired_, observed_, opts, changed);
   uncertain = apply(plan, attribution, result) || uncertain;
   trackDrains(plan, now, result.full);
   result.draining = drainSince_.size();
+  schedule_.drainsRemain(!drainSince_.empty(), result.full || result.drainCheck, now);
   uncertain = settle(keys, result, now) || uncertain;
   if (uncertain) {
     schedule_.fullFailed(now);
@@ -116,6 +121,27 @@ SyncResult Reconciler::sync(Clock::TimePoint now, bool full) {
   result.state = schedule_.state();
   result.failingServices = schedule_.failingServices();
   return result;
+}
+
+bool Reconciler::readDrains(ipvs::ChangedKeys& changed, std::set<ipvs::VirtualServerKey>& fresh) {
+  // Only the virtual servers with drains are read, one dump request each, so the check costs
+  // what drains, not the cluster. Their keys join the diff, which deletes the real servers
+  // whose connections ended (or whose drain limit passed).
+  bool uncertain = false;
+  for (const auto& [drain, since] : drainSince_) {
+    const ipvs::VirtualServerKey& key = drain.first;
+    if (!fresh.insert(key).second) continue;  // the map is sorted: a VS's drains are adjacent
+    changed.virtualServers.push_back(key);
+    auto rs = dataplane_.observeRealServers(key);
+    auto it = observed_.virtualServers.find(key);
+    if (rs && it != observed_.virtualServers.end()) {
+      it->second.realServers = std::move(*rs);
+    } else {
+      uncertain = true;  // unreadable, or gone behind our back: re-read everything
+    }
+  }
+  changed.normalize();
+  return uncertain;
 }
 
 bool Reconciler::settle(const std::vector<ipvs::ObjectKey>& replanned, SyncResult& result,
@@ -143,22 +169,24 @@ bool Reconciler::settle(const std::vector<ipvs::ObjectKey>& replanned, SyncResul
   return unattributed;
 }
 
-bool Reconciler::refreshCounters(const ipvs::Plan& plan, bool& uncertain) {
+bool Reconciler::refreshCounters(const ipvs::Plan& plan,
+                                 const std::set<ipvs::VirtualServerKey>& fresh, bool& uncertain) {
   // The mirror's connection counters date from the last full dump. Before the plan deletes a
   // TCP real server (graceful termination keeps one with connections), read that virtual
-  // server's real servers again: one dump request, only when a delete is planned.
+  // server's real servers again: one dump request, only when a delete is planned, and not
+  // for a VS this sync has just read.
   std::set<ipvs::VirtualServerKey> stale;
   for (const auto& op : plan.operations) {
     const auto* del = std::get_if<ipvs::DeleteRealServer>(&op);
-    if (del != nullptr && del->virtualServer.protocol == ipvs::Protocol::kTcp)
+    if (del != nullptr && del->virtualServer.protocol == ipvs::Protocol::kTcp &&
+        fresh.count(del->virtualServer) == 0)
       stale.insert(del->virtualServer);
   }
   for (const auto& key : stale) {
-    auto fresh = dataplane_.observeRealServers(key);
     auto it = observed_.virtualServers.find(key);
     if (it == observed_.virtualServers.end()) continue;
-    if (fresh) {
-      it->second.realServers = std::move(*fresh);
+    if (auto rs = dataplane_.observeRealServers(key)) {
+      it->second.realServers = std::move(*rs);
     } else {
       uncertain = true;  // the mirror is wrong about this VS: re-read everything
     }

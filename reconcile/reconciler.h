@@ -7,7 +7,10 @@
 // sync re-reads the kernel (Dataplane::observe) and diffs everything: at start, at every
 // periodic resync, and when the kernel state is uncertain (ENOBUFS, a failed dump), because
 // memory of what was sent is never trusted. The mirror is advanced only by operations the
-// kernel acknowledged. When a sync runs is the SyncSchedule's business (its one owner).
+// kernel acknowledged. Between full syncs, weight-0 real servers are re-checked on the
+// schedule's short drain timer: only their virtual servers are read, and those whose
+// connections ended are deleted; a failed read there makes the kernel state uncertain.
+// When a sync runs is the SyncSchedule's business (its one owner).
 // Threading: none; owned by the sync loop's thread.
 // Ownership: borrows the Dataplane; owns everything else.
 // Errors: a failed operation re-dirties only its Service, retried with that Service's own
@@ -19,6 +22,7 @@
 #include <cstddef>
 #include <map>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "ipvs/clock.h"
@@ -48,10 +52,11 @@ struct SyncResult {
   std::vector<FailedOperation> failures;
   std::vector<ipvs::Diagnostic> diagnostics;  // from the replanned Services, to log once each
   std::size_t draining = 0;                   // real servers kept at weight 0 after this sync
-  std::vector<ServiceEvent> serviceEvents;    // Services that started/kept failing or recovered
-  SyncState state = SyncState::kAwaiting;     // after this sync
-  std::size_t failingServices = 0;            // Services waiting for a retry after this sync
-  bool fullResyncScheduled = false;           // the kernel state is uncertain: re-read it later
+  bool drainCheck = false;  // the drain timer re-read the VSs with drains (not a full sync)
+  std::vector<ServiceEvent> serviceEvents;  // Services that started/kept failing or recovered
+  SyncState state = SyncState::kAwaiting;   // after this sync
+  std::size_t failingServices = 0;          // Services waiting for a retry after this sync
+  bool fullResyncScheduled = false;         // the kernel state is uncertain: re-read it later
 };
 
 class Reconciler {
@@ -77,10 +82,12 @@ class Reconciler {
 
   // Replans the Services due at `now` and applies the plan. With `full`, or when the schedule's
   // full resync is due, re-reads the kernel first and diffs every key. The first full sync also
-  // resets the weights an interrupted drain left at 0 (kube-proxy's initialSync).
+  // resets the weights an interrupted drain left at 0 (kube-proxy's initialSync). When the
+  // drain check is due (and the sync is not full), re-reads the VSs with drains first.
   SyncResult sync(Clock::TimePoint now, bool full = false);
 
-  // The earliest time a sync has work (a retry, a change, the full resync); nullopt: none.
+  // The earliest time a sync has work (a retry, a change, the full resync, the drain check);
+  // nullopt: none.
   std::optional<Clock::TimePoint> nextDue() const { return schedule_.nextDue(); }
   SyncState state() const { return schedule_.state(); }
   const ipvs::DesiredState& desired() const { return desired_; }
@@ -94,7 +101,9 @@ class Reconciler {
   ipvs::ChangedKeys replan(const std::vector<ipvs::ObjectKey>& keys, SyncResult& result,
                            Attribution& attribution);
   ipvs::DiffOptions diffOptions(Clock::TimePoint now, bool resetWeights) const;
-  bool refreshCounters(const ipvs::Plan& plan, bool& uncertain);
+  bool readDrains(ipvs::ChangedKeys& changed, std::set<ipvs::VirtualServerKey>& fresh);
+  bool refreshCounters(const ipvs::Plan& plan, const std::set<ipvs::VirtualServerKey>& fresh,
+                       bool& uncertain);
   bool apply(const ipvs::Plan& plan, const Attribution& attribution, SyncResult& result);
   bool settle(const std::vector<ipvs::ObjectKey>& replanned, SyncResult& result,
               Clock::TimePoint now);

@@ -6,8 +6,9 @@
 //     API outage at start-up never touches the node;
 //   - changes that arrive while a sync runs are coalesced into the next one, and syncs are at
 //     least minSyncPeriod apart;
-//   - every syncPeriod a full sync re-reads the kernel and repairs drift (and re-checks drains);
-//   - in between it wakes when the Reconciler's schedule has a retry or a full resync due;
+//   - every syncPeriod a full sync re-reads the kernel and repairs drift;
+//   - in between it wakes when the Reconciler's schedule has a retry, a full resync or a drain
+//     check due (every kDrainCheckInterval while real servers drain, whatever the syncPeriod);
 //   - after each sync, the iptables chains (HostRules), then one SyncReport to the observer.
 // Threading: run() occupies the calling thread until the queue is stopped.
 // Ownership: borrows the reconciler, queue, observer, clock and host rules (null: no

@@ -54,7 +54,16 @@ std::optional<Clock::TimePoint> SyncSchedule::nextDue() const {
   if (fullWanted_) next = fullAt_;
   for (const auto& [key, at] : dueAt_)
     if (!next || at < *next) next = at;
+  if (drainAt_ && (!next || *drainAt_ < *next)) next = drainAt_;
   return next;
+}
+
+void SyncSchedule::drainsRemain(bool remain, bool checked, Clock::TimePoint now) {
+  if (!remain) {
+    drainAt_.reset();
+  } else if (checked || !drainAt_) {
+    drainAt_ = now + kDrainCheckInterval;
+  }
 }
 
 void SyncSchedule::fullFailed(Clock::TimePoint now) {

@@ -5,7 +5,9 @@
 //   sync, syncing, synced), the dirty Services with the time each may next be replanned, one
 //   exponential backoff per failing Service, and the (backed-off) full resync that only an
 //   uncertain kernel state asks for. A failed operation re-dirties only its Service; a change
-//   to that Service makes it due at once and resets its backoff.
+//   to that Service makes it due at once and resets its backoff. While real servers drain,
+//   it also holds the drain check's own short timer (kDrainCheckInterval), independent of the
+//   sync period, so that a drain ends within seconds of its last connection.
 // Threading: none; owned by the Reconciler on the sync loop's thread.
 // Ownership: owns plain keys and times; no clock (the caller passes `now`).
 // Errors: none; it reports each Service's state change (failing, still failing, recovered)
@@ -28,6 +30,11 @@ using Clock = ipvs::Clock;
 
 enum class SyncState { kAwaiting, kSyncing, kSynced };
 std::string_view syncStateName(SyncState state);  // "awaiting", "syncing", "synced"
+
+// How often weight-0 real servers are re-read while they drain. Short, because a drain ends
+// only when a check sees its connections gone; cheap, because only the virtual servers with
+// drains are read.
+inline constexpr std::chrono::seconds kDrainCheckInterval{2};
 
 struct RetryPolicy {
   std::chrono::milliseconds initial{1000};
@@ -65,7 +72,8 @@ class SyncSchedule {
   void changed(const ipvs::ObjectKey& key, Clock::TimePoint now);
   // Removes and returns the Services due at `now`.
   std::vector<ipvs::ObjectKey> takeDue(Clock::TimePoint now);
-  // The earliest time something is due (a Service or the full resync), if anything is pending.
+  // The earliest time something is due (a Service, the full resync or the drain check), if
+  // anything is pending.
   std::optional<Clock::TimePoint> nextDue() const;
 
   bool fullDue(Clock::TimePoint now) const { return fullWanted_ && now >= fullAt_; }
@@ -74,6 +82,12 @@ class SyncSchedule {
   void fullFailed(Clock::TimePoint now);
   // A full sync read the kernel and applied its plan without an uncertain outcome.
   void fullSucceeded();
+
+  // Drains remain after a sync at `now`: a check is due kDrainCheckInterval after the last one
+  // (`checked`: this sync re-read them), or keeps its time. No drains: no check.
+  void drainsRemain(bool remain, bool checked, Clock::TimePoint now);
+  bool drainCheckDue(Clock::TimePoint now) const { return drainAt_ && now >= *drainAt_; }
+  std::optional<Clock::TimePoint> drainCheckAt() const { return drainAt_; }
 
   // The keys of the operations that failed for this Service, to retry even if it is unchanged.
   const ipvs::ChangedKeys* failedKeys(const ipvs::ObjectKey& key) const;
@@ -102,6 +116,7 @@ class SyncSchedule {
   bool fullWanted_ = true;
   Clock::TimePoint fullAt_{};
   Backoff fullBackoff_;
+  std::optional<Clock::TimePoint> drainAt_;  // the next drain check, while drains remain
 };
 
 }  // namespace reconcile
