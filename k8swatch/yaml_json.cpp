@@ -137,9 +137,9 @@ json::value scalarToJson(const std::string& tag, const std::string& text, YamlSc
 
 namespace {
 
-std::vector<json::value> parseJsonText(std::string_view text, const std::string& origin,
-                                       std::vector<std::string>& errors) {
-  std::vector<json::value> docs;
+std::vector<ManifestDocument> parseJsonText(std::string_view text, const std::string& origin,
+                                            std::vector<std::string>& errors) {
+  std::vector<ManifestDocument> docs;
   json::stream_parser parser;
   std::size_t pos = 0;
   while (true) {
@@ -150,9 +150,9 @@ std::vector<json::value> parseJsonText(std::string_view text, const std::string&
     if (!ec && !parser.done()) parser.finish(ec);
     if (ec) {
       errors.push_back(origin + ": offset " + std::to_string(pos) + ": " + ec.message());
-      break;
+      return {};
     }
-    docs.push_back(parser.release());
+    docs.push_back({parser.release(), docs.size() + 1});
     parser.reset();
   }
   return docs;
@@ -160,19 +160,32 @@ std::vector<json::value> parseJsonText(std::string_view text, const std::string&
 
 }  // namespace
 
-std::vector<json::value> parseManifestText(std::string_view text, bool isJson,
-                                           const std::string& origin,
-                                           std::vector<std::string>& errors) {
+std::vector<ManifestDocument> parseManifestDocuments(std::string_view text, bool isJson,
+                                                     const std::string& origin,
+                                                     std::vector<std::string>& errors) {
   if (isJson) return parseJsonText(text, origin, errors);
-  std::vector<json::value> docs;
+  std::vector<json::value> values;
   try {
-    docs = yamlToJson(text);
+    values = yamlToJson(text);
   } catch (const YamlError& e) {
     errors.push_back(origin + ":" + e.what());
     return {};
   }
-  std::erase_if(docs, [](const json::value& d) { return d.is_null(); });
+  std::vector<ManifestDocument> docs;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (!values[i].is_null()) docs.push_back({std::move(values[i]), i + 1});
+  }
   return docs;
+}
+
+std::vector<json::value> parseManifestText(std::string_view text, bool isJson,
+                                           const std::string& origin,
+                                           std::vector<std::string>& errors) {
+  std::vector<json::value> values;
+  for (auto& d : parseManifestDocuments(text, isJson, origin, errors)) {
+    values.push_back(std::move(d.value));
+  }
+  return values;
 }
 
 void flattenManifestValue(json::value doc, const std::string& origin,

@@ -78,6 +78,15 @@ std::vector<boost::json::value> parseManifestText(std::string_view text, bool is
                                                   const std::string& origin,
                                                   std::vector<std::string>& errors);
 
+struct ManifestDocument {
+  boost::json::value value;
+  std::size_t index = 0;  // 1-based position in the text, empty documents included
+};
+// parseManifestText with each document's position, to name it in messages.
+std::vector<ManifestDocument> parseManifestDocuments(std::string_view text, bool isJson,
+                                                     const std::string& origin,
+                                                     std::vector<std::string>& errors);
+
 // Expands `kind: List` (and typed lists such as ServiceList, whose items carry no kind) into
 // their items, giving each item its kind; other objects pass through. Non-objects are reported.
 void flattenManifestValue(boost::json::value doc, const std::string& origin,
