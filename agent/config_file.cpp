@@ -14,74 +14,15 @@
 
 #include "agent/config_codec.h"
 #include "agent/log.h"
+#include "k8swatch/yaml_json.h"
 
 namespace agent {
 namespace json = boost::json;
 namespace {
 
-bool isOneOf(std::string_view s, std::initializer_list<std::string_view> words) {
-  return std::find(words.begin(), words.end(), s) != words.end();
-}
-
-std::optional<json::value> parseNumber(std::string_view s) {
-  if (s.empty()) return std::nullopt;
-  std::string_view body = s.front() == '+' ? s.substr(1) : s;
-  if (body.empty() || !(std::isdigit(static_cast<unsigned char>(body.front())) ||
-                        body.front() == '-' || body.front() == '.')) {
-    return std::nullopt;
-  }
-  const char* end = body.data() + body.size();
-  std::int64_t i = 0;
-  if (auto r = std::from_chars(body.data(), end, i); r.ec == std::errc{} && r.ptr == end) return i;
-  double d = 0;
-  if (auto r = std::from_chars(body.data(), end, d); r.ec == std::errc{} && r.ptr == end) return d;
-  return std::nullopt;
-}
-
-// YAML 1.1 resolution of an untagged plain scalar, as go-yaml v2 (under sigs.k8s.io/yaml) does.
-json::value resolvePlain(const std::string& s) {
-  if (isOneOf(s, {"", "~", "null", "Null", "NULL"})) return nullptr;
-  if (isOneOf(s, {"true", "True", "TRUE", "yes", "Yes", "YES", "y", "Y", "on", "On", "ON"})) {
-    return true;
-  }
-  if (isOneOf(s, {"false", "False", "FALSE", "no", "No", "NO", "n", "N", "off", "Off", "OFF"})) {
-    return false;
-  }
-  if (auto n = parseNumber(s)) return *n;
-  return json::value(s);
-}
-
-json::value yamlToJson(const YAML::Node& n, const std::string& path,
-                       std::vector<std::string>& warnings) {
-  switch (n.Type()) {
-    case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null:
-      return nullptr;
-    case YAML::NodeType::Scalar:
-      if (n.Tag() == "!" || n.Tag() == "tag:yaml.org,2002:str") return json::value(n.Scalar());
-      return resolvePlain(n.Scalar());
-    case YAML::NodeType::Sequence: {
-      json::array a;
-      for (std::size_t i = 0; i < n.size(); ++i) {
-        a.push_back(yamlToJson(n[i], path + "[" + std::to_string(i) + "]", warnings));
-      }
-      return a;
-    }
-    case YAML::NodeType::Map: {
-      json::object o;
-      for (const auto& kv : n) {
-        if (!kv.first.IsScalar()) throw ConfigError(path + ": mapping keys must be strings");
-        const std::string& key = kv.first.Scalar();
-        const std::string child = path.empty() ? key : path + "." + key;
-        if (o.contains(key))
-          warnings.push_back("duplicate field \"" + child + "\": the last one wins");
-        o[key] = yamlToJson(kv.second, child, warnings);
-      }
-      return o;
-    }
-  }
-  return nullptr;
-}
+// Small next to manifests: a KubeProxyConfiguration is a few dozen fields.
+constexpr k8swatch::YamlLimits kConfigLimits{
+    .maxDepth = 32, .maxNodes = 100'000, .maxBytes = std::size_t{4} << 20, .maxDocuments = 1};
 
 std::string formatDouble(double d) {
   char buf[64];
@@ -91,7 +32,9 @@ std::string formatDouble(double d) {
 
 // A string goes out plain only if it would load back as the same string.
 bool safePlain(const std::string& s) {
-  if (s.empty() || !resolvePlain(s).is_string()) return false;
+  if (s.empty() || !k8swatch::resolvePlainScalar(s, k8swatch::YamlSchema::kYaml11).is_string()) {
+    return false;
+  }
   return std::all_of(s.begin(), s.end(),
                      [](char c) {
                        return std::isalnum(static_cast<unsigned char>(c)) ||
@@ -164,17 +107,21 @@ void redactStrings(json::value& v) {
 }  // namespace
 
 Config parseConfigYaml(std::string_view yaml, std::vector<std::string>& warnings) {
-  YAML::Node root;
+  // YAML 1.1 scalars, the first document only: what sigs.k8s.io/yaml (go-yaml v2) reads.
+  const k8swatch::YamlOptions options{.schema = k8swatch::YamlSchema::kYaml11,
+                                      .limits = kConfigLimits,
+                                      .firstDocumentOnly = true,
+                                      .duplicateKeys = &warnings};
+  std::vector<json::value> docs;
   try {
-    root = YAML::Load(std::string(yaml));
-  } catch (const YAML::Exception& e) {
-    throw ConfigError("invalid YAML at line " + std::to_string(e.mark.line + 1) + ", column " +
-                      std::to_string(e.mark.column + 1) + ": " + e.msg);
+    docs = k8swatch::yamlToJson(yaml, options);
+  } catch (const k8swatch::YamlError& e) {
+    throw ConfigError("invalid YAML at line " + std::to_string(e.line()) + ", column " +
+                      std::to_string(e.column()) + ": " + e.detail());
   }
-  if (!root.IsDefined() || root.IsNull()) throw ConfigError("the configuration is empty");
-  if (!root.IsMap()) throw ConfigError("the configuration must be a YAML mapping");
-  const json::value tree = yamlToJson(root, "", warnings);
-  return configFromJson(tree.get_object(), warnings);
+  if (docs.empty() || docs.front().is_null()) throw ConfigError("the configuration is empty");
+  if (!docs.front().is_object()) throw ConfigError("the configuration must be a YAML mapping");
+  return configFromJson(docs.front().get_object(), warnings);
 }
 
 Config loadConfigFile(const std::string& path, std::vector<std::string>& warnings) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "k8swatch/decode_node.h"
@@ -38,7 +39,52 @@ void readOneFile(const fs::path& file, ManifestObjects& out) {
   }
   auto parsed = parseManifestObjects(text.str(), file.extension() == ".json", file.string());
   for (auto& o : parsed.objects) out.objects.push_back(std::move(o));
+  for (auto& o : parsed.origins) out.origins.push_back(std::move(o));
   for (auto& e : parsed.errors) out.errors.push_back(std::move(e));
+}
+
+std::string keyText(const ipvs::ObjectKey& key) { return key.str(); }
+std::string keyText(const std::string& name) { return name; }
+const ipvs::ObjectKey& keyOf(const ipvs::Service& s) { return s.key; }
+const ipvs::ObjectKey& keyOf(const ipvs::EndpointSlice& s) { return s.key; }
+const std::string& keyOf(const ipvs::Node& n) { return n.name; }
+
+// One kind's objects by identity: a later one replaces the earlier in place, and the replaced
+// one is reported naming both origins.
+template <class Key>
+struct LastWins {
+  ResourceKind kind;
+  std::string_view kindName;
+  std::map<Key, std::pair<std::size_t, std::string>> seen = {};  // index in the output, origin
+
+  template <class T>
+  void add(T obj, const std::string& origin, std::vector<T>& into, ManifestContents& out) {
+    const Key key = keyOf(obj);
+    auto [it, fresh] = seen.try_emplace(key, into.size(), origin);
+    if (fresh) {
+      into.push_back(std::move(obj));
+      return;
+    }
+    const std::string name = keyText(key);
+    out.rejects.push_back(Rejection{kind, name, reason::kDuplicate,
+                                    std::string(kindName) + " " + name + " in " +
+                                        it->second.second + " is defined again in " + origin +
+                                        "; the last one wins"});
+    into[it->second.first] = std::move(obj);
+    it->second.second = origin;
+  }
+};
+
+template <class T, class Key>
+void take(Decoded<T> decoded, std::vector<T>& into, LastWins<Key>& dedup, const std::string& origin,
+          ManifestContents& out) {
+  if (auto* v = std::get_if<0>(&decoded)) {
+    dedup.add(std::move(*v), origin, into, out);
+  } else if (auto* s = std::get_if<Skipped>(&decoded)) {
+    out.skipped.push_back(std::move(*s));
+  } else {
+    out.rejects.push_back(std::move(std::get<Rejection>(decoded)));
+  }
 }
 
 }  // namespace
@@ -57,8 +103,15 @@ void defaultNamespace(json::object& obj) {
 ManifestObjects parseManifestObjects(std::string_view text, bool isJson,
                                      const std::string& origin) {
   ManifestObjects out;
-  for (auto& doc : parseManifestText(text, isJson, origin, out.errors)) {
-    flattenManifestValue(std::move(doc), origin, out.objects, out.errors);
+  for (auto& doc : parseManifestDocuments(text, isJson, origin, out.errors)) {
+    const bool isList = doc.value.is_object() && kindOf(doc.value.get_object()).ends_with("List");
+    const std::size_t first = out.objects.size();
+    flattenManifestValue(std::move(doc.value), origin, out.objects, out.errors);
+    const std::string where = origin + " (document " + std::to_string(doc.index);
+    for (std::size_t i = first; i < out.objects.size(); ++i) {
+      out.origins.push_back(isList ? where + ", item " + std::to_string(i - first + 1) + ")"
+                                   : where + ")");
+    }
   }
   for (auto& obj : out.objects) defaultNamespace(obj);
   return out;
@@ -84,24 +137,21 @@ ManifestObjects readManifestObjects(const fs::path& path) {
 ManifestContents decodeManifestObjects(const ManifestObjects& objects) {
   ManifestContents out;
   out.errors = objects.errors;
-  auto take = [&out](auto decoded, auto& into) {
-    if (auto* v = std::get_if<0>(&decoded)) {
-      into.push_back(std::move(*v));
-    } else if (auto* s = std::get_if<Skipped>(&decoded)) {
-      out.skipped.push_back(std::move(*s));
-    } else {
-      out.rejects.push_back(std::move(std::get<Rejection>(decoded)));
-    }
-  };
-  for (const auto& obj : objects.objects) {
+  LastWins<ipvs::ObjectKey> services{ResourceKind::kService, "Service"};
+  LastWins<ipvs::ObjectKey> slices{ResourceKind::kEndpointSlice, "EndpointSlice"};
+  LastWins<std::string> nodes{ResourceKind::kNode, "Node"};
+  for (std::size_t i = 0; i < objects.objects.size(); ++i) {
+    const json::object& obj = objects.objects[i];
+    const std::string origin =
+        i < objects.origins.size() ? objects.origins[i] : "object " + std::to_string(i + 1);
     const json::value v(obj);
     const auto kind = kindOf(obj);
     if (kind == "Service") {
-      take(decodeService(v), out.services);
+      take(decodeService(v), out.services, services, origin, out);
     } else if (kind == "EndpointSlice") {
-      take(decodeEndpointSlice(v), out.slices);
+      take(decodeEndpointSlice(v), out.slices, slices, origin, out);
     } else if (kind == "Node") {
-      take(decodeNode(v), out.nodes);
+      take(decodeNode(v), out.nodes, nodes, origin, out);
     } else {
       const auto key = decodeKey(v);
       out.skipped.push_back(Skipped{

@@ -5,6 +5,11 @@
 // `--source=PATH` (dry-run and standalone mode) and the local API server's initial state.
 // Synchronous; touches only the named files. File-level problems (unreadable file, syntax error)
 // go to `errors`; a bad object is rejected alone, like on the watch path.
+//
+// Two objects of one kind with the same identity (namespace/name; name for Nodes) are what
+// `kubectl apply` would apply in turn: the last one wins. It is not silent: the replaced one is
+// reported as a Rejection (reason "duplicate") naming both places, so the agent logs and counts
+// it like any rejected object.
 
 #include <boost/json/object.hpp>
 #include <filesystem>
@@ -16,8 +21,14 @@
 
 namespace k8swatch {
 
+namespace reason {
+inline constexpr std::string_view kDuplicate = "duplicate";  // same object twice in the manifests
+}  // namespace reason
+
 struct ManifestObjects {
   std::vector<boost::json::object> objects;  // each with its kind; namespaced ones defaulted
+  // Parallel to `objects`: "a.yaml (document 2)", or "(document 2, item 3)" inside a List.
+  std::vector<std::string> origins;
   std::vector<std::string> errors;
 };
 

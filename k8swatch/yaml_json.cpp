@@ -1,12 +1,12 @@
 #include "k8swatch/yaml_json.h"
 
-#include <yaml-cpp/yaml.h>
-
+#include <algorithm>
 #include <boost/json/parser.hpp>
 #include <boost/json/stream_parser.hpp>
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <initializer_list>
 #include <limits>
 #include <optional>
 #include <stdexcept>
@@ -66,7 +66,7 @@ std::optional<json::value> parseFloat(std::string_view s) {
   return json::value(d);
 }
 
-json::value resolvePlain(const std::string& s) {
+json::value resolveCore(const std::string& s) {
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
   if (s == "true" || s == "True" || s == "TRUE") return true;
   if (s == "false" || s == "False" || s == "FALSE") return false;
@@ -75,16 +75,46 @@ json::value resolvePlain(const std::string& s) {
   return json::string(s);
 }
 
-json::value scalarToJson(const YAML::Node& node) {
-  const std::string& tag = node.Tag();
-  const std::string& s = node.Scalar();
-  if (tag == "?") return resolvePlain(s);
+bool isOneOf(std::string_view s, std::initializer_list<std::string_view> words) {
+  return std::find(words.begin(), words.end(), s) != words.end();
+}
+
+std::optional<json::value> parseNumber11(std::string_view s) {
+  if (s.empty()) return std::nullopt;
+  std::string_view body = s.front() == '+' ? s.substr(1) : s;
+  if (body.empty() || !(std::isdigit(static_cast<unsigned char>(body.front())) ||
+                        body.front() == '-' || body.front() == '.')) {
+    return std::nullopt;
+  }
+  const char* end = body.data() + body.size();
+  std::int64_t i = 0;
+  if (auto r = std::from_chars(body.data(), end, i); r.ec == std::errc{} && r.ptr == end) return i;
+  double d = 0;
+  if (auto r = std::from_chars(body.data(), end, d); r.ec == std::errc{} && r.ptr == end) return d;
+  return std::nullopt;
+}
+
+// YAML 1.1 resolution of an untagged plain scalar, as go-yaml v2 (under sigs.k8s.io/yaml) does.
+json::value resolveYaml11(const std::string& s) {
+  if (isOneOf(s, {"", "~", "null", "Null", "NULL"})) return nullptr;
+  if (isOneOf(s, {"true", "True", "TRUE", "yes", "Yes", "YES", "y", "Y", "on", "On", "ON"})) {
+    return true;
+  }
+  if (isOneOf(s, {"false", "False", "FALSE", "no", "No", "NO", "n", "N", "off", "Off", "OFF"})) {
+    return false;
+  }
+  if (auto n = parseNumber11(s)) return *n;
+  return json::string(s);
+}
+
+json::value coreScalar(const std::string& tag, const std::string& s) {
+  if (tag == "?") return resolveCore(s);
   if (tag == "!" || tag.empty()) return json::string(s);     // quoted: always a string
   if (!tag.starts_with(kTagPrefix)) return json::string(s);  // local tags: keep the text
   const std::string_view type = std::string_view(tag).substr(kTagPrefix.size());
   if (type == "str") return json::string(s);
   if (type == "null") return nullptr;
-  json::value v = resolvePlain(s);
+  json::value v = resolveCore(s);
   if (type == "int" && !v.is_int64() && !v.is_uint64()) {
     throw std::runtime_error("\"" + s + "\" is not an integer");
   }
@@ -95,37 +125,21 @@ json::value scalarToJson(const YAML::Node& node) {
 
 }  // namespace
 
-json::value yamlToJson(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null:
-      return nullptr;
-    case YAML::NodeType::Scalar:
-      return scalarToJson(node);
-    case YAML::NodeType::Sequence: {
-      json::array a;
-      a.reserve(node.size());
-      for (const auto& item : node) a.push_back(yamlToJson(item));
-      return a;
-    }
-    case YAML::NodeType::Map: {
-      json::object o;
-      o.reserve(node.size());
-      for (const auto& kv : node) {
-        if (!kv.first.IsScalar()) throw std::runtime_error("a map key is not a scalar");
-        o[kv.first.Scalar()] = yamlToJson(kv.second);
-      }
-      return o;
-    }
-  }
-  return nullptr;
+json::value resolvePlainScalar(const std::string& s, YamlSchema schema) {
+  return schema == YamlSchema::kCore ? resolveCore(s) : resolveYaml11(s);
+}
+
+json::value scalarToJson(const std::string& tag, const std::string& text, YamlSchema schema) {
+  if (schema == YamlSchema::kCore) return coreScalar(tag, text);
+  if (tag == "!" || tag == "tag:yaml.org,2002:str") return json::string(text);
+  return resolveYaml11(text);
 }
 
 namespace {
 
-std::vector<json::value> parseJsonText(std::string_view text, const std::string& origin,
-                                       std::vector<std::string>& errors) {
-  std::vector<json::value> docs;
+std::vector<ManifestDocument> parseJsonText(std::string_view text, const std::string& origin,
+                                            std::vector<std::string>& errors) {
+  std::vector<ManifestDocument> docs;
   json::stream_parser parser;
   std::size_t pos = 0;
   while (true) {
@@ -136,9 +150,9 @@ std::vector<json::value> parseJsonText(std::string_view text, const std::string&
     if (!ec && !parser.done()) parser.finish(ec);
     if (ec) {
       errors.push_back(origin + ": offset " + std::to_string(pos) + ": " + ec.message());
-      break;
+      return {};
     }
-    docs.push_back(parser.release());
+    docs.push_back({parser.release(), docs.size() + 1});
     parser.reset();
   }
   return docs;
@@ -146,23 +160,32 @@ std::vector<json::value> parseJsonText(std::string_view text, const std::string&
 
 }  // namespace
 
+std::vector<ManifestDocument> parseManifestDocuments(std::string_view text, bool isJson,
+                                                     const std::string& origin,
+                                                     std::vector<std::string>& errors) {
+  if (isJson) return parseJsonText(text, origin, errors);
+  std::vector<json::value> values;
+  try {
+    values = yamlToJson(text);
+  } catch (const YamlError& e) {
+    errors.push_back(origin + ":" + e.what());
+    return {};
+  }
+  std::vector<ManifestDocument> docs;
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (!values[i].is_null()) docs.push_back({std::move(values[i]), i + 1});
+  }
+  return docs;
+}
+
 std::vector<json::value> parseManifestText(std::string_view text, bool isJson,
                                            const std::string& origin,
                                            std::vector<std::string>& errors) {
-  if (isJson) return parseJsonText(text, origin, errors);
-  std::vector<json::value> docs;
-  try {
-    for (const auto& node : YAML::LoadAll(std::string(text))) {
-      if (node.IsNull()) continue;
-      docs.push_back(yamlToJson(node));
-    }
-  } catch (const YAML::Exception& e) {
-    errors.push_back(origin + ":" + std::to_string(e.mark.line + 1) + ":" +
-                     std::to_string(e.mark.column + 1) + ": " + e.msg);
-  } catch (const std::exception& e) {
-    errors.push_back(origin + ": " + e.what());
+  std::vector<json::value> values;
+  for (auto& d : parseManifestDocuments(text, isJson, origin, errors)) {
+    values.push_back(std::move(d.value));
   }
-  return docs;
+  return values;
 }
 
 void flattenManifestValue(json::value doc, const std::string& origin,

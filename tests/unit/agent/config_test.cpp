@@ -550,4 +550,40 @@ TEST_CASE("Unknown feature gates are an error, as upstream", "[config]") {
         std::vector<std::string>{"featureGates: unrecognized feature gate: NoSuchGate"});
   CHECK(isKnownFeatureGate("AllAlpha"));
   CHECK_FALSE(isKnownFeatureGate("allalpha"));
+// Without the bounded reader these crash (alias cycle), run out of memory (billion laughs) or
+// never return (",\n"). The same inputs live in tests/fuzz/corpus/manifest/.
+TEST_CASE("Hostile YAML in --config is a clear error, not a crash or a hang", "[config]") {
+  std::string laughs = std::string(kHeader) + "a: &a [x, x, x, x, x, x, x, x, x, x]\n";
+  for (char c = 'b'; c <= 'i'; ++c) {
+    laughs += std::string(1, c) + ": &" + c + " [";
+    for (int i = 0; i < 10; ++i) laughs += std::string(i ? ", *" : "*") + char(c - 1);
+    laughs += "]\n";
+  }
+  CHECK_THAT(parseError(laughs), Catch::Contains("expands to more than 100000 nodes"));
+  CHECK(parseError(std::string(kHeader) + "ipvs: &i {x: *i}\n") ==
+        "invalid YAML at line 3, column 14: ipvs.x: an alias refers to a node that contains it");
+  // YAML::Load read one (empty) document here; LoadAll looped forever. It must end either way.
+  CHECK(parseError(",\n") == "the configuration is empty");
+  CHECK_THAT(
+      parseError(std::string(kHeader) + "ipvs: " + std::string(40, '[') + std::string(40, ']')),
+      Catch::Contains("nests deeper than 32 levels"));
+  // Only the first document is read, as kube-proxy does: a broken second one is never parsed.
+  CHECK(parseError(std::string(kHeader) + "---\n,\n").empty());
+
+  std::ofstream("agentif_cycle_test.yaml") << kHeader << "ipvs: &i [*i]\n";
+  std::vector<std::string> warnings;
+  try {
+    loadConfigFile("agentif_cycle_test.yaml", warnings);
+    FAIL("no error");
+  } catch (const ConfigError& e) {
+    CHECK_THAT(e.what(), Catch::StartsWith("agentif_cycle_test.yaml: invalid YAML at line 3"));
+  }
+  std::remove("agentif_cycle_test.yaml");
+}
+
+TEST_CASE("Duplicate fields in --config warn with their path", "[config]") {
+  std::vector<std::string> warnings;
+  parse("ipvs:\n  scheduler: rr\n  scheduler: wrr\n", &warnings);
+  CHECK(warnings ==
+        std::vector<std::string>{"duplicate field \"ipvs.scheduler\": the last one wins"});
 }

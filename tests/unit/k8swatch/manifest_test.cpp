@@ -180,3 +180,65 @@ TEST_CASE("manifest: JSON lists; typed lists and concatenated values", "[manifes
   CHECK_THAT(broken.errors[0], Catch::Contains("broken.json"));
   CHECK_FALSE(loadManifests(dir.path / "missing.yaml").ok());
 }
+
+TEST_CASE("manifest: a duplicate object is reported naming both places; the last wins",
+          "[manifest]") {
+  TempDir dir;
+  dir.write("a.yaml", R"(
+kind: Service
+metadata: {name: web}
+spec: {clusterIP: 10.0.0.1, ports: [{port: 80}]}
+---
+kind: Service
+metadata: {name: other}
+spec: {clusterIP: 10.0.0.2, ports: [{port: 80}]}
+---
+kind: EndpointSlice
+metadata: {name: web-1, labels: {kubernetes.io/service-name: web}}
+addressType: IPv4
+endpoints: [{addresses: [10.244.0.1]}]
+)");
+  dir.write("b.json", R"({"kind":"List","items":[
+    {"kind":"Node","metadata":{"name":"n1"}},
+    {"kind":"Service","metadata":{"name":"web","namespace":"default"},
+     "spec":{"clusterIP":"10.0.0.9","ports":[{"port":81}]}}]}
+    {"kind":"EndpointSlice","metadata":{"name":"web-1","namespace":"default",
+     "labels":{"kubernetes.io/service-name":"web"}},"addressType":"IPv4",
+     "endpoints":[{"addresses":["10.244.0.2"]}]})");
+  dir.write("c.yml", "---\n---\nkind: Node\nmetadata: {name: n1}\n");
+  const auto m = loadManifests(dir.path);
+  REQUIRE(m.ok());
+  const std::string a = (dir.path / "a.yaml").string();
+  const std::string b = (dir.path / "b.json").string();
+  const std::string c = (dir.path / "c.yml").string();
+  REQUIRE(m.rejects.size() == 3);
+  CHECK(m.rejects[0].kind == ResourceKind::kService);
+  CHECK(m.rejects[0].object == "default/web");
+  CHECK(m.rejects[0].reason == reason::kDuplicate);
+  CHECK(m.rejects[0].message == "Service default/web in " + a +
+                                    " (document 1) is defined again in " + b +
+                                    " (document 1, item 2); the last one wins");
+  CHECK(m.rejects[1].kind == ResourceKind::kEndpointSlice);
+  CHECK(m.rejects[1].message == "EndpointSlice default/web-1 in " + a +
+                                    " (document 3) is defined again in " + b +
+                                    " (document 2); the last one wins");
+  CHECK(m.rejects[2].message == "Node n1 in " + b + " (document 1, item 1) is defined again in " +
+                                    c + " (document 3); the last one wins");
+  // One of each remains, the last one, in the place of the first.
+  REQUIRE(m.services.size() == 2);
+  CHECK(m.services[0].key.name == "web");
+  CHECK(m.services[0].ports[0].port == 81);
+  CHECK(m.services[1].key.name == "other");
+  REQUIRE(m.slices.size() == 1);
+  CHECK(m.slices[0].endpoints[0].address.toString() == "10.244.0.2");
+  CHECK(m.nodes.size() == 1);
+}
+
+TEST_CASE("manifest: the same name in two namespaces is not a duplicate", "[manifest]") {
+  const auto m = decodeManifestObjects(
+      parseManifestObjects("kind: Service\nmetadata: {name: web, namespace: a}\n---\n"
+                           "kind: Service\nmetadata: {name: web, namespace: b}\n",
+                           false, "t"));
+  CHECK(m.rejects.empty());
+  CHECK(m.services.size() == 2);
+}
