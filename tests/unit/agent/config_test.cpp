@@ -550,6 +550,8 @@ TEST_CASE("Unknown feature gates are an error, as upstream", "[config]") {
         std::vector<std::string>{"featureGates: unrecognized feature gate: NoSuchGate"});
   CHECK(isKnownFeatureGate("AllAlpha"));
   CHECK_FALSE(isKnownFeatureGate("allalpha"));
+}
+
 // Without the bounded reader these crash (alias cycle), run out of memory (billion laughs) or
 // never return (",\n"). The same inputs live in tests/fuzz/corpus/manifest/.
 TEST_CASE("Hostile YAML in --config is a clear error, not a crash or a hang", "[config]") {
