@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "agent/config_file.h"
+#include "agent/conntrack.h"
 #include "agent/file_source.h"
 #include "agent/flags_table.h"
 #include "agent/health.h"
@@ -58,7 +59,7 @@ bool applySysctls(const Config& config, const Logger& log) {
       ok = false;
     }
   }
-  return ok;
+  return applyConntrack(config.conntrack, log) && ok;
 }
 
 void applyTimeouts(const Config& config, netlink::KernelDataplane& dp, const Logger& log) {
@@ -172,12 +173,8 @@ int runAgent(const Options& options) {
        retry},
       k8swatch::defaultRandom());
   netlink::IptablesRunner iptables;
-  reconcile::HostRulesOptions ruleOptions{families,
-                                          config.iptables.masqueradeAll,
-                                          {},
+  reconcile::HostRulesOptions ruleOptions{families, config.iptables.masqueradeAll,
                                           static_cast<unsigned>(config.iptables.masqueradeBit)};
-  for (const auto& part : splitList(config.clusterCIDR))
-    if (auto cidr = ipvs::Cidr::parse(part)) ruleOptions.clusterCidrs.push_back(*cidr);
   reconcile::HostRules hostRules(iptables, ruleOptions);
   HealthCheckServer healthChecks(http, reconciler.node().nodePortAddresses, health, metrics,
                                  root.withComponent("healthcheck"));
