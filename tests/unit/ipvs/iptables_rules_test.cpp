@@ -278,7 +278,8 @@ TEST_CASE("cluster-IP masquerade variants (facts 1.13)", "[iptables_rules]") {
     auto b = nat(detected, "KUBE-SERVICES");
     REQUIRE(a.size() == b.size());
     std::size_t differing = 0;
-    for (std::size_t i = 0; i < a.size(); ++i) differing += a[i] != b[i] ? 1 : 0;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      differing += a[i] != b[i] ? std::size_t{1} : std::size_t{0};
     CHECK(differing == 1);
     CHECK(ipvs::renderRules(plain) != ipvs::renderRules(detected));
   }
