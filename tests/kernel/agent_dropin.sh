@@ -8,7 +8,8 @@ net_init
 NODE_ARGS="--source=/run/src --hostname-override=demo-node"
 CT=/proc/sys/net/netfilter
 HASHSIZE=/sys/module/nf_conntrack/parameters/hashsize
-MASQ='-A KUBE-SERVICES -m comment --comment "Kubernetes service cluster ip + port for masquerade purpose" -m set --match-set KUBE-CLUSTER-IP'
+# iptables-save prints -s/-i before the matches: "-A KUBE-SERVICES ! -s X -m comment ...".
+MASQ_TAIL='-m comment --comment "Kubernetes service cluster ip + port for masquerade purpose" -m set --match-set KUBE-CLUSTER-IP'
 start_agent() {
   # shellcheck disable=SC2086
   ipvs-agent "$@" >/tmp/agent.log 2>&1 &
@@ -19,10 +20,12 @@ stop_agent() {
   wait "$AGENT"
 }
 http_status() { printf 'GET %s HTTP/1.0\r\n\r\n' "$2" | busybox nc "$3" "$1" | head -1; }
-masq_rule() { $IPTABLES_SAVE -t nat | grep -F -- "$MASQ"; }
+masq_rule() { $IPTABLES_SAVE -t nat | grep -F -- "KUBE-CLUSTER-IP" | grep -F -- "-j KUBE-MARK-MASQ"; }
+# wait_masq DETECTOR SETDIR: waits for the one cluster-IP masquerade rule kube-proxy writes.
 wait_masq() {
-  retry 150 sh -c "$IPTABLES_SAVE -t nat | grep -F -q -- '$MASQ $1'" ||
-    t_fail "no '$1' rule: $(masq_rule) / $(cat /tmp/agent.log)"
+  _line="-A KUBE-SERVICES ${1:+$1 }$MASQ_TAIL $2 -j KUBE-MARK-MASQ"
+  retry 150 sh -c "$IPTABLES_SAVE -t nat | grep -F -x -q -- '$_line'" ||
+    t_fail "no '$_line' rule: $(masq_rule) / $(cat /tmp/agent.log)"
 }
 
 $IP link add node0 type dummy && $IP addr add 192.168.100.10/24 dev node0 && $IP link set node0 up
@@ -62,7 +65,7 @@ assert_eq "0" "$(cat $CT/nf_conntrack_tcp_be_liberal)" "tcpBeLiberal false: left
 assert_eq "$UDP_BEFORE" "$(cat $CT/nf_conntrack_udp_timeout)" "udpTimeout 0s: left alone"
 
 t_begin "ClusterCIDR (kubeadm's detectLocalMode \"\"): ! -s clusterCIDR"
-wait_masq "dst,dst ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ"
+wait_masq "! -s 10.244.0.0/16" dst,dst
 stop_agent
 
 t_begin "nf_conntrack_max is raised, never lowered; optional settings are written when set"
@@ -70,7 +73,7 @@ echo 200000 >$CT/nf_conntrack_max
 start_agent $NODE_ARGS --conntrack-tcp-be-liberal --conntrack-udp-timeout=45s \
   --conntrack-udp-timeout-stream=3m --conntrack-tcp-timeout-established=2h \
   --detect-local-mode=BridgeInterface --pod-bridge-interface=cbr0
-wait_masq "dst,dst ! -i cbr0 -j KUBE-MARK-MASQ"
+wait_masq "! -i cbr0" dst,dst
 assert_eq "200000" "$(cat $CT/nf_conntrack_max)"
 assert_eq "1" "$(cat $CT/nf_conntrack_tcp_be_liberal)"
 assert_eq "45" "$(cat $CT/nf_conntrack_udp_timeout)"
@@ -83,20 +86,20 @@ stop_agent
 
 t_begin "InterfaceNamePrefix: ! -i <prefix>+"
 start_agent $NODE_ARGS --detect-local-mode=InterfaceNamePrefix --pod-interface-name-prefix=veth
-wait_masq "dst,dst ! -i veth+ -j KUBE-MARK-MASQ"
+wait_masq "! -i veth+" dst,dst
 assert_eq "1" "$(masq_rule | wc -l)"
 stop_agent
 
 t_begin "NodeCIDR: no detector until the Node has podCIDRs, then ! -s <podCIDR>"
 start_agent $NODE_ARGS --detect-local-mode=NodeCIDR --cluster-cidr=10.244.0.0/16
-wait_masq "src,dst -j KUBE-MARK-MASQ"
+wait_masq "" src,dst
 assert_contains "$(cat /tmp/agent.log)" "NodeCIDR"
 # The node gains its podCIDRs (written to a new file and renamed, as editors do).
 awk '{print} /^  name: demo-node/ {n = 1} n && /^    topology/ {
   print "spec:\n  podCIDR: 10.244.1.0/24\n  podCIDRs:\n    - 10.244.1.0/24"; n = 0}' \
   /run/src/node.yaml >/run/node.yaml
 mv /run/node.yaml /run/src/node.yaml
-wait_masq "dst,dst ! -s 10.244.1.0/24 -j KUBE-MARK-MASQ"
+wait_masq "! -s 10.244.1.0/24" dst,dst
 assert_eq "1" "$(masq_rule | wc -l)"
 stop_agent
 
