@@ -49,24 +49,6 @@ void add(Lines& out, std::string_view field, std::string_view message) {
   out.push_back(std::string(field) + ": " + std::string(message));
 }
 
-void conntrackNotice(Lines& warns, const ConntrackConfig& ct) {
-  std::string set;
-  const auto note = [&set](bool on, std::string_view name) {
-    if (on) set += (set.empty() ? "" : ", ") + std::string(name);
-  };
-  note(ct.maxPerCore > 0, "maxPerCore");
-  note(ct.maxPerCore > 0 && ct.min > 0, "min");
-  note(ct.tcpEstablishedTimeout > Duration::zero(), "tcpEstablishedTimeout");
-  note(ct.tcpCloseWaitTimeout > Duration::zero(), "tcpCloseWaitTimeout");
-  note(ct.tcpBeLiberal, "tcpBeLiberal");
-  note(ct.udpTimeout > Duration::zero(), "udpTimeout");
-  note(ct.udpStreamTimeout > Duration::zero(), "udpStreamTimeout");
-  if (set.empty()) return;
-  add(warns, "conntrack (--conntrack-*)",
-      "not applied: ipvs-agent does not tune nf_conntrack yet, the kernel keeps its values (" +
-          set + " would be set by kube-proxy)");
-}
-
 void clientNotices(ConfigNotices& n, const ClientConnectionConfig& cc) {
   if (cc.qps != 5.0f || cc.burst != 10) {
     add(n.warnings, "clientConnection.qps/burst (--kube-api-qps, --kube-api-burst)",
@@ -107,19 +89,17 @@ void loggingNotices(Lines& warns, const LoggingConfig& l) {
   }
 }
 
+// Every detectLocalMode is applied (agent/node_context_builder.cpp); only a setting that the
+// chosen mode does not read is worth a line, as kube-proxy silently ignores it.
 void detectLocalNotices(Lines& warns, const Config& c) {
   const std::string mode = effectiveDetectLocalMode(c);
-  if (mode != "ClusterCIDR") {
-    add(warns, "detectLocalMode (--detect-local-mode)",
-        mode +
-            " is not implemented yet: local traffic is told apart by clusterCIDR when it is "
-            "set, otherwise not at all");
+  if (!c.detectLocal.bridgeInterface.empty() && mode != "BridgeInterface") {
+    add(warns, "detectLocal.bridgeInterface (--pod-bridge-interface)",
+        "not used: detectLocalMode is " + mode);
   }
-  if (!c.detectLocal.bridgeInterface.empty()) {
-    add(warns, "detectLocal.bridgeInterface (--pod-bridge-interface)", "not used yet");
-  }
-  if (!c.detectLocal.interfaceNamePrefix.empty()) {
-    add(warns, "detectLocal.interfaceNamePrefix (--pod-interface-name-prefix)", "not used yet");
+  if (!c.detectLocal.interfaceNamePrefix.empty() && mode != "InterfaceNamePrefix") {
+    add(warns, "detectLocal.interfaceNamePrefix (--pod-interface-name-prefix)",
+        "not used: detectLocalMode is " + mode);
   }
 }
 
@@ -159,7 +139,6 @@ bool isKnownFeatureGate(std::string_view name) {
 
 ConfigNotices unusedSettings(const Config& c) {
   ConfigNotices n;
-  conntrackNotice(n.warnings, c.conntrack);
   clientNotices(n, c.clientConnection);
   loggingNotices(n.warnings, c.logging);
   detectLocalNotices(n.warnings, c);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "agent/flags_table.h"
+
 namespace agent {
 
 namespace {
@@ -21,6 +23,47 @@ std::vector<ipvs::IpAddress> primaryNodeIPs(const Config& config, const ipvs::No
     }
   }
   return ips;
+}
+
+// What iptables-restore accepts after -i: an interface name (IFNAMSIZ - 1 characters) without
+// blanks, quotes or '/'. Anything else would break, or add to, the restore text.
+bool plainInterfaceName(std::string_view name, std::size_t maxSize) {
+  if (name.empty() || name.size() > maxSize) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == '@';
+  });
+}
+
+// kube-proxy's getLocalDetectors (cmd/kube-proxy/app/server_linux.go). NodeCIDR has no detector
+// until the Node's podCIDRs are known: kube-proxy waits for them before it starts, the agent
+// renders the rule without a detector meanwhile and adds it when they arrive.
+ipvs::LocalDetector localDetector(const Config& config, const ipvs::Node* node,
+                                  std::vector<std::string>& warnings) {
+  ipvs::LocalDetector d;
+  const std::string mode = effectiveDetectLocalMode(config);
+  if (mode == "ClusterCIDR") {
+    for (const auto& part : splitList(config.clusterCIDR))
+      if (auto cidr = ipvs::Cidr::parse(part)) d.cidrs.push_back(*cidr);
+  } else if (mode == "NodeCIDR") {
+    if (node != nullptr) d.cidrs = node->podCIDRs;
+    if (d.cidrs.empty())
+      warnings.push_back(
+          "detectLocalMode NodeCIDR: the Node has no spec.podCIDRs yet; local traffic is not "
+          "told apart until it has");
+  } else if (mode == "BridgeInterface" || mode == "InterfaceNamePrefix") {
+    const bool bridge = mode == "BridgeInterface";
+    const std::string& name =
+        bridge ? config.detectLocal.bridgeInterface : config.detectLocal.interfaceNamePrefix;
+    if (plainInterfaceName(name, bridge ? 15 : 14)) {  // the prefix gets a '+'
+      d.interfaceMatch = bridge ? name : name + "+";
+    } else {
+      warnings.push_back(
+          std::string(bridge ? "detectLocal.bridgeInterface" : "detectLocal.interfaceNamePrefix") +
+          ": \"" + name + "\" is not an interface name; no local-traffic detector");
+    }
+  }
+  return d;
 }
 
 }  // namespace
@@ -50,6 +93,7 @@ NodeContextResult buildNodeContext(const Config& config, const NodeInputs& input
     if (auto cidr = ipvs::Cidr::parse(text)) ctx.excludeCIDRs.push_back(*cidr);
   }
   ctx.serviceProxyName = config.serviceProxyName;
+  ctx.localDetector = localDetector(config, inputs.node, out.warnings);
   return out;
 }
 

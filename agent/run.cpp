@@ -10,6 +10,7 @@
 
 #include "agent/api_secrets.h"
 #include "agent/config_file.h"
+#include "agent/conntrack.h"
 #include "agent/file_source.h"
 #include "agent/flags_table.h"
 #include "agent/health.h"
@@ -59,7 +60,7 @@ bool applySysctls(const Config& config, const Logger& log) {
       ok = false;
     }
   }
-  return ok;
+  return applyConntrack(config.conntrack, log) && ok;
 }
 
 void applyTimeouts(const Config& config, netlink::KernelDataplane& dp, const Logger& log) {
@@ -174,12 +175,8 @@ int runAgent(const Options& options) {
        retry},
       k8swatch::defaultRandom());
   netlink::IptablesRunner iptables;
-  reconcile::HostRulesOptions ruleOptions{families,
-                                          config.iptables.masqueradeAll,
-                                          {},
+  reconcile::HostRulesOptions ruleOptions{families, config.iptables.masqueradeAll,
                                           static_cast<unsigned>(config.iptables.masqueradeBit)};
-  for (const auto& part : splitList(config.clusterCIDR))
-    if (auto cidr = ipvs::Cidr::parse(part)) ruleOptions.clusterCidrs.push_back(*cidr);
   reconcile::HostRules hostRules(iptables, ruleOptions);
   HealthCheckServer healthChecks(http, reconciler.node().nodePortAddresses, health, metrics,
                                  root.withComponent("healthcheck"));

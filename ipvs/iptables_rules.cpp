@@ -155,12 +155,11 @@ void Renderer::natServices() {
   setRules(kNat, kServices);  // the KUBE-LOAD-BALANCER jump
   if (has(IpsetId::kClusterIP)) {
     const std::string base = commented(IpsetId::kClusterIP);
-    const auto local = std::find_if(in_.clusterCidrs.begin(), in_.clusterCidrs.end(),
-                                    [&](const Cidr& c) { return c.family() == in_.family; });
+    const std::string notLocal = in_.localDetector.ifNotLocal(in_.family);
     if (in_.masqueradeAll) {
       out_.add(kNat, kServices, base + " dst,dst -j KUBE-MARK-MASQ");
-    } else if (local != in_.clusterCidrs.end()) {
-      out_.add(kNat, kServices, base + " dst,dst ! -s " + local->toString() + " -j KUBE-MARK-MASQ");
+    } else if (!notLocal.empty()) {
+      out_.add(kNat, kServices, base + " dst,dst " + notLocal + " -j KUBE-MARK-MASQ");
     } else {
       out_.add(kNat, kServices, base + " src,dst -j KUBE-MARK-MASQ");
     }

@@ -22,6 +22,7 @@
 
 #include "ipvs/address.h"
 #include "ipvs/kernel_objects.h"
+#include "ipvs/node_context.h"
 
 namespace ipvs {
 
@@ -36,9 +37,9 @@ struct LbNoNodeAccess {
 struct IptablesRuleInputs {
   Family family = Family::kV4;
   bool masqueradeAll = false;
-  // detect-local-mode=ClusterCIDR: the cluster CIDRs. Only the first one of `family` is used
-  // (kube-proxy's detector takes one CIDR per family). Empty: no local detector.
-  std::vector<Cidr> clusterCidrs;
+  // Tells local pod traffic apart (any detect-local-mode); none: node-originated traffic from a
+  // VIP is masqueraded instead (facts §1.13).
+  LocalDetector localDetector;
   unsigned masqueradeBit = 14;  // mark 1 << bit; 0..31
   // Which of the agent's ipsets (of `family`) currently hold members, indexed by IpsetId.
   // Rules matching an empty set are omitted, as upstream does.

@@ -104,6 +104,7 @@ struct EndpointSlice {
 struct Node {
   std::string name;
   std::vector<IpAddress> addresses;  // status.addresses of type InternalIP and ExternalIP, in order
+  std::vector<Cidr> podCIDRs;        // spec.podCIDRs (spec.podCIDR when absent), in order
   StringPairs labels;
   std::string resourceVersion;
 

@@ -16,6 +16,14 @@ void sortUnique(std::vector<IpAddress>& v) {
 
 }  // namespace
 
+std::string LocalDetector::ifNotLocal(Family family) const {
+  if (!interfaceMatch.empty()) return "! -i " + interfaceMatch;
+  for (const Cidr& c : cidrs) {
+    if (c.family() == family) return "! -s " + c.toString();
+  }
+  return {};
+}
+
 bool NodeContext::handles(Family f) const {
   return std::find(families.begin(), families.end(), f) != families.end();
 }

@@ -10,6 +10,24 @@
 
 namespace ipvs {
 
+// kube-proxy's LocalTrafficDetector (pkg/proxy/util/localdetector.go), iptables side: how
+// traffic from this node's pods is told apart. The IPVS proxier uses it in one rule, the
+// KUBE-CLUSTER-IP masquerade in KUBE-SERVICES (facts §1.13).
+struct LocalDetector {
+  // ClusterCIDR (the cluster CIDRs) or NodeCIDR (the Node's spec.podCIDRs): the first CIDR of
+  // each family is used, as kube-proxy keeps one per family.
+  std::vector<Cidr> cidrs;
+  // BridgeInterface ("cbr0") or InterfaceNamePrefix ("veth+", iptables' wildcard); checked to be
+  // a plain interface name by the agent. Used for both families.
+  std::string interfaceMatch;
+
+  // The arguments matching traffic NOT from a local pod ("! -s 10.244.0.0/16", "! -i cbr0");
+  // empty when there is no detector for `family` (kube-proxy's IsImplemented() false).
+  std::string ifNotLocal(Family family) const;
+
+  bool operator==(const LocalDetector&) const = default;
+};
+
 struct NodeContext {
   std::string nodeName;
   std::string zone;                // Node label topology.kubernetes.io/zone; "" if unset
@@ -23,6 +41,7 @@ struct NodeContext {
   std::vector<std::string> defaultSchedulerFlags;  // e.g. {"sh-port"}; empty: scheduler default
   std::string serviceProxyName;  // handle only Services with this service-proxy-name label value
   std::vector<Cidr> excludeCIDRs;
+  LocalDetector localDetector;
 
   bool handles(Family f) const;
 };

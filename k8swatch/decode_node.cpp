@@ -11,6 +11,40 @@ namespace k8swatch {
 namespace json = boost::json;
 using detail::DecodeContext;
 
+namespace {
+
+// spec.podCIDRs, or the older single spec.podCIDR when the list is absent (detect-local-mode
+// NodeCIDR reads them).
+bool readPodCidrs(DecodeContext& ctx, const json::object& obj, std::vector<ipvs::Cidr>& out) {
+  const json::object* spec = detail::optObject(ctx, obj, "spec");
+  if (spec == nullptr) {
+    if (!ctx.ok()) ctx.within("spec");
+    return ctx.ok();
+  }
+  const auto add = [&](std::string_view text) {
+    auto cidr = ipvs::Cidr::parse(text);
+    if (!cidr || text.find('/') == std::string_view::npos)
+      return ctx.fail(reason::kBadAddress, "", "not a CIDR");
+    out.push_back(*cidr);
+    return true;
+  };
+  bool ok = true;
+  if (const json::array* list = detail::optArray(ctx, *spec, "podCIDRs")) {
+    ok = detail::forEachString(ctx, *list, "podCIDRs", add);
+  } else if (const auto one = ctx.ok() ? detail::optString(ctx, *spec, "podCIDR") : std::nullopt;
+             one && !one->empty()) {
+    ok = add(*one);
+    if (!ok) ctx.within("podCIDR");
+  }
+  if (!ok || !ctx.ok()) {
+    ctx.within("spec");
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 Decoded<ipvs::Node> decodeNode(const json::value& v) {
   constexpr auto kKind = ResourceKind::kNode;
   DecodeContext ctx;
@@ -24,6 +58,7 @@ Decoded<ipvs::Node> decodeNode(const json::value& v) {
     ctx.within("metadata");
     return ctx.rejection(kKind, node.name);
   }
+  if (!readPodCidrs(ctx, *obj, node.podCIDRs)) return ctx.rejection(kKind, node.name);
   const json::object* status = detail::optObject(ctx, *obj, "status");
   const json::array* addrs = status ? detail::optArray(ctx, *status, "addresses") : nullptr;
   if (!ctx.ok()) {

@@ -24,13 +24,12 @@ void HostRules::noteReplanned(const ipvs::DesiredState& desired,
   }
 }
 
-ipvs::IptablesRuleInputs HostRules::inputsFor(ipvs::Family family,
-                                              const ipvs::KernelState& kernel) const {
+ipvs::IptablesRuleInputs HostRules::inputsFor(ipvs::Family family, const ipvs::KernelState& kernel,
+                                              const ipvs::LocalDetector& local) const {
   ipvs::IptablesRuleInputs in;
   in.family = family;
   in.masqueradeAll = options_.masqueradeAll;
-  for (const auto& cidr : options_.clusterCidrs)
-    if (cidr.family() == family) in.clusterCidrs.push_back(cidr);
+  in.localDetector = local;
   in.masqueradeBit = options_.masqueradeBit;
   in.randomFully = randomFully_;
   for (const auto& def : ipvs::ipsetDefs()) {
@@ -54,10 +53,11 @@ void HostRules::removeIptablesModeChains(ipvs::Family family) {
   if (runner_.cleanup(family, {false, true})) legacyRemoved_.insert(family);
 }
 
-ipvs::Result<void> HostRules::sync(const ipvs::KernelState& kernel, bool force) {
+ipvs::Result<void> HostRules::sync(const ipvs::KernelState& kernel,
+                                   const ipvs::LocalDetector& local, bool force) {
   ipvs::Result<void> outcome;
   for (const auto family : options_.families) {
-    const auto in = inputsFor(family, kernel);
+    const auto in = inputsFor(family, kernel, local);
     const std::string text = ipvs::renderRules(in);
     auto last = applied_.find(family);
     if (!force && last != applied_.end() && last->second == text) continue;

@@ -31,7 +31,6 @@ namespace reconcile {
 struct HostRulesOptions {
   std::vector<ipvs::Family> families;
   bool masqueradeAll = false;
-  std::vector<ipvs::Cidr> clusterCidrs;
   unsigned masqueradeBit = 14;
 };
 
@@ -41,12 +40,15 @@ class HostRules {
 
   // Updates the LoadBalancer no-node-access drops of the replanned Services.
   void noteReplanned(const ipvs::DesiredState& desired, std::span<const ipvs::ObjectKey> keys);
-  // Restores the families whose rules changed (all of them with `force`).
-  ipvs::Result<void> sync(const ipvs::KernelState& kernel, bool force);
+  // Restores the families whose rules changed (all of them with `force`). `local` is the
+  // node's current local-traffic detector (it changes when NodeCIDR's podCIDRs become known).
+  ipvs::Result<void> sync(const ipvs::KernelState& kernel, const ipvs::LocalDetector& local,
+                          bool force);
 
  private:
   void removeIptablesModeChains(ipvs::Family family);
-  ipvs::IptablesRuleInputs inputsFor(ipvs::Family family, const ipvs::KernelState& kernel) const;
+  ipvs::IptablesRuleInputs inputsFor(ipvs::Family family, const ipvs::KernelState& kernel,
+                                     const ipvs::LocalDetector& local) const;
 
   ipvs::IptablesPort& runner_;
   HostRulesOptions options_;

@@ -51,7 +51,9 @@ void SyncLoop::syncOnce(bool full) {
   ++syncs_;
   if (hostRules_ != nullptr) {
     hostRules_->noteReplanned(reconciler_.desired(), report.result.replanned);
-    if (auto rules = hostRules_->sync(reconciler_.observed(), report.result.full); !rules)
+    if (auto rules = hostRules_->sync(reconciler_.observed(), reconciler_.node().localDetector,
+                                      report.result.full);
+        !rules)
       report.hostRulesError = rules.error();
   }
   report.finished = clock_.now();

@@ -142,7 +142,7 @@ std::optional<ipvs::IptablesRuleInputs> ruleInputs(const Args& a) {
     } else if (a[i] == "--cluster-cidr" && hasValue) {
       const auto cidr = ipvs::Cidr::parse(a[++i]);
       if (!cidr) return std::nullopt;
-      in.clusterCidrs.push_back(*cidr);
+      in.localDetector.cidrs.push_back(*cidr);
     } else if (a[i] == "--mark-bit" && hasValue) {
       in.masqueradeBit = static_cast<unsigned>(std::stoul(a[++i]));
     } else if (a[i] == "--lb-drop" && hasValue) {

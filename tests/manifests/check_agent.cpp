@@ -260,13 +260,9 @@ void checkContainer(const SourcedObject& ds, const json::object& spec, const jso
   }
   std::istringstream lines(errText);
   for (std::string line; std::getline(lines, line);) {
-    // The conntrack warning is expected until issue 16 §2 (conntrack tuning) lands: the
-    // manifests ask for kube-proxy's conntrack defaults and the agent says it does not apply them.
-    const bool conntrackPending =
-        line.find("conntrack (--conntrack-*): not applied") != std::string::npos;
     const bool warns =
         line.find("level=warn") != std::string::npos || line.find("warning") != std::string::npos;
-    if (rc == 0 && warns && !conntrackPending) r.fail(where, line);
+    if (rc == 0 && warns) r.fail(where, line);
   }
   if (rc == 0 && !p.configFile.empty()) {
     const auto in = parseYaml(readText(p.configFile, r), p.configFile.string(), r);

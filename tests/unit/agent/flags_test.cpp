@@ -48,9 +48,7 @@ TEST_CASE("No flags gives the defaults", "[flags]") {
   CHECK(o.configFile.empty());
   CHECK_FALSE(o.cleanup);
   CHECK_FALSE(o.help);
-  // kube-proxy tunes conntrack by default and the agent does not yet: the one default warning.
-  REQUIRE(o.warnings.size() == 1);
-  CHECK(o.warnings[0].starts_with("conntrack (--conntrack-*): not applied"));
+  CHECK(o.warnings.empty());  // the defaults are all applied (conntrack included)
   CHECK(o.notices == std::vector<std::string>{
                          "clientConnection.contentType (--kube-api-content-type): "
                          "application/vnd.kubernetes.protobuf accepted; the API client uses "
@@ -306,8 +304,6 @@ TEST_CASE("usage lists every flag", "[flags]") {
 TEST_CASE("Every accepted flag that does nothing yet names itself in a start-up warning",
           "[flags]") {
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"--conntrack-max-per-core=1000", "conntrack (--conntrack-*): not applied"},
-      {"--conntrack-tcp-be-liberal", "conntrack (--conntrack-*): not applied"},
       {"--config-sync-period=5m", "configSyncPeriod (--config-sync-period): not applied"},
       {"--kube-api-qps=50", "clientConnection.qps/burst (--kube-api-qps, --kube-api-burst)"},
       {"--kube-api-burst=50", "clientConnection.qps/burst (--kube-api-qps, --kube-api-burst)"},
@@ -317,12 +313,12 @@ TEST_CASE("Every accepted flag that does nothing yet names itself in a start-up 
       {"--show-hidden-metrics-for-version=1.29",
        "showHiddenMetricsForVersion (--show-hidden-metrics-for-version): not applied"},
       {"--log-flush-frequency=1s", "logging.flushFrequency (--log-flush-frequency): not applied"},
-      {"--detect-local-mode=NodeCIDR",
-       "detectLocalMode (--detect-local-mode): NodeCIDR is not implemented yet"},
       {"--pod-bridge-interface=cni0",
-       "detectLocal.bridgeInterface (--pod-bridge-interface): not used yet"},
+       "detectLocal.bridgeInterface (--pod-bridge-interface): not used: detectLocalMode is "
+       "ClusterCIDR"},
       {"--pod-interface-name-prefix=veth",
-       "detectLocal.interfaceNamePrefix (--pod-interface-name-prefix): not used yet"},
+       "detectLocal.interfaceNamePrefix (--pod-interface-name-prefix): not used: "
+       "detectLocalMode is ClusterCIDR"},
       {"--log-json-split-stream", "logging.options.*.splitStream (--log-*-split-stream)"},
       {"--log-text-split-stream", "logging.options.*.splitStream (--log-*-split-stream)"},
       {"--log-json-info-buffer-size=64Ki",

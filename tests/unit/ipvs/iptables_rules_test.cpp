@@ -240,17 +240,59 @@ TEST_CASE("cluster-IP masquerade variants (facts 1.13)", "[iptables_rules]") {
   auto in = inputs({IpsetId::kClusterIP});
   SECTION("masqueradeAll wins over a detector") {
     in.masqueradeAll = true;
-    in.clusterCidrs = {*ipvs::Cidr::parse("10.244.0.0/16")};
+    in.localDetector.cidrs = {*ipvs::Cidr::parse("10.244.0.0/16")};
     CHECK(nat(in, "KUBE-SERVICES")[1] == base + " dst,dst -j KUBE-MARK-MASQ");
   }
   SECTION("local detector uses the CIDR of the proxier's family") {
-    in.clusterCidrs = {*ipvs::Cidr::parse("fd00::/48"), *ipvs::Cidr::parse("10.244.0.0/16")};
+    in.localDetector.cidrs = {*ipvs::Cidr::parse("fd00::/48"), *ipvs::Cidr::parse("10.244.0.0/16")};
     CHECK(nat(in, "KUBE-SERVICES")[1] == base + " dst,dst ! -s 10.244.0.0/16 -j KUBE-MARK-MASQ");
   }
   SECTION("a detector without a CIDR of the family is no detector") {
-    in.clusterCidrs = {*ipvs::Cidr::parse("fd00::/48")};
+    in.localDetector.cidrs = {*ipvs::Cidr::parse("fd00::/48")};
     CHECK(nat(in, "KUBE-SERVICES")[1] == kClusterMasq);
   }
+  SECTION("NodeCIDR: the node's pod CIDR, first of the family") {
+    in.localDetector.cidrs = {*ipvs::Cidr::parse("10.244.1.0/24"),
+                              *ipvs::Cidr::parse("10.244.9.0/24")};
+    CHECK(nat(in, "KUBE-SERVICES")[1] == base + " dst,dst ! -s 10.244.1.0/24 -j KUBE-MARK-MASQ");
+  }
+  SECTION("BridgeInterface: ! -i <bridge>, in both families") {
+    in.localDetector.interfaceMatch = "cbr0";
+    CHECK(nat(in, "KUBE-SERVICES")[1] == base + " dst,dst ! -i cbr0 -j KUBE-MARK-MASQ");
+    auto v6 = inputs({IpsetId::kClusterIP}, Family::kV6);
+    v6.localDetector.interfaceMatch = "cbr0";
+    CHECK(nat(v6, "KUBE-SERVICES")[1] ==
+          "-A KUBE-SERVICES -m comment --comment \"Kubernetes service cluster ip + port for "
+          "masquerade purpose\" -m set --match-set KUBE-6-CLUSTER-IP dst,dst ! -i cbr0 -j "
+          "KUBE-MARK-MASQ");
+  }
+  SECTION("InterfaceNamePrefix: ! -i <prefix>+") {
+    in.localDetector.interfaceMatch = "veth+";
+    CHECK(nat(in, "KUBE-SERVICES")[1] == base + " dst,dst ! -i veth+ -j KUBE-MARK-MASQ");
+  }
+  SECTION("the detector changes that one rule only") {
+    auto plain = inputs({IpsetId::kClusterIP, IpsetId::kExternalIP, IpsetId::kLoadBalancer});
+    auto detected = plain;
+    detected.localDetector.interfaceMatch = "veth+";
+    auto a = nat(plain, "KUBE-SERVICES");
+    auto b = nat(detected, "KUBE-SERVICES");
+    REQUIRE(a.size() == b.size());
+    std::size_t differing = 0;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      differing += a[i] != b[i] ? std::size_t{1} : std::size_t{0};
+    CHECK(differing == 1);
+    CHECK(ipvs::renderRules(plain) != ipvs::renderRules(detected));
+  }
+}
+
+TEST_CASE("LocalDetector::ifNotLocal is kube-proxy's IfNotLocal", "[iptables_rules]") {
+  ipvs::LocalDetector d;
+  CHECK(d.ifNotLocal(Family::kV4).empty());
+  d.cidrs = {*ipvs::Cidr::parse("fd00:10::/64"), *ipvs::Cidr::parse("10.0.0.0/8")};
+  CHECK(d.ifNotLocal(Family::kV4) == "! -s 10.0.0.0/8");
+  CHECK(d.ifNotLocal(Family::kV6) == "! -s fd00:10::/64");
+  d.interfaceMatch = "eth+";
+  CHECK(d.ifNotLocal(Family::kV6) == "! -i eth+");
 }
 
 TEST_CASE("IPv6 uses KUBE-6- sets and ::1", "[iptables_rules]") {

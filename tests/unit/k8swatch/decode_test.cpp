@@ -299,6 +299,25 @@ TEST_CASE("decode: Node", "[decode]") {
   CHECK(reject(decodeNode(json::parse(R"({"metadata":{}})"))).reason == reason::kMissingName);
 }
 
+TEST_CASE("decode: Node podCIDRs (detect-local-mode NodeCIDR)", "[decode]") {
+  const auto cidr = [](const char* t) { return *ipvs::Cidr::parse(t); };
+  CHECK(accept(decodeNode(json::parse(R"({"metadata":{"name":"n1"},
+    "spec":{"podCIDR":"10.244.1.0/24","podCIDRs":["10.244.1.0/24","fd00:1::/64"]}})")))
+            .podCIDRs == std::vector<ipvs::Cidr>{cidr("10.244.1.0/24"), cidr("fd00:1::/64")});
+  CHECK(accept(decodeNode(json::parse(R"({"metadata":{"name":"n1"},
+    "spec":{"podCIDR":"10.244.2.0/24"}})")))
+            .podCIDRs == std::vector<ipvs::Cidr>{cidr("10.244.2.0/24")});
+  CHECK(
+      accept(decodeNode(json::parse(R"({"metadata":{"name":"n1"},"spec":{}})"))).podCIDRs.empty());
+  CHECK(accept(decodeNode(json::parse(R"({"metadata":{"name":"n1"}})"))).podCIDRs.empty());
+  const auto bad = reject(decodeNode(json::parse(
+      R"({"metadata":{"name":"n1"},"spec":{"podCIDRs":["10.244.1.0/24","10.1.2.3"]}})")));
+  CHECK(bad.reason == reason::kBadAddress);
+  CHECK_THAT(bad.message, Catch::StartsWith("Node n1: spec.podCIDRs[1]: "));
+  CHECK(reject(decodeNode(json::parse(R"({"metadata":{"name":"n1"},"spec":{"podCIDRs":"x"}})")))
+            .reason == reason::kBadType);
+}
+
 TEST_CASE("decode: keys and resource versions", "[decode]") {
   const auto v = json::parse(R"({"metadata":{"name":"a","namespace":"b","resourceVersion":"9"}})");
   CHECK(decodeKey(v) == ipvs::ObjectKey{"b", "a"});

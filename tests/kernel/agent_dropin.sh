@@ -1,0 +1,106 @@
+#!/bin/sh
+# Drop-in checks of issue 16 in one boot: the agent runs with kubeadm's kube-proxy config.conf
+# unchanged (§1), tunes conntrack as kube-proxy does (§2), and writes each detect-local-mode's
+# iptables rule (§3). The agent is restarted with other flags between the groups.
+. /test/lib/testlib.sh
+net_init
+
+NODE_ARGS="--source=/run/src --hostname-override=demo-node"
+CT=/proc/sys/net/netfilter
+HASHSIZE=/sys/module/nf_conntrack/parameters/hashsize
+# iptables-save prints -s/-i before the matches: "-A KUBE-SERVICES ! -s X -m comment ...".
+MASQ_TAIL='-m comment --comment "Kubernetes service cluster ip + port for masquerade purpose" -m set --match-set KUBE-CLUSTER-IP'
+start_agent() {
+  # shellcheck disable=SC2086
+  ipvs-agent "$@" >/tmp/agent.log 2>&1 &
+  AGENT=$!
+}
+stop_agent() {
+  kill "$AGENT"
+  wait "$AGENT"
+}
+http_status() { printf 'GET %s HTTP/1.0\r\n\r\n' "$2" | busybox nc "$3" "$1" | head -1; }
+masq_rule() { $IPTABLES_SAVE -t nat | grep -F -- "KUBE-CLUSTER-IP" | grep -F -- "-j KUBE-MARK-MASQ"; }
+# wait_masq DETECTOR SETDIR: waits for the one cluster-IP masquerade rule kube-proxy writes.
+wait_masq() {
+  _line="-A KUBE-SERVICES ${1:+$1 }$MASQ_TAIL $2 -j KUBE-MARK-MASQ"
+  retry 150 sh -c "$IPTABLES_SAVE -t nat | grep -F -x -q -- '$_line'" ||
+    t_fail "no '$_line' rule: $(masq_rule) / $(cat /tmp/agent.log)"
+}
+
+$IP link add node0 type dummy && $IP addr add 192.168.100.10/24 dev node0 && $IP link set node0 up
+route_cover 10.244.1.0/24 10.244.2.0/24
+mkdir -p /run/src && cp /test/m/*.yaml /run/src/
+
+# A small machine's kernel defaults, below kube-proxy's: the agent must raise them.
+echo 65536 >$CT/nf_conntrack_max
+echo 16384 >$HASHSIZE
+echo 432000 >$CT/nf_conntrack_tcp_timeout_established
+echo 60 >$CT/nf_conntrack_tcp_timeout_close_wait
+UDP_BEFORE=$(cat $CT/nf_conntrack_udp_timeout)
+
+t_begin "kubeadm's config.conf, unchanged, starts the agent"
+start_agent --config=/test/kubeadm.conf $NODE_ARGS
+retry 150 sh -c "$IPVSADM -Sn | grep -q 10.96.0.10:80" ||
+  t_die "agent programmed nothing: $(cat /tmp/agent.log)"
+RULES=$($IPVSADM -Sn)
+assert_contains "$RULES" "-A -t 10.96.0.10:80 -s rr"
+assert_contains "$RULES" "-a -t 10.96.0.10:80 -r 10.244.1.1:8080 -m -w 1"
+assert_not_contains "$(cat /tmp/agent.log)" "level=error"
+
+t_begin "kubeadm's empty addresses mean kube-proxy's defaults: healthz :10256, metrics :10249"
+retry 50 sh -c "printf 'GET /healthz HTTP/1.0\r\n\r\n' | busybox nc 192.168.100.10 10256 | grep -q 200" ||
+  t_fail "healthz: $(http_status 10256 /healthz 192.168.100.10)"
+assert_contains "$(http_status 10256 /healthz 127.0.0.1)" "200"
+METRICS=$(printf 'GET /metrics HTTP/1.0\r\n\r\n' | busybox nc 127.0.0.1 10249)
+assert_contains "$METRICS" "kubeproxy_sync_proxy_rules_duration_seconds"
+
+t_begin "conntrack defaults in a 1-vCPU guest: 131072, 86400, 3600"
+assert_eq "1" "$(grep -c ^processor /proc/cpuinfo)" "the guest has one CPU"
+assert_eq "131072" "$(cat $CT/nf_conntrack_max)"
+assert_eq "32768" "$(cat $HASHSIZE)"
+assert_eq "86400" "$(cat $CT/nf_conntrack_tcp_timeout_established)"
+assert_eq "3600" "$(cat $CT/nf_conntrack_tcp_timeout_close_wait)"
+assert_eq "0" "$(cat $CT/nf_conntrack_tcp_be_liberal)" "tcpBeLiberal false: left alone"
+assert_eq "$UDP_BEFORE" "$(cat $CT/nf_conntrack_udp_timeout)" "udpTimeout 0s: left alone"
+
+t_begin "ClusterCIDR (kubeadm's detectLocalMode \"\"): ! -s clusterCIDR"
+wait_masq "! -s 10.244.0.0/16" dst,dst
+stop_agent
+
+t_begin "nf_conntrack_max is raised, never lowered; optional settings are written when set"
+echo 200000 >$CT/nf_conntrack_max
+start_agent $NODE_ARGS --conntrack-tcp-be-liberal --conntrack-udp-timeout=45s \
+  --conntrack-udp-timeout-stream=3m --conntrack-tcp-timeout-established=2h \
+  --detect-local-mode=BridgeInterface --pod-bridge-interface=cbr0
+wait_masq "! -i cbr0" dst,dst
+assert_eq "200000" "$(cat $CT/nf_conntrack_max)"
+assert_eq "1" "$(cat $CT/nf_conntrack_tcp_be_liberal)"
+assert_eq "45" "$(cat $CT/nf_conntrack_udp_timeout)"
+assert_eq "180" "$(cat $CT/nf_conntrack_udp_timeout_stream)"
+assert_eq "7200" "$(cat $CT/nf_conntrack_tcp_timeout_established)"
+
+t_begin "BridgeInterface: one masquerade rule, ! -i <bridge>"
+assert_eq "1" "$(masq_rule | wc -l)"
+stop_agent
+
+t_begin "InterfaceNamePrefix: ! -i <prefix>+"
+start_agent $NODE_ARGS --detect-local-mode=InterfaceNamePrefix --pod-interface-name-prefix=veth
+wait_masq "! -i veth+" dst,dst
+assert_eq "1" "$(masq_rule | wc -l)"
+stop_agent
+
+t_begin "NodeCIDR: no detector until the Node has podCIDRs, then ! -s <podCIDR>"
+start_agent $NODE_ARGS --detect-local-mode=NodeCIDR --cluster-cidr=10.244.0.0/16
+wait_masq "" src,dst
+assert_contains "$(cat /tmp/agent.log)" "NodeCIDR"
+# The node gains its podCIDRs (written to a new file and renamed, as editors do).
+awk '{print} /^  name: demo-node/ {n = 1} n && /^    topology/ {
+  print "spec:\n  podCIDR: 10.244.1.0/24\n  podCIDRs:\n    - 10.244.1.0/24"; n = 0}' \
+  /run/src/node.yaml >/run/node.yaml
+mv /run/node.yaml /run/src/node.yaml
+wait_masq "! -s 10.244.1.0/24" dst,dst
+assert_eq "1" "$(masq_rule | wc -l)"
+stop_agent
+
+t_summary
