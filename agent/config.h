@@ -18,6 +18,7 @@
 
 #include "agent/config_duration.h"
 #include "ipvs/address.h"
+#include "k8swatch/config_error.h"
 
 namespace agent {
 
@@ -30,11 +31,9 @@ inline constexpr std::string_view kDefaultMetricsBindAddress = "127.0.0.1:10249"
 inline constexpr std::uint16_t kDefaultHealthzPort = 10256;
 inline constexpr std::uint16_t kDefaultMetricsPort = 10249;
 
-// A start-up error: bad flag, unreadable or invalid configuration. main prints what() and exits 1.
-class ConfigError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+// A start-up error: bad flag, unreadable or invalid configuration, bad kubeconfig. main prints
+// what() and exits 1. One type for the whole agent: k8swatch's, which agent/ builds on.
+using ConfigError = k8swatch::ConfigError;
 
 struct ClientConnectionConfig {
   std::string kubeconfig;

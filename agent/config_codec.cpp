@@ -8,7 +8,6 @@
 #include <set>
 
 #include "agent/config_defaults.h"
-#include "agent/config_file.h"
 
 namespace agent {
 namespace json = boost::json;

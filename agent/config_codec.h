@@ -13,4 +13,8 @@ namespace agent {
 // or a wrong apiVersion/kind; unknown fields go to `warnings`.
 Config configFromJson(const boost::json::object& root, std::vector<std::string>& warnings);
 
+// The whole effective configuration as a KubeProxyConfiguration JSON tree, keys sorted, durations
+// as Go strings; configFromJson reads it back.
+boost::json::object configToJson(const Config& config);
+
 }  // namespace agent

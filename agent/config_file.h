@@ -8,7 +8,6 @@
 // agent returns them as warnings ("unknown field \"ipvs.foo\" ignored") for the caller to log.
 // The agent's own settings live under `ipvsAgent`, which kube-proxy would likewise ignore.
 
-#include <boost/json/object.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,9 +23,6 @@ Config loadConfigFile(const std::string& path, std::vector<std::string>& warning
 // The whole effective configuration, keys sorted, loadable again by parseConfigYaml.
 std::string configToYaml(const Config& config);
 void writeConfigFile(const std::string& path, const Config& config);  // throws ConfigError
-
-// The same tree as configToYaml, as JSON (durations as Go strings).
-boost::json::object configToJson(const Config& config);
 
 // /configz body: {"kubeproxy.config.k8s.io": {...}}, with credentials in strings redacted.
 std::string configzBody(const Config& config);

@@ -110,11 +110,6 @@ void otherNotices(Lines& warns, const Config& c) {
             "); no gate changes ipvs-agent's behaviour");
   }
   if (c.enableProfiling) add(warns, "enableProfiling (--profiling)", "no pprof endpoint");
-  if (c.bindAddressHardFail) {
-    add(warns, "bindAddressHardFail (--bind-address-hard-fail)",
-        "not applied: a port that cannot be bound is retried every 5s and counted in "
-        "ipvs_agent_http_bind_errors_total");
-  }
   if (!c.showHiddenMetricsForVersion.empty()) {
     add(warns, "showHiddenMetricsForVersion (--show-hidden-metrics-for-version)",
         "not applied: ipvs-agent has no hidden metrics");

@@ -4,8 +4,10 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "agent/api_secrets.h"
@@ -92,11 +94,153 @@ std::thread signalThread(reconcile::ChangeQueue& queue) {
   });
 }
 
-std::unique_ptr<HttpServer> serve(HttpService& http, const std::string& address, HttpRoutes routes,
-                                  const Logger& log, AgentMetrics& metrics, const char* name) {
-  if (address.empty()) return nullptr;
+// --- kernel set-up ---
+
+struct Kernel {
+  std::vector<ipvs::Family> families;
+  netlink::KernelDataplane dataplane;
+};
+
+std::optional<Kernel> openKernel(const Config& config, const Logger& log) {
+  auto families = familiesOf();
+  // Opening the IPVS family loads ip_vs, so its net/ipv4/vs sysctls exist afterwards.
+  auto dataplane = netlink::KernelDataplane::open({families, {}});
+  if (!dataplane) {
+    log.error("cannot open the kernel interfaces (is IPVS available?)",
+              {{"error", dataplane.error()}});
+    return std::nullopt;
+  }
+  applySysctls(config, log);
+  applyTimeouts(config, *dataplane, log);
+  return Kernel{std::move(families), std::move(*dataplane)};
+}
+
+// The node's context, rebuilt by the sync loop whenever the Node object or the local addresses
+// change.
+std::function<ipvs::NodeContext(const ipvs::Node*)> nodeContextOf(const Config& config,
+                                                                  const std::string& nodeName,
+                                                                  Kernel& kernel,
+                                                                  const Logger& log) {
+  return [&config, nodeName, &kernel, log](const ipvs::Node* node) {
+    NodeInputs in;
+    in.nodeName = nodeName;
+    in.node = node;
+    in.families = kernel.families;
+    auto& links = kernel.dataplane.links();
+    if (auto local = links.localAddresses(kernel.dataplane.dummyIndex())) {
+      for (const auto& a : *local) {
+        if (a.address.isLoopback()) continue;
+        in.candidateAddresses.push_back(a.address);
+        in.otherLocalAddresses.push_back(a.address);
+      }
+    }
+    auto built = buildNodeContext(config, in);
+    for (const auto& w : built.warnings) log.warn(w);
+    return built.context;
+  };
+}
+
+reconcile::Reconciler::Options reconcilerOptions(const Config& config, ipvs::NodeContext node) {
+  const auto drainLimit =
+      std::chrono::duration_cast<std::chrono::seconds>(config.agent.gracefulTerminationTimeout);
+  reconcile::RetryPolicy retry;
+  // A failing Service is retried at least once per sync period (and never in a tight loop).
+  retry.max = std::max(
+      retry.initial, std::chrono::duration_cast<std::chrono::milliseconds>(config.ipvs.syncPeriod));
+  return {std::move(node), drainLimit.count() > 0 ? std::optional(drainLimit) : std::nullopt,
+          retry};
+}
+
+reconcile::HostRulesOptions hostRulesOptions(const Config& config,
+                                             const std::vector<ipvs::Family>& families) {
+  return {families, config.iptables.masqueradeAll,
+          static_cast<unsigned>(config.iptables.masqueradeBit)};
+}
+
+// --- source start ---
+
+// Where Service changes come from: a manifest file (--source) or the API server.
+struct Source {
+  std::unique_ptr<FileSource> file;
+  std::unique_ptr<k8swatch::Watcher> watcher;
+
+  void start() {
+    if (file) file->start();
+    if (watcher) watcher->start();
+  }
+  void stop() {
+    if (watcher) watcher->stop();
+    if (file) file->stop();
+  }
+};
+
+// Builds the source without starting it. Building the Watcher throws on a bad kubeconfig, so this
+// runs before any thread that would have to be stopped on that error.
+std::optional<Source> makeSource(const Options& options, const std::string& nodeName,
+                                 reconcile::ChangeQueue& queue, const Logger& root) {
+  const Config& config = options.config;
+  Source source;
+  if (!config.agent.source.empty()) {
+    source.file =
+        std::make_unique<FileSource>(config.agent.source, queue, root.withComponent("source"));
+    return source;
+  }
+  k8swatch::WatcherOptions wo;
+  wo.nodeName = nodeName;
+  wo.serviceProxyName = config.serviceProxyName;
+  try {
+    source.watcher = std::make_unique<k8swatch::Watcher>(
+        withMaskedTokens(
+            k8swatch::resolveClusterConfig(config.clientConnection.kubeconfig, options.master),
+            root),
+        wo, queue);
+  } catch (const std::exception& e) {
+    root.withComponent("agent").error("cannot configure the API client", {{"error", e.what()}});
+    return std::nullopt;
+  }
+  return source;
+}
+
+// --- HTTP set-up ---
+
+struct StatusServers {
+  std::unique_ptr<HttpServer> healthz;
+  std::unique_ptr<HttpServer> metrics;
+};
+
+std::optional<StatusServers> startStatusServers(HttpService& http, const Config& config,
+                                                const HealthState& health,
+                                                const MetricsRegistry& registry,
+                                                AgentMetrics& metrics, const Logger& log) {
+  const bool hardFail = config.bindAddressHardFail;
+  auto healthz = serveStatusPort(http, config.healthzBindAddress, hardFail,
+                                 healthzRoutes(health, metrics), log, metrics, "healthz");
+  if (!healthz) return std::nullopt;
+  auto metricsServer =
+      serveStatusPort(http, config.metricsBindAddress, hardFail,
+                      metricsRoutes(registry, configzBody(config)), log, metrics, "metrics");
+  if (!metricsServer) return std::nullopt;
+  return StatusServers{std::move(*healthz), std::move(*metricsServer)};
+}
+
+}  // namespace
+
+ipvs::Result<std::unique_ptr<HttpServer>> serveStatusPort(HttpService& http,
+                                                          const std::string& address, bool hardFail,
+                                                          HttpRoutes routes, const Logger& log,
+                                                          AgentMetrics& metrics, const char* name) {
+  if (address.empty()) return std::unique_ptr<HttpServer>();
   auto bind = parseBindAddress(address);
-  if (!bind) return nullptr;  // validated at start-up
+  if (!bind) return std::unique_ptr<HttpServer>();  // validated at start-up
+  if (hardFail) {
+    auto server = HttpServer::listen(http, *bind, std::move(routes));
+    if (!server) {
+      log.error("cannot bind; exiting as bindAddressHardFail is set",
+                {{"server", name}, {"address", address}, {"error", server.error()}});
+      metrics.httpBindErrors.labels({name}).inc();
+    }
+    return server;
+  }
   return HttpServer::listenWithRetry(
       http, *bind, std::move(routes), std::chrono::seconds(5),
       [log, &metrics, name, address](std::error_code ec) {
@@ -105,8 +249,6 @@ std::unique_ptr<HttpServer> serve(HttpService& http, const std::string& address,
       },
       HttpLimits{.onRejected = httpRejectHook(metrics, name)});
 }
-
-}  // namespace
 
 int runInitOnly(const Options& options) {
   Logger log =
@@ -120,6 +262,7 @@ int runInitOnly(const Options& options) {
 
 int runAgent(const Options& options) {
   const Config& config = options.config;
+  // Blocked before any thread starts, so only the signal thread receives them.
   const sigset_t signalsToWait = stopSignals();
   pthread_sigmask(SIG_BLOCK, &signalsToWait, nullptr);
   Logger root(Logger::Options{config.logging.verbosity, {}, {}});
@@ -129,85 +272,26 @@ int runAgent(const Options& options) {
   root.setErrorHook(logErrorHook(metrics));
   HealthState health(2 * config.ipvs.syncPeriod);
   HttpService http;
-  auto healthz = serve(http, config.healthzBindAddress, healthzRoutes(health, metrics), log,
-                       metrics, "healthz");
-  auto metricsServer = serve(http, config.metricsBindAddress,
-                             metricsRoutes(registry, configzBody(config)), log, metrics, "metrics");
-
-  const auto families = familiesOf();
-  // Opening the IPVS family loads ip_vs, so its net/ipv4/vs sysctls exist afterwards.
-  auto dataplane = netlink::KernelDataplane::open({families, {}});
-  if (!dataplane) {
-    log.error("cannot open the kernel interfaces (is IPVS available?)",
-              {{"error", dataplane.error()}});
-    return 1;
-  }
-  applySysctls(config, log);
-  applyTimeouts(config, *dataplane, log);
+  auto status = startStatusServers(http, config, health, registry, metrics, log);
+  if (!status) return 1;
+  auto kernel = openKernel(config, log);
+  if (!kernel) return 1;
 
   const std::string nodeName = nodeNameOf(config);
-  auto nodeContext = [&](const ipvs::Node* node) {
-    NodeInputs in;
-    in.nodeName = nodeName;
-    in.node = node;
-    in.families = families;
-    if (auto local = dataplane->links().localAddresses(dataplane->dummyIndex())) {
-      for (const auto& a : *local) {
-        if (a.address.isLoopback()) continue;
-        in.candidateAddresses.push_back(a.address);
-        in.otherLocalAddresses.push_back(a.address);
-      }
-    }
-    auto built = buildNodeContext(config, in);
-    for (const auto& w : built.warnings) log.warn(w);
-    return built.context;
-  };
-
-  const auto drainLimit =
-      std::chrono::duration_cast<std::chrono::seconds>(config.agent.gracefulTerminationTimeout);
-  reconcile::RetryPolicy retry;
-  // A failing Service is retried at least once per sync period (and never in a tight loop).
-  retry.max = std::max(
-      retry.initial, std::chrono::duration_cast<std::chrono::milliseconds>(config.ipvs.syncPeriod));
-  reconcile::Reconciler reconciler(
-      *dataplane,
-      {nodeContext(nullptr), drainLimit.count() > 0 ? std::optional(drainLimit) : std::nullopt,
-       retry},
-      k8swatch::defaultRandom());
+  const auto nodeContext = nodeContextOf(config, nodeName, *kernel, log);
+  reconcile::Reconciler reconciler(kernel->dataplane,
+                                   reconcilerOptions(config, nodeContext(nullptr)),
+                                   k8swatch::defaultRandom());
   netlink::IptablesRunner iptables;
-  reconcile::HostRulesOptions ruleOptions{families, config.iptables.masqueradeAll,
-                                          static_cast<unsigned>(config.iptables.masqueradeBit)};
-  reconcile::HostRules hostRules(iptables, ruleOptions);
+  reconcile::HostRules hostRules(iptables, hostRulesOptions(config, kernel->families));
   HealthCheckServer healthChecks(http, reconciler.node().nodePortAddresses, health, metrics,
                                  root.withComponent("healthcheck"));
 
   reconcile::ChangeQueue queue;
+  auto source = makeSource(options, nodeName, queue, root);
+  if (!source) return 1;
   std::thread signals = signalThread(queue);
-  std::unique_ptr<FileSource> fileSource;
-  std::unique_ptr<k8swatch::Watcher> watcher;
-  if (!config.agent.source.empty()) {
-    fileSource =
-        std::make_unique<FileSource>(config.agent.source, queue, root.withComponent("source"));
-    fileSource->start();
-  } else {
-    k8swatch::WatcherOptions wo;
-    wo.nodeName = nodeName;
-    wo.serviceProxyName = config.serviceProxyName;
-    try {
-      watcher = std::make_unique<k8swatch::Watcher>(
-          withMaskedTokens(
-              k8swatch::resolveClusterConfig(config.clientConnection.kubeconfig, options.master),
-              root),
-          wo, queue);
-    } catch (const std::exception& e) {
-      log.error("cannot configure the API client", {{"error", e.what()}});
-      queue.stop();
-      kill(getpid(), SIGTERM);  // releases the signal thread
-      signals.join();
-      return 1;
-    }
-    watcher->start();
-  }
+  source->start();
   log.info("started",
            {{"node", nodeName},
             {"source", config.agent.source.empty() ? std::string("api") : config.agent.source}});
@@ -220,8 +304,7 @@ int runAgent(const Options& options) {
        nodeContext});
   loop.run();
   log.info("stopping; the kernel state is left in place");
-  if (watcher) watcher->stop();
-  if (fileSource) fileSource->stop();
+  source->stop();
   signals.join();
   return 0;
 }

@@ -20,12 +20,12 @@
 // traffic only once its VS is ready); RS weight-0 edits and deletes; unbinds; VS deletes (each
 // takes its RS); ipset deletes.
 //
-// Graceful termination (facts §1.6): an undesired RS of a kept VS is deleted at once, unless
-// the VS is TCP and the RS has ActiveConn+InactConn > 0: then it is set to weight 0 (if not
-// already) and listed in Plan::draining, until the counters reach 0 or DiffOptions::drainExpired
-// says its deadline passed. UDP and SCTP real servers are deleted at once.
-// A desired RS found at weight 0 (a drain that came back) is deleted and re-added with weight 1,
-// as kube-proxy does (MoveRSOutofGracefulDeleteList); the kernel revives it from its dest trash,
+// Graceful termination (docs/kube-proxy-behaviour.md#graceful-termination): an undesired RS of a
+// kept VS is deleted at once, unless the VS is TCP and the RS has ActiveConn+InactConn > 0: then it
+// is set to weight 0 (if not already) and listed in Plan::draining, until the counters reach 0 or
+// DiffOptions::drainExpired says its deadline passed. UDP and SCTP real servers are deleted at
+// once. A desired RS found at weight 0 (a drain that came back) is deleted and re-added with weight
+// 1, as kube-proxy does (MoveRSOutofGracefulDeleteList); the kernel revives it from its dest trash,
 // so live connections survive. With DiffOptions::resetWeights (the first sync after start,
 // kube-proxy's initialSync) it is edited back instead. Any other drift is edited in place.
 //

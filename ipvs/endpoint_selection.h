@@ -1,6 +1,6 @@
 #pragma once
 // Which endpoints of one Service port a virtual server uses: kube-proxy's CategorizeEndpoints
-// (pkg/proxy/topology.go) as of v1.33, facts §1.5.
+// (pkg/proxy/topology.go) as of v1.33, docs/kube-proxy-behaviour.md#endpoint-selection.
 //  - cluster list: ready endpoints, narrowed by topology hints when they are usable; if none is
 //    ready, serving+terminating ones (ProxyTerminatingEndpoints); never not-serving ones.
 //  - local list: this node's ready endpoints, else its serving+terminating ones.

@@ -1,6 +1,6 @@
 #pragma once
 // Builders for ipset members, in the exact text `ipset save` prints, so that the desired
-// entries compare equal to the ones read back from the kernel (facts §1.16).
+// entries compare equal to those read back from the kernel (docs/kube-proxy-behaviour.md#ipsets).
 
 #include <cstdint>
 

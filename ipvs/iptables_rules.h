@@ -1,5 +1,5 @@
 #pragma once
-// The iptables side of kube-proxy's IPVS mode (facts §1.8, §1.13, §1.14, §1.17, §1.18), as a
+// The iptables side of kube-proxy's IPVS mode (docs/kube-proxy-behaviour.md), as a
 // pure function from a few inputs to `iptables-restore` text, plus the readers of
 // `iptables-save` text that decide which jumps are missing and what a cleanup must remove.
 //
@@ -27,7 +27,7 @@
 namespace ipvs {
 
 // A LoadBalancer IP:port/proto that must not be reachable from the node itself, because the
-// node's IP is outside the Service's loadBalancerSourceRanges (facts §1.8, PR #119791).
+// node's IP is outside the loadBalancerSourceRanges (docs/kube-proxy-behaviour.md#source-ranges).
 struct LbNoNodeAccess {
   IpAddress address;
   Protocol protocol = Protocol::kTcp;
@@ -81,7 +81,7 @@ std::string jumpSaveLine(const JumpRule& jump);
 // not contain. A table absent from the text counts as having none of them.
 std::vector<JumpRule> missingJumps(std::string_view saveText);
 
-// ---- cleanup (facts §1.18) ----
+// ---- cleanup (docs/kube-proxy-behaviour.md#cleanup) ----
 
 struct CleanupScope {
   bool ipvsChains = true;          // the chains of kubeChains()

@@ -104,37 +104,4 @@ std::string formatIpsetSave(const std::set<IpsetEntry>& entries) {
   return out;
 }
 
-std::optional<std::pair<IpsetId, Family>> parseIpsetName(std::string_view name) {
-  for (const auto& def : ipsetDefs()) {
-    for (Family f : {Family::kV4, Family::kV6}) {
-      if (ipsetName(def.id, f) == name) return std::make_pair(def.id, f);
-    }
-  }
-  return std::nullopt;
-}
-
-std::optional<std::set<IpsetEntry>> parseIpsetSave(std::string_view text, std::string* error) {
-  std::set<IpsetEntry> out;
-  std::size_t lineNo = 0;
-  while (!text.empty()) {
-    const auto nl = text.find('\n');
-    std::string_view line = text.substr(0, nl);
-    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
-    ++lineNo;
-    if (!line.starts_with("add ")) continue;
-    line.remove_prefix(4);
-    const auto sp = line.find(' ');
-    if (sp == std::string_view::npos || sp + 1 >= line.size()) {
-      if (error) *error = "ipset save line " + std::to_string(lineNo) + ": no member";
-      return std::nullopt;
-    }
-    const auto set = parseIpsetName(line.substr(0, sp));
-    if (!set) continue;
-    std::string_view member = line.substr(sp + 1);
-    member = member.substr(0, member.find(' '));  // drop options such as "timeout 0"
-    out.insert(IpsetEntry{set->first, set->second, std::string(member)});
-  }
-  return out;
-}
-
 }  // namespace ipvs

@@ -16,8 +16,8 @@
 // Order: services by (fwmark, family, protocol, address, port) as ipvsadm sorts them (but with
 // exact numeric comparison), real servers by (address, port).
 //
-// The parsers accept that output in any line order (and the long option spellings) and
-// return nullopt with a message naming the line on anything else.
+// The matching parsers are test support (tests/support/ipvs_save_parse.h): the agent itself reads
+// the kernel, never this text.
 
 #include <optional>
 #include <set>
@@ -30,15 +30,8 @@
 namespace ipvs {
 
 std::string formatIpvsadmSave(const KernelState& state);
-// Virtual and real servers only; netmask defaults to 32/128, counters to 0.
-std::optional<KernelState> parseIpvsadmSave(std::string_view text, std::string* error = nullptr);
 
 // "add KUBE-CLUSTER-IP 10.20.30.41,tcp:80" lines, sorted.
 std::string formatIpsetSave(const std::set<IpsetEntry>& entries);
-// Keeps the "add" lines of the agent's sets (KUBE-*, KUBE-6-*); ignores every other line.
-std::optional<std::set<IpsetEntry>> parseIpsetSave(std::string_view text,
-                                                   std::string* error = nullptr);
-// "KUBE-6-CLUSTER-IP" -> {kClusterIP, kV6}; nullopt for names that are not the agent's.
-std::optional<std::pair<IpsetId, Family>> parseIpsetName(std::string_view name);
 
 }  // namespace ipvs

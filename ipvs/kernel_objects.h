@@ -86,7 +86,7 @@ struct RealServerStats {
   bool operator==(const RealServerStats&) const = default;
 };
 
-// ---- ipsets (facts §1.16) ----
+// ---- ipsets (docs/kube-proxy-behaviour.md#ipsets) ----
 
 enum class IpsetId : std::uint8_t {
   kLoopBack,

@@ -35,7 +35,7 @@ struct NodeContext {
   std::vector<IpAddress> nodeIPs;  // the node's primary IP per family (Node status / override)
   std::vector<IpAddress> nodePortAddresses;  // already selected; see selectNodePortAddresses
   // Addresses on interfaces other than kube-ipvs0. An externalIP or LB IP found here is served
-  // but not bound again on kube-ipvs0 (facts §1.2).
+  // but not bound again on kube-ipvs0 (docs/kube-proxy-behaviour.md#frontends).
   std::vector<IpAddress> otherLocalAddresses;
   std::string defaultScheduler = "rr";
   std::vector<std::string> defaultSchedulerFlags;  // e.g. {"sh-port"}; empty: scheduler default

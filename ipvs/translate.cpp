@@ -246,7 +246,7 @@ void Translator::translatePort(const FamilyView& fam, const ServicePort& sp) {
   for (const auto& ip : fam.lbIPs) addLoadBalancer(fam, sp, ip, eLocal, pick(eLocal));
   if (sp.nodePort != 0) addNodePorts(fam, sp, eLocal, pick(eLocal));
 
-  // Hairpin SNAT for every local endpoint, whatever its conditions (facts §1.5).
+  // Hairpin SNAT for every local endpoint (docs/kube-proxy-behaviour.md#endpoint-selection).
   for (const auto& v : eps) {
     if (v.local)
       addEntry(ipPortIpEntry(IpsetId::kLoopBack, v.address(), proto, v.port, v.address()));
@@ -291,7 +291,7 @@ void Translator::addNodePorts(const FamilyView& fam, const ServicePort& sp, bool
   const Protocol proto = sp.protocol;
   auto addPortEntries = [&](IpsetId tcp, IpsetId udp, IpsetId sctp) {
     if (proto == Protocol::kSctp) {
-      // SCTP node ports live in a hash:ip,port set, one member per node address (facts §1.3).
+      // SCTP node ports: one member per node IP (docs/kube-proxy-behaviour.md#protocols).
       for (const auto& ip : fam.nodePortAddresses) {
         addEntry(ipPortEntry(sctp, ip, proto, sp.nodePort));
       }
@@ -324,7 +324,7 @@ void Translator::addVirtualServer(const VirtualServerKey& key, const std::vector
 void Translator::bind(const IpAddress& ip) {
   if (std::find(node_.otherLocalAddresses.begin(), node_.otherLocalAddresses.end(), ip) !=
       node_.otherLocalAddresses.end()) {
-    return;  // already local on another interface: served, but not bound again (facts §1.2)
+    return;  // local elsewhere: served, not bound (docs/kube-proxy-behaviour.md#frontends)
   }
   out_.bindAddresses.push_back(ip);
   addEntry(ipEntry(IpsetId::kIpvsIps, ip));

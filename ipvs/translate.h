@@ -1,7 +1,7 @@
 #pragma once
 // Translation of one Service and its EndpointSlices into the kernel objects it needs: the unit
 // of incremental work. A pure function: same input, same output (slice order does not matter).
-// Semantics are those of kube-proxy's IPVS mode (facts §1.2-§1.10, §1.16).
+// Semantics are those of kube-proxy's IPVS mode (docs/kube-proxy-behaviour.md).
 //
 // Ignored (empty result, ignoredReason set): ExternalName, headless, and Services whose
 // service.kubernetes.io/service-proxy-name label does not match NodeContext::serviceProxyName
@@ -62,7 +62,7 @@ struct ServiceDesired {
   std::vector<IpsetEntry> ipsetEntries;              // sorted, unique
   std::vector<IpAddress> bindAddresses;              // to bind on kube-ipvs0; sorted, unique
   // LB VIP:port/proto whose loadBalancerSourceRanges exclude the node IP: the iptables layer
-  // drops node-originated traffic to them (KUBE-IPVS-OUT-FILTER, facts §1.8). Sorted.
+  // drops node-originated traffic to them (docs/kube-proxy-behaviour.md#source-ranges). Sorted.
   std::vector<VirtualServerKey> sourceRangeNodeDrops;
   std::vector<Diagnostic> diagnostics;
   HealthCheck healthCheck;

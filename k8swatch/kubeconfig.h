@@ -14,12 +14,9 @@
 #include <stdexcept>
 #include <string>
 
-namespace k8swatch {
+#include "k8swatch/config_error.h"
 
-class ConfigError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+namespace k8swatch {
 
 struct ClusterConfig {
   std::string server;  // "https://host:port" or "http://host:port", no trailing slash

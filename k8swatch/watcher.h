@@ -41,7 +41,7 @@ struct WatcherOptions {
   LogFn log;                     // null: lines on stderr
 };
 
-// The label selector for Services and EndpointSlices (facts §1.19).
+// The label selector for Services and EndpointSlices (docs/kube-proxy-behaviour.md#watches).
 std::string serviceLabelSelector(const std::string& serviceProxyName);
 
 class Watcher {

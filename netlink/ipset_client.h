@@ -1,5 +1,5 @@
 #pragma once
-// The agent's ipsets (facts §1.16) through libipset, in process: no `ipset` binary is run.
+// The agent's ipsets (docs/kube-proxy-behaviour.md#ipsets) through libipset, in process, no binary.
 //
 // Purpose: create kube-proxy's 17 sets per family with kube-proxy's exact options (so sets it
 //   left behind are adopted by `create -exist`), add and delete members, list the members of the

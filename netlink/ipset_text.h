@@ -1,7 +1,7 @@
 #pragma once
 // The text side of the ipset adapter, kept free of libipset so it is unit-tested without a
-// kernel: the create arguments kube-proxy uses (facts §1.16), the reading of `ipset save` text,
-// and the mapping of libipset's report messages to error codes.
+// kernel: the create arguments kube-proxy uses (docs/kube-proxy-behaviour.md#ipsets), the reading
+// of `ipset save` text, and the mapping of libipset's report messages to error codes.
 //
 // Why messages: libipset reports a kernel error only as text (its errcode table turns the
 // kernel's code into "Element cannot be added to the set: it's already added", ...); the numeric

@@ -1,5 +1,5 @@
 #pragma once
-// The dummy interface kube-ipvs0 and the addresses bound to it, over rtnetlink (facts §1.14).
+// kube-ipvs0 and its addresses, over rtnetlink (docs/kube-proxy-behaviour.md#dummy-interface).
 //
 // Purpose: ensure the dummy link exists (created like kube-proxy's: a plain dummy, left DOWN;
 //   the dummy driver makes it NOARP), list, bind and unbind its addresses (/32 or /128, scope

@@ -1,6 +1,6 @@
 #pragma once
-// Kernel tunables kube-proxy's IPVS proxier sets at start-up (facts §1.9, §1.15), read and
-// written through /proc/sys, plus the kernel-version rule for net/ipv4/vs/conn_reuse_mode.
+// Kernel tunables kube-proxy's IPVS mode sets at start-up (docs/kube-proxy-behaviour.md#sysctls),
+// read and written through /proc/sys, plus the kernel-version rule for net/ipv4/vs/conn_reuse_mode.
 //
 // Threading: one thread at a time; counters() may be read from any thread (relaxed atomics).
 // Ownership: opens and closes each /proc/sys file per call (there are only a handful).

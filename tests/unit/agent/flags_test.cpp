@@ -309,7 +309,6 @@ TEST_CASE("Every accepted flag that does nothing yet names itself in a start-up 
       {"--kube-api-burst=50", "clientConnection.qps/burst (--kube-api-qps, --kube-api-burst)"},
       {"--kube-api-content-type=text/plain",
        "clientConnection.contentType (--kube-api-content-type): \"text/plain\" is not supported"},
-      {"--bind-address-hard-fail", "bindAddressHardFail (--bind-address-hard-fail): not applied"},
       {"--show-hidden-metrics-for-version=1.29",
        "showHiddenMetricsForVersion (--show-hidden-metrics-for-version): not applied"},
       {"--log-flush-frequency=1s", "logging.flushFrequency (--log-flush-frequency): not applied"},

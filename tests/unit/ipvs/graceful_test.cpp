@@ -1,4 +1,5 @@
-// Scenario S12: graceful termination of real servers (facts §1.6).
+// Scenario S12: graceful termination of real servers
+// (docs/kube-proxy-behaviour.md#graceful-termination).
 
 #include <catch2/catch.hpp>
 

@@ -6,8 +6,12 @@
 
 #include "ipvs/ipset_entries.h"
 #include "planner_fixtures.h"
+#include "tests/support/ipvs_save_parse.h"
 
 using namespace fx;
+using testsupport::parseIpsetName;
+using testsupport::parseIpsetSave;
+using testsupport::parseIpvsadmSave;
 
 namespace {
 

@@ -1,5 +1,5 @@
-// Acceptance scenarios of facts §5.3 for ClusterIP Services: translation, then the plan applied
-// to an in-memory kernel.
+// Acceptance scenarios (docs/kube-proxy-behaviour.md#scenarios) for ClusterIP Services:
+// translation, then the plan applied to an in-memory kernel.
 
 #include <catch2/catch.hpp>
 

@@ -1,5 +1,5 @@
-// Acceptance scenarios of facts §5.3 for LoadBalancer, externalIPs and health-check node
-// ports (S7, S8, S10, S16).
+// Acceptance scenarios (docs/kube-proxy-behaviour.md#scenarios) for LoadBalancer, externalIPs and
+// health-check node ports (S7, S8, S10, S16).
 
 #include <catch2/catch.hpp>
 

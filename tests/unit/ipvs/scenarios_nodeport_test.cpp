@@ -1,4 +1,4 @@
-// Acceptance scenarios of facts §5.3 for NodePort Services (S3-S6).
+// Acceptance scenarios (docs/kube-proxy-behaviour.md#scenarios) for NodePort Services (S3-S6).
 
 #include <catch2/catch.hpp>
 
