@@ -3,4 +3,4 @@ ipvs_agent_kernel_test(agent.drain
   SCRIPT agent_drain.sh
   BINARIES ipvs-agent
   FILES ${PROJECT_SOURCE_DIR}/manifests/examples/node.yaml:/test/m/node.yaml
-  TIMEOUT 400)
+  TIMEOUT 600)
