@@ -81,9 +81,10 @@ std::string watchEventLine(std::string_view type, const json::object& object) {
   return json::serialize(ev) + "\n";
 }
 
-void FakeApiServer::Impl::logRequest(const std::string& target) {
+void FakeApiServer::Impl::logRequest(std::string_view method, const std::string& target) {
   requests.push_back(target);
-  if (requestLog.is_open()) requestLog << target << std::endl;
+  // "METHOD TARGET", the format of tests/manifests/api_paths.txt, for the RBAC check.
+  if (requestLog.is_open()) requestLog << method << ' ' << target << std::endl;
 }
 
 asio::awaitable<void> FakeApiServer::Impl::acceptLoop() {
@@ -118,7 +119,7 @@ asio::awaitable<bool> FakeApiServer::Impl::handle(tcp::socket& socket, Request& 
   if (t.path.starts_with("/_control/")) {
     res = control(req, t);
   } else {
-    logRequest(std::string(req.target()));
+    logRequest(req.method_string(), std::string(req.target()));
     static const std::string kPrefixes[] = {"/api/v1/", "/apis/discovery.k8s.io/v1/"};
     std::string rest;
     for (const auto& p : kPrefixes) {

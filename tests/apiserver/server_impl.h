@@ -79,7 +79,7 @@ struct FakeApiServer::Impl {
   void bookmarkAll();
   void injectFault(Fault kind, unsigned count, unsigned status, std::size_t size);
   void pushAll(const std::string& bytes);
-  void logRequest(const std::string& target);
+  void logRequest(std::string_view method, const std::string& target);
 
   ServerOptions& options;
   asio::io_context ioc;

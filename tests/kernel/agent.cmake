@@ -14,4 +14,4 @@ ipvs_agent_kernel_test(agent.api
   WRAPPER agent_api_wrapper.sh
   TIMEOUT 450)
 set_tests_properties(kernel.agent.api PROPERTIES ENVIRONMENT
-  "FAKE_APISERVER=$<TARGET_FILE:fake-apiserver>;MANIFESTS=${PROJECT_SOURCE_DIR}/manifests/examples")
+  "FAKE_APISERVER=$<TARGET_FILE:fake-apiserver>;MANIFESTS=${PROJECT_SOURCE_DIR}/manifests/examples;MANIFEST_CHECK=$<TARGET_FILE:manifest_check>;MANIFESTS_BASE=${PROJECT_SOURCE_DIR}/manifests/base")

@@ -28,6 +28,7 @@ const std::map<std::string, std::string, std::less<>>& knownKinds() {
       {"PodMonitor", "monitoring.coreos.com/v1"},
       {"ServiceMonitor", "monitoring.coreos.com/v1"},
       {"PrometheusRule", "monitoring.coreos.com/v1"},
+      {"NetworkPolicy", "networking.k8s.io/v1"},
   };
   return kKinds;
 }
@@ -133,6 +134,27 @@ void checkDaemonSet(const SourcedObject& s, Report& r) {
   }
 }
 
+// A policy over the agent's pods must keep its health port open to every source: load
+// balancers and the kubelet probe it, and a node whose /healthz is blocked is taken out.
+void checkNetworkPolicy(const SourcedObject& s, Report& r) {
+  const json::value* selector = at(s.object, "spec.podSelector");
+  if (selector == nullptr || !selector->is_object()) {
+    r.fail(describe(s), "spec.podSelector is missing");
+    return;
+  }
+  bool healthOpen = false;
+  for (const auto& rule : arrayAt(s.object, "spec.ingress")) {
+    if (!rule.is_object() || rule.get_object().contains("from")) continue;
+    for (const auto& port : arrayAt(rule.get_object(), "ports")) {
+      const json::value* n = port.is_object() ? port.get_object().if_contains("port") : nullptr;
+      if (n && n->is_int64() && n->get_int64() == 10256) healthOpen = true;
+    }
+  }
+  if (!healthOpen) {
+    r.fail(describe(s), "no ingress rule admits port 10256 (health) from every source");
+  }
+}
+
 void checkService(const SourcedObject& s, Report& r) {
   if (stringAt(s.object, "spec.type") == "ExternalName") return;
   const auto& ports = arrayAt(s.object, "spec.ports");
@@ -208,6 +230,7 @@ void checkObjects(const std::vector<SourcedObject>& objects, Report& report) {
     if (kind == "ClusterRoleBinding" || kind == "RoleBinding") checkBinding(s, report);
     if (kind == "DaemonSet") checkDaemonSet(s, report);
     if (kind == "Service") checkService(s, report);
+    if (kind == "NetworkPolicy") checkNetworkPolicy(s, report);
     if (kind == "EndpointSlice") checkEndpointSlice(s, report);
     if (kind == "PodMonitor" || kind == "ServiceMonitor" || kind == "PrometheusRule") {
       checkMonitors(s, report);

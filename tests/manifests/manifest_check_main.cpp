@@ -13,7 +13,7 @@ constexpr const char* kUsage =
     "  policy PATH...                      the ipvs-agent DaemonSet's deployment rules\n"
     "  rbac --api-paths FILE... -- PATH... ClusterRoles = the listed API requests\n"
     "  kustomize DIR                       every kustomization under DIR\n"
-    "  agent --agent BIN [--config-override FILE]... -- PATH...\n"
+    "  agent --agent BIN [--config-override [KEY=]FILE]... -- PATH...\n"
     "                                      the real binary accepts the DaemonSet + ConfigMap\n"
     "  monitoring PATH...                  dashboards (*.json) and PrometheusRules\n"
     "PATH: a manifest file or a directory of them (not recursive).\n";
@@ -76,7 +76,11 @@ int run(const std::string& command, const Args& args) {
       if (bins.size() != 1) return 2;
       run.binary = bins[0];
       for (const auto& f : optionValues(args, "--config-override")) {
-        run.configOverrides[path(f).filename().string()] = readText(f, report);
+        // NAME=FILE replaces the ConfigMap key NAME; a bare FILE replaces its own file name.
+        const auto eq = f.find('=');
+        const std::string key =
+            eq == std::string::npos ? path(f).filename().string() : f.substr(0, eq);
+        run.configOverrides[key] = readText(eq == std::string::npos ? f : f.substr(eq + 1), report);
       }
       checkAgentAccepts(objects, run, report);
     } else if (command == "monitoring") {
