@@ -39,6 +39,9 @@ void SyncReporter::synced(const reconcile::SyncReport& report) {
     log_.error("iptables-restore failed; retrying at the next sync",
                {{"error", *report.hostRulesError}});
   }
+  for (const auto& f : result.conntrackFailures)
+    log_.error("cannot delete stale UDP conntrack entries; they expire by their timeout",
+               {{"service", f.service.str()}, {"error", f.error}});
   if (healthChecks_ != nullptr && updateHealthChecks(report)) {
     for (const auto& e : healthChecks_->sync(healthCheckPorts_))
       log_.error("cannot open health check node port",
@@ -145,6 +148,8 @@ void SyncReporter::publishMetrics(const reconcile::SyncReport& report) {
   for (const auto& f : result.failures)
     m.failedOperations.labels({std::string(ipvs::operationKind(f.operation)), errorName(f.error)})
         .inc();
+  for (const auto& f : result.conntrackFailures)
+    m.failedOperations.labels({"delete_conntrack", errorName(f.error)}).inc();
   if (!result.full) return;  // the per-scheduler and no-local gauges are recounted on full syncs
   std::map<std::string, double> schedulers;
   double noLocalInternal = 0;
