@@ -271,14 +271,20 @@ Reconciler::UdpSnapshot Reconciler::snapshotUdp() const {
 void Reconciler::cleanConntrack(const UdpSnapshot& before, SyncResult& result) {
   // The mirror holds only what the kernel acknowledged, so before/after is what changed there.
   if (conntrack_ == nullptr) return;
+  std::set<ipvs::ConntrackFilter> filters;
+  std::vector<ipvs::ObjectKey> services;
   for (const auto& [svc, was] : before) {
-    const auto filters = ipvs::udpConntrackFlushes(was, udpRealServers(udpKeys_.at(svc)));
-    if (filters.empty()) continue;
-    if (auto deleted = conntrack_->deleteEntries(filters)) {
-      result.conntrackDeleted += *deleted;
-    } else {
-      result.conntrackFailures.push_back({svc, deleted.error()});
-    }
+    const auto mine = ipvs::udpConntrackFlushes(was, udpRealServers(udpKeys_.at(svc)));
+    if (mine.empty()) continue;
+    services.push_back(svc);
+    filters.insert(mine.begin(), mine.end());
+  }
+  if (filters.empty()) return;
+  const std::vector<ipvs::ConntrackFilter> all(filters.begin(), filters.end());
+  if (auto deleted = conntrack_->deleteEntries(all)) {
+    result.conntrackDeleted = *deleted;
+  } else {
+    result.conntrackFailure = ConntrackFailure{std::move(services), deleted.error()};
   }
 }
 

@@ -43,9 +43,9 @@ struct FailedOperation {
   std::vector<ipvs::ObjectKey> services;  // who planned it; empty: unattributed
 };
 
-// A UDP conntrack cleanup that failed for a Service (see Reconciler::setConntrack).
+// The UDP conntrack cleanup of a sync failed (see Reconciler::setConntrack).
 struct ConntrackFailure {
-  ipvs::ObjectKey service;
+  std::vector<ipvs::ObjectKey> services;  // whose stale entries were to be deleted
   std::error_code error;
 };
 
@@ -65,7 +65,7 @@ struct SyncResult {
   std::size_t failingServices = 0;          // Services waiting for a retry after this sync
   bool fullResyncScheduled = false;         // the kernel state is uncertain: re-read it later
   std::size_t conntrackDeleted = 0;         // stale UDP conntrack entries deleted
-  std::vector<ConntrackFailure> conntrackFailures;
+  std::optional<ConntrackFailure> conntrackFailure;
 };
 
 class Reconciler {
@@ -85,7 +85,8 @@ class Reconciler {
   // `port` (null, the default: never), as kube-proxy does: see ipvs/conntrack_cleanup.h. What
   // the kernel's UDP virtual servers held before and after the sync decides, so a real server
   // that a partly failed sync did remove is cleaned up too. A failure is reported in
-  // SyncResult::conntrackFailures; it never fails the sync.
+  // SyncResult::conntrackFailure; it never fails the sync. One call per sync covers every
+  // Service, so the table is dumped once however many Services changed (e.g. at start-up).
   void setConntrack(ipvs::ConntrackPort* port) { conntrack_ = port; }
 
   // Each change makes its Services due at `now` and resets their backoff.

@@ -1,4 +1,4 @@
-// SyncReporter's handling of a failed UDP conntrack cleanup: one error line naming the Service
+// SyncReporter's handling of a failed UDP conntrack cleanup: one error line naming the Services
 // and one count in ipvs_agent_failed_operations_total{operation="delete_conntrack"}.
 
 #include "agent/sync_reporter.h"
@@ -11,7 +11,8 @@
 
 using namespace agent;
 
-TEST_CASE("conntrack: a failed cleanup is logged with its Service and counted", "[conntrack]") {
+TEST_CASE("conntrack: a failed cleanup is logged once with its Services and counted",
+          "[conntrack]") {
   const auto fixed = [] { return std::chrono::system_clock::time_point{}; };
   std::vector<std::string> lines;
   Logger log({0, [&](std::string_view line) { lines.emplace_back(line); }, fixed});
@@ -23,15 +24,16 @@ TEST_CASE("conntrack: a failed cleanup is logged with its Service and counted", 
   ipvs::DesiredState desired;
   reconcile::ClusterCache cluster;
   reconcile::SyncReport report(desired, cluster);
-  report.result.conntrackFailures.push_back(
-      {{"kube-system", "dns"}, std::make_error_code(std::errc::operation_not_permitted)});
+  report.result.conntrackFailure =
+      reconcile::ConntrackFailure{{{"kube-system", "dns"}, {"ns", "syslog"}},
+                                  std::make_error_code(std::errc::operation_not_permitted)};
   reporter.synced(report);
 
   std::vector<std::string> conntrackLines;
   for (const auto& l : lines)
     if (l.find("conntrack") != std::string::npos) conntrackLines.push_back(l);
   REQUIRE(conntrackLines.size() == 1);
-  CHECK(conntrackLines[0].find("kube-system/dns") != std::string::npos);
+  CHECK(conntrackLines[0].find("kube-system/dns,ns/syslog") != std::string::npos);
   CHECK(registry.render().find("ipvs_agent_failed_operations_total{error=\"EPERM\","
                                "operation=\"delete_conntrack\"} 1") != std::string::npos);
 }

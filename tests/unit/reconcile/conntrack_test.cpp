@@ -83,7 +83,7 @@ TEST_CASE("conntrack: a removed UDP endpoint's conntrack entries are deleted aft
   auto second = r.sync(kNow);
   REQUIRE(ct.calls.size() == 2);
   CHECK(ct.calls[1] == std::vector<ConntrackFilter>{toBackend("10.244.1.1")});
-  CHECK(second.conntrackFailures.empty());
+  CHECK_FALSE(second.conntrackFailure);
 
   SECTION("an unrelated change asks for nothing") {
     r.upsertSlice(dnsSlice({"10.244.1.2", "10.244.1.3"}), kNow);
@@ -96,6 +96,39 @@ TEST_CASE("conntrack: a removed UDP endpoint's conntrack entries are deleted aft
     REQUIRE(ct.calls.size() == 3);
     CHECK(ct.calls[2] == std::vector<ConntrackFilter>{toBackend("10.244.1.2")});
   }
+}
+
+TEST_CASE("conntrack: one call per sync covers every changed UDP Service",
+          "[reconciler][conntrack]") {
+  MemoryDataplane kernel;
+  RecordingConntrack ct;
+  Reconciler r(kernel, options());
+  r.setConntrack(&ct);
+  r.upsertService(dnsService(), kNow);
+  r.upsertSlice(dnsSlice({"10.244.1.1", "10.244.1.2"}), kNow);
+  Service other = dnsService();
+  other.key.name = "dns2";
+  other.clusterIPs = {ip("10.96.0.11")};
+  EndpointSlice otherSlice = dnsSlice({"10.244.2.1"});
+  otherSlice.key.name = "dns2-abc";
+  otherSlice.serviceName = "dns2";
+  r.upsertService(other, kNow);
+  r.upsertSlice(otherSlice, kNow);
+  (void)r.sync(kNow, true);
+  REQUIRE(ct.calls.size() == 1);
+  CHECK(ct.calls[0] == std::vector<ConntrackFilter>{{Protocol::kUdp, ip("10.96.0.10"), 53, {}},
+                                                    {Protocol::kUdp, ip("10.96.0.11"), 53, {}}});
+  r.upsertSlice(dnsSlice({"10.244.1.2"}), kNow);
+  otherSlice.endpoints.clear();
+  r.upsertSlice(otherSlice, kNow);
+  ct.error = std::make_error_code(std::errc::operation_not_permitted);
+  auto result = r.sync(kNow);
+  REQUIRE(ct.calls.size() == 2);
+  CHECK(ct.calls[1] == std::vector<ConntrackFilter>{toBackend("10.244.1.1"),
+                                                    {Protocol::kUdp, ip("10.96.0.11"), 53,
+                                                     RealServerKey{ip("10.244.2.1"), 53}}});
+  REQUIRE(result.conntrackFailure);
+  CHECK(result.conntrackFailure->services == std::vector<ObjectKey>{dnsService().key, other.key});
 }
 
 TEST_CASE("conntrack: a restart that adopts the kernel's UDP real servers flushes nothing",
@@ -141,9 +174,9 @@ TEST_CASE("conntrack: a conntrack failure is reported for its Service and does n
   ct.error = std::make_error_code(std::errc::operation_not_permitted);
   r.upsertSlice(dnsSlice({"10.244.1.2"}), kNow);
   auto result = r.sync(kNow);
-  REQUIRE(result.conntrackFailures.size() == 1);
-  CHECK(result.conntrackFailures[0].service == dnsService().key);
-  CHECK(result.conntrackFailures[0].error == std::errc::operation_not_permitted);
+  REQUIRE(result.conntrackFailure);
+  CHECK(result.conntrackFailure->services == std::vector<ObjectKey>{dnsService().key});
+  CHECK(result.conntrackFailure->error == std::errc::operation_not_permitted);
   CHECK(result.failures.empty());
   CHECK(result.failingServices == 0);
   CHECK_FALSE(result.fullResyncScheduled);
