@@ -23,6 +23,7 @@
 #include "agent/sync_reporter.h"
 #include "k8swatch/clock.h"
 #include "k8swatch/watcher.h"
+#include "netlink/conntrack_client.h"
 #include "netlink/iptables_runner.h"
 #include "netlink/kernel_dataplane.h"
 #include "netlink/sysctl_client.h"
@@ -282,6 +283,14 @@ int runAgent(const Options& options) {
   reconcile::Reconciler reconciler(kernel->dataplane,
                                    reconcilerOptions(config, nodeContext(nullptr)),
                                    k8swatch::defaultRandom());
+  // Stale UDP conntrack cleanup, as kube-proxy; without ctnetlink the entries just time out.
+  auto conntrack = netlink::ConntrackClient::open();
+  if (conntrack) {
+    reconciler.setConntrack(&*conntrack);
+  } else {
+    log.warn("cannot open ctnetlink: stale UDP conntrack entries are left to time out",
+             {{"error", conntrack.error()}});
+  }
   netlink::IptablesRunner iptables;
   reconcile::HostRules hostRules(iptables, hostRulesOptions(config, kernel->families));
   HealthCheckServer healthChecks(http, reconciler.node().nodePortAddresses, health, metrics,

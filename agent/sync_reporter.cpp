@@ -24,6 +24,16 @@ std::string errorName(const std::error_code& ec) {
   return std::string(ec.category().name()) + "_" + std::to_string(ec.value());
 }
 
+// "ns/a,ns/b" for a log field; at most kMaxNamed names, then "... (N in all)".
+std::string serviceList(const std::vector<ipvs::ObjectKey>& services) {
+  constexpr std::size_t kMaxNamed = 10;
+  std::string out;
+  for (std::size_t i = 0; i < services.size() && i < kMaxNamed; ++i)
+    out += (i > 0 ? "," : "") + services[i].str();
+  if (services.size() > kMaxNamed) out += ",... (" + std::to_string(services.size()) + " in all)";
+  return out;
+}
+
 }  // namespace
 
 SyncReporter::SyncReporter(Logger log, AgentMetrics& metrics, HealthState& health,
@@ -39,6 +49,9 @@ void SyncReporter::synced(const reconcile::SyncReport& report) {
     log_.error("iptables-restore failed; retrying at the next sync",
                {{"error", *report.hostRulesError}});
   }
+  if (const auto& f = result.conntrackFailure)
+    log_.error("cannot delete stale UDP conntrack entries; they expire by their timeout",
+               {{"services", serviceList(f->services)}, {"error", f->error}});
   if (healthChecks_ != nullptr && updateHealthChecks(report)) {
     for (const auto& e : healthChecks_->sync(healthCheckPorts_))
       log_.error("cannot open health check node port",
@@ -145,6 +158,8 @@ void SyncReporter::publishMetrics(const reconcile::SyncReport& report) {
   for (const auto& f : result.failures)
     m.failedOperations.labels({std::string(ipvs::operationKind(f.operation)), errorName(f.error)})
         .inc();
+  if (const auto& f = result.conntrackFailure)
+    m.failedOperations.labels({"delete_conntrack", errorName(f->error)}).inc();
   if (!result.full) return;  // the per-scheduler and no-local gauges are recounted on full syncs
   std::map<std::string, double> schedulers;
   double noLocalInternal = 0;

@@ -7,6 +7,15 @@
 #include "ipvs/translate.h"
 
 namespace reconcile {
+namespace {
+
+void addUdpKeys(const ipvs::ServiceDesired* svc, std::set<ipvs::VirtualServerKey>& keys) {
+  if (svc == nullptr) return;
+  for (const auto& vs : svc->virtualServers)
+    if (vs.server.key.protocol == ipvs::Protocol::kUdp) keys.insert(vs.server.key);
+}
+
+}  // namespace
 
 Reconciler::Reconciler(ipvs::Dataplane& dataplane, Options options, ipvs::RandomFn random)
     : dataplane_(dataplane),
@@ -41,7 +50,9 @@ void Reconciler::setNode(ipvs::NodeContext node, Clock::TimePoint now) {
 ipvs::ChangedKeys Reconciler::replan(const std::vector<ipvs::ObjectKey>& keys, SyncResult& result,
                                      Attribution& attribution) {
   ipvs::ChangedKeys changed;
+  udpKeys_.clear();
   for (const auto& key : keys) {
+    if (conntrack_ != nullptr) addUdpKeys(desired_.service(key), udpKeys_[key]);
     ipvs::ChangedKeys mine;
     if (const ipvs::Service* svc = cache_.service(key); svc == nullptr) {
       mine = desired_.remove(key);
@@ -53,6 +64,7 @@ ipvs::ChangedKeys Reconciler::replan(const std::vector<ipvs::ObjectKey>& keys, S
       const auto conflicts = desired_.conflicts(key);
       result.diagnostics.insert(result.diagnostics.end(), conflicts.begin(), conflicts.end());
     }
+    if (conntrack_ != nullptr) addUdpKeys(desired_.service(key), udpKeys_[key]);
     // A retry must look at what failed even when the Service itself did not change.
     if (const ipvs::ChangedKeys* failed = schedule_.failedKeys(key)) mine.merge(*failed);
     attribution.add(key, mine);
@@ -107,7 +119,9 @@ SyncResult Reconciler::sync(Clock::TimePoint now, bool full) {
                                 : ipvs::diffKeys(desired_, observed_, opts, changed);
   if (!result.full && refreshCounters(plan, fresh, uncertain))
     plan = ipvs::diffKeys(desired_, observed_, opts, changed);
+  const UdpSnapshot udpBefore = snapshotUdp();
   uncertain = apply(plan, attribution, result) || uncertain;
+  cleanConntrack(udpBefore, result);
   trackDrains(plan, now, result.full);
   result.draining = drainSince_.size();
   schedule_.drainsRemain(!drainSince_.empty(), result.full || result.drainCheck, now);
@@ -233,6 +247,45 @@ void Reconciler::trackDrains(const ipvs::Plan& plan, Clock::TimePoint now, bool 
     });
   }
   drainSince_ = std::move(next);
+}
+
+ipvs::UdpRealServers Reconciler::udpRealServers(
+    const std::set<ipvs::VirtualServerKey>& keys) const {
+  ipvs::UdpRealServers out;
+  for (const auto& key : keys) {
+    auto it = observed_.virtualServers.find(key);
+    if (it == observed_.virtualServers.end()) continue;
+    auto& rs = out[key];
+    for (const auto& r : it->second.realServers) rs.push_back(r.server.key);
+  }
+  return out;
+}
+
+Reconciler::UdpSnapshot Reconciler::snapshotUdp() const {
+  UdpSnapshot out;
+  for (const auto& [svc, keys] : udpKeys_)
+    if (!keys.empty()) out.emplace(svc, udpRealServers(keys));
+  return out;
+}
+
+void Reconciler::cleanConntrack(const UdpSnapshot& before, SyncResult& result) {
+  // The mirror holds only what the kernel acknowledged, so before/after is what changed there.
+  if (conntrack_ == nullptr) return;
+  std::set<ipvs::ConntrackFilter> filters;
+  std::vector<ipvs::ObjectKey> services;
+  for (const auto& [svc, was] : before) {
+    const auto mine = ipvs::udpConntrackFlushes(was, udpRealServers(udpKeys_.at(svc)));
+    if (mine.empty()) continue;
+    services.push_back(svc);
+    filters.insert(mine.begin(), mine.end());
+  }
+  if (filters.empty()) return;
+  const std::vector<ipvs::ConntrackFilter> all(filters.begin(), filters.end());
+  if (auto deleted = conntrack_->deleteEntries(all)) {
+    result.conntrackDeleted = *deleted;
+  } else {
+    result.conntrackFailure = ConntrackFailure{std::move(services), deleted.error()};
+  }
 }
 
 }  // namespace reconcile

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "ipvs/clock.h"
+#include "ipvs/conntrack_port.h"
 #include "ipvs/dataplane.h"
 #include "ipvs/desired_state.h"
 #include "ipvs/diff.h"
@@ -40,6 +41,12 @@ struct FailedOperation {
   ipvs::Operation operation;
   std::error_code error;
   std::vector<ipvs::ObjectKey> services;  // who planned it; empty: unattributed
+};
+
+// The UDP conntrack cleanup of a sync failed (see Reconciler::setConntrack).
+struct ConntrackFailure {
+  std::vector<ipvs::ObjectKey> services;  // whose stale entries were to be deleted
+  std::error_code error;
 };
 
 struct SyncResult {
@@ -57,6 +64,8 @@ struct SyncResult {
   SyncState state = SyncState::kAwaiting;   // after this sync
   std::size_t failingServices = 0;          // Services waiting for a retry after this sync
   bool fullResyncScheduled = false;         // the kernel state is uncertain: re-read it later
+  std::size_t conntrackDeleted = 0;         // stale UDP conntrack entries deleted
+  std::optional<ConntrackFailure> conntrackFailure;
 };
 
 class Reconciler {
@@ -71,6 +80,14 @@ class Reconciler {
 
   // `random` jitters the backoffs (null: no jitter).
   Reconciler(ipvs::Dataplane& dataplane, Options options, ipvs::RandomFn random = {});
+
+  // After each sync, stale UDP conntrack entries of the replanned Services are deleted through
+  // `port` (null, the default: never), as kube-proxy does: see ipvs/conntrack_cleanup.h. What
+  // the kernel's UDP virtual servers held before and after the sync decides, so a real server
+  // that a partly failed sync did remove is cleaned up too. A failure is reported in
+  // SyncResult::conntrackFailure; it never fails the sync. One call per sync covers every
+  // Service, so the table is dumped once however many Services changed (e.g. at start-up).
+  void setConntrack(ipvs::ConntrackPort* port) { conntrack_ = port; }
 
   // Each change makes its Services due at `now` and resets their backoff.
   void upsertService(ipvs::Service svc, Clock::TimePoint now);
@@ -108,11 +125,18 @@ class Reconciler {
   bool settle(const std::vector<ipvs::ObjectKey>& replanned, SyncResult& result,
               Clock::TimePoint now);
   void trackDrains(const ipvs::Plan& plan, Clock::TimePoint now, bool full);
+  using UdpSnapshot = std::map<ipvs::ObjectKey, ipvs::UdpRealServers>;
+  ipvs::UdpRealServers udpRealServers(const std::set<ipvs::VirtualServerKey>& keys) const;
+  UdpSnapshot snapshotUdp() const;
+  void cleanConntrack(const UdpSnapshot& before, SyncResult& result);
 
   ipvs::Dataplane& dataplane_;
   Options options_;
   ClusterCache cache_;
   ipvs::DesiredState desired_;
+  ipvs::ConntrackPort* conntrack_ = nullptr;
+  // The UDP virtual servers each replanned Service had before its replan (cleared every sync).
+  std::map<ipvs::ObjectKey, std::set<ipvs::VirtualServerKey>> udpKeys_;
   ipvs::KernelState observed_;
   SyncSchedule schedule_;
   // Real servers at weight 0 for their connections, and since when (for the drain limit).
