@@ -301,9 +301,9 @@ bool HttpServer::Core::makeRoom() {
     if (s && s->idle() && (!oldest || s->idleSince() < oldest->idleSince())) oldest = s;
   }
   if (!oldest) return false;
+  rejected("evicted");  // before the close, so a client that sees the close sees the count
   oldest->close();
   sessions.remove_if([&](const auto& w) { return w.lock() == oldest; });
-  rejected("evicted");
   return true;
 }
 
