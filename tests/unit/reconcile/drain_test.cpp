@@ -6,6 +6,7 @@
 
 #include "ipvs/memory_dataplane.h"
 #include "reconcile/reconciler.h"
+#include "reconcile/sync_loop.h"
 #include "tests/unit/reconcile/fixtures.h"
 
 using namespace ipvs;
@@ -165,4 +166,55 @@ TEST_CASE("the drain limit is enforced at the drain check", "[reconciler][drain]
   CHECK(third.drainCheck);
   CHECK(realServers(f.kernel, "10.96.0.10") == 1);
   CHECK(f.r.drainingCount() == 0);
+}
+
+namespace {
+
+// Records what the sync loop reports.
+struct RecordingObserver final : reconcile::SyncObserver {
+  void changesQueued() override {}
+  void synced(const reconcile::SyncReport& report) override { results.push_back(report.result); }
+  std::vector<reconcile::SyncResult> results;
+};
+
+}  // namespace
+
+TEST_CASE("an idle drain check is not reported as a sync, and one that deletes is",
+          "[reconciler][drain]") {
+  ManualClock clock;
+  MemoryDataplane kernel;
+  Reconciler r(kernel, options(1h));
+  reconcile::ChangeQueue queue(clock);
+  RecordingObserver observer;
+  reconcile::SyncLoop loop(r, queue, observer, nullptr, clock, {});
+  queue.serviceUpdated(service("web", "10.96.0.10"));
+  queue.sliceUpdated(slice("web", {"10.244.0.1", "10.244.0.2"}));
+  loop.syncOnce(true);
+  REQUIRE(kernel.setConnections(vsKey("10.96.0.10"), {ip("10.244.0.2"), 8080}, 1, 0));
+  queue.sliceUpdated(slice("web", {"10.244.0.1"}));
+  loop.syncOnce(false);
+  REQUIRE(observer.results.size() == 2);
+  REQUIRE(observer.results.back().draining == 1);
+
+  // Three checks while the connection stays open: each reads the kernel, none is a sync.
+  const auto reads = kernel.realServerReads().size();
+  for (int i = 0; i < 3; ++i) {
+    clock.set(*r.nextDue());
+    loop.syncOnce(false);
+  }
+  CHECK(kernel.realServerReads().size() == reads + 3);
+  CHECK(observer.results.size() == 2);
+  CHECK(loop.syncs() == 2);
+
+  // The connection ends: the next check deletes the real server and reports that it did.
+  REQUIRE(kernel.setConnections(vsKey("10.96.0.10"), {ip("10.244.0.2"), 8080}, 0, 0));
+  clock.set(*r.nextDue());
+  loop.syncOnce(false);
+  REQUIRE(observer.results.size() == 3);
+  const auto& done = observer.results.back();
+  CHECK(done.drainCheck);
+  CHECK(done.operations == 1);
+  CHECK(done.draining == 0);
+  CHECK(realServers(kernel, "10.96.0.10") == 1);
+  CHECK(loop.syncs() == 3);
 }
