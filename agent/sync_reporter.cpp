@@ -12,8 +12,8 @@ namespace {
 
 double seconds(reconcile::Clock::Duration d) { return std::chrono::duration<double>(d).count(); }
 
-double unixNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+double unixSeconds(ipvs::Clock::WallTime t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
 
 // A stable metric label: "ENOENT" for errno codes, else the category and value.
@@ -53,7 +53,7 @@ void SyncReporter::synced(const reconcile::SyncReport& report) {
   // only an unreadable or uncertain kernel does.
   if (!result.observeFailed && !result.fullResyncScheduled) {
     health_.updated();
-    metrics_.syncProxyRulesLastTimestamp.set(unixNow());
+    metrics_.syncProxyRulesLastTimestamp.set(unixSeconds(health_.now()));
   }
 }
 
