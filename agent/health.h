@@ -24,6 +24,10 @@
 
 namespace agent {
 
+// The metrics healthzRoutes counts (registered in agent/metrics.cpp).
+inline constexpr char kMetricProxyHealthz[] = "kubeproxy_proxy_healthz_total";
+inline constexpr char kMetricProxyLivez[] = "kubeproxy_proxy_livez_total";
+
 class HealthState {
  public:
   using TimePoint = ipvs::Clock::WallTime;  // what /healthz and /livez print

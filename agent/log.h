@@ -28,6 +28,9 @@
 
 namespace agent {
 
+// Warn and error lines, counted through the error hook (logErrorHook() in agent/metrics.h).
+inline constexpr char kMetricLogErrors[] = "ipvs_agent_log_errors_total";
+
 enum class LogLevel : std::uint8_t { kError, kWarn, kInfo };
 std::string_view logLevelName(LogLevel level);  // "error", "warn", "info"
 
