@@ -25,8 +25,8 @@ std::string alpha(std::string_view help) { return "[ALPHA] " + std::string(help)
 
 }  // namespace
 
-// One registry; each name is declared next to the adapter that counts it. The three names still
-// written here (pending changes, last queued time, netlink operations) have no counter yet.
+// One registry; each name is declared next to the adapter that counts it. The names still
+// written here (the pending-changes gauges, netlink operations) have no counter yet.
 AgentMetrics::AgentMetrics(MetricsRegistry& r)
     : syncProxyRulesDuration(r.histogram(kMetricSyncDuration,
                                          alpha("SyncProxyRules latency in seconds"),
@@ -36,9 +36,8 @@ AgentMetrics::AgentMetrics(MetricsRegistry& r)
           alpha("In Cluster Network Programming Latency in seconds"), networkProgrammingBuckets())),
       syncProxyRulesLastTimestamp(r.gauge(
           kMetricSyncLastTimestamp, alpha("The last time proxy rules were successfully synced"))),
-      syncProxyRulesLastQueuedTimestamp(
-          r.gauge("kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds",
-                  alpha("The last time a sync of proxy rules was queued"))),
+      syncProxyRulesLastQueuedTimestamp(r.gauge(
+          kMetricSyncLastQueuedTimestamp, alpha("The last time a sync of proxy rules was queued"))),
       endpointChangesPending(r.gauge("kubeproxy_sync_proxy_rules_endpoint_changes_pending",
                                      alpha("Pending proxy rules Endpoint changes"))),
       endpointChangesTotal(

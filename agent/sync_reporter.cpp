@@ -30,7 +30,10 @@ SyncReporter::SyncReporter(Logger log, AgentMetrics& metrics, HealthState& healt
                            HealthCheckServer* healthChecks)
     : log_(std::move(log)), metrics_(metrics), health_(health), healthChecks_(healthChecks) {}
 
-void SyncReporter::changesQueued() { health_.queuedUpdate(); }
+void SyncReporter::changesQueued() {
+  health_.queuedUpdate();
+  metrics_.syncProxyRulesLastQueuedTimestamp.set(unixSeconds(health_.now()));
+}
 
 void SyncReporter::synced(const reconcile::SyncReport& report) {
   const auto& result = report.result;

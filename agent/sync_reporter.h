@@ -26,6 +26,8 @@ inline constexpr char kMetricNetworkProgrammingDuration[] =
     "kubeproxy_network_programming_duration_seconds";
 inline constexpr char kMetricSyncLastTimestamp[] =
     "kubeproxy_sync_proxy_rules_last_timestamp_seconds";
+inline constexpr char kMetricSyncLastQueuedTimestamp[] =
+    "kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds";
 inline constexpr char kMetricEndpointChanges[] =
     "kubeproxy_sync_proxy_rules_endpoint_changes_total";
 inline constexpr char kMetricServiceChanges[] = "kubeproxy_sync_proxy_rules_service_changes_total";
