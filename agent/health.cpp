@@ -19,16 +19,17 @@ std::string quoted(const std::string& s) { return "\"" + s + "\""; }
 
 }  // namespace
 
-HealthState::HealthState(Duration healthTimeout, Clock clock)
-    : timeout_(healthTimeout),
-      clock_(clock ? std::move(clock) : Clock([] { return std::chrono::system_clock::now(); })) {}
+HealthState::HealthState(Duration healthTimeout, const ipvs::Clock& clock)
+    : timeout_(healthTimeout), clock_(clock) {}
 
-void HealthState::queuedUpdate(TimePoint at) {
+void HealthState::queuedUpdate() {
+  const auto at = clock_.now();
   std::lock_guard lock(mutex_);
   if (!oldestPending_) oldestPending_ = at;
 }
 
-void HealthState::updated(TimePoint at) {
+void HealthState::updated() {
+  const auto at = clock_.wallNow();
   std::lock_guard lock(mutex_);
   oldestPending_.reset();
   lastUpdated_ = at;
@@ -41,12 +42,13 @@ void HealthState::setNodeEligible(bool eligible) {
 
 HealthState::Status HealthState::status() const {
   Status s;
-  s.now = clock_();
+  s.now = clock_.wallNow();
+  const auto now = clock_.now();
   std::lock_guard lock(mutex_);
   s.nodeEligible = nodeEligible_;
   s.lastUpdated = lastUpdated_;
   // Healthy while starting up or fully synced, or while the pending update is not late yet.
-  s.healthy = !oldestPending_ || s.now - *oldestPending_ < timeout_;
+  s.healthy = !oldestPending_ || now - *oldestPending_ < timeout_;
   return s;
 }
 

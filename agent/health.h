@@ -3,8 +3,9 @@
 //
 // HealthState: healthy while no update is pending, or while the oldest pending update is younger
 // than the timeout (kube-proxy: 2 x syncPeriod). The reconciler calls queuedUpdate() when an
-// event needs a sync and updated() when a sync completed. Threading: all methods are
-// thread-safe (one mutex); the clock is injectable for tests.
+// event needs a sync and updated() when a sync completed. The timeout runs on the monotonic
+// clock (a wall-clock step never flips health); the times it reports are wall times.
+// Threading: all methods are thread-safe (one mutex). Ownership: borrows the clock.
 //
 // healthzRoutes: /healthz and /livez with kube-proxy's JSON bodies and 200/503 codes, counted in
 // kubeproxy_proxy_healthz_total{code} / kubeproxy_proxy_livez_total{code}. /healthz also fails
@@ -12,7 +13,6 @@
 // metricsRoutes: /metrics, /healthz ("ok"), /proxyMode ("ipvs"), /configz.
 
 #include <chrono>
-#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -20,20 +20,23 @@
 #include "agent/config.h"
 #include "agent/http_server.h"
 #include "agent/metrics.h"
+#include "ipvs/clock.h"
 
 namespace agent {
 
+// The metrics healthzRoutes counts (registered in agent/metrics.cpp).
+inline constexpr char kMetricProxyHealthz[] = "kubeproxy_proxy_healthz_total";
+inline constexpr char kMetricProxyLivez[] = "kubeproxy_proxy_livez_total";
+
 class HealthState {
  public:
-  using TimePoint = std::chrono::system_clock::time_point;
-  using Clock = std::function<TimePoint()>;
+  using TimePoint = ipvs::Clock::WallTime;  // what /healthz and /livez print
 
-  explicit HealthState(Duration healthTimeout, Clock clock = {});
+  // `clock` must outlive the state.
+  explicit HealthState(Duration healthTimeout, const ipvs::Clock& clock = ipvs::steadyClock());
 
-  void queuedUpdate() { queuedUpdate(now()); }
-  void queuedUpdate(TimePoint at);  // keeps the oldest pending time
-  void updated() { updated(now()); }
-  void updated(TimePoint at);  // clears the pending time
+  void queuedUpdate();  // keeps the oldest pending time
+  void updated();       // clears the pending time
   void setNodeEligible(bool eligible);
 
   struct Status {
@@ -44,14 +47,14 @@ class HealthState {
   };
   Status status() const;
   bool isHealthy() const { return status().healthy; }
-  TimePoint now() const { return clock_(); }
+  TimePoint now() const { return clock_.wallNow(); }
 
  private:
   const Duration timeout_;
-  const Clock clock_;
+  const ipvs::Clock& clock_;
   mutable std::mutex mutex_;
   std::optional<TimePoint> lastUpdated_;
-  std::optional<TimePoint> oldestPending_;
+  std::optional<ipvs::Clock::TimePoint> oldestPending_;
   bool nodeEligible_ = true;
 };
 

@@ -30,6 +30,9 @@
 
 namespace agent {
 
+// The metric HealthCheckServer counts (registered in agent/metrics.cpp).
+inline constexpr char kMetricHealthCheckRequests[] = "ipvs_agent_health_check_requests_total";
+
 struct HealthCheckService {
   ipvs::ObjectKey service;
   int localEndpoints = 0;  // local, ready endpoints (terminating ones do not count)

@@ -34,6 +34,12 @@
 
 namespace agent {
 
+// The metrics of the HTTP listeners (registered in agent/metrics.cpp): bind failures, counted by
+// whoever listens (run.cpp's status servers, HealthCheckServer), and HttpLimits::onRejected
+// refusals, counted through httpRejectHook().
+inline constexpr char kMetricHttpBindErrors[] = "ipvs_agent_http_bind_errors_total";
+inline constexpr char kMetricHttpRejected[] = "ipvs_agent_http_rejected_total";
+
 struct HttpRequest {
   std::string method;  // "GET", ...
   std::string target;  // as sent: "/healthz?verbose"

@@ -87,7 +87,7 @@ void writeStderr(std::string_view line) {
 struct Logger::Core {
   std::atomic<int> verbosity{0};
   Sink sink;
-  Clock clock;
+  const ipvs::Clock* clock = nullptr;
   std::mutex mutex;  // guards the sink (whole lines), secrets and hook
   std::vector<std::string> secrets;
   ErrorHook hook;
@@ -116,8 +116,7 @@ Logger::Logger() : Logger(Options{}) {}
 Logger::Logger(Options options) : core_(std::make_shared<Core>()) {
   core_->verbosity = options.verbosity;
   core_->sink = options.sink ? std::move(options.sink) : Sink(writeStderr);
-  core_->clock = options.clock ? std::move(options.clock)
-                               : Clock([] { return std::chrono::system_clock::now(); });
+  core_->clock = options.clock != nullptr ? options.clock : &ipvs::steadyClock();
 }
 
 Logger::Logger(std::shared_ptr<Core> core, std::string component)
@@ -146,7 +145,7 @@ void Logger::addSecret(std::string secret) {
 }
 
 void Logger::write(LogLevel level, std::string_view msg, LogFields fields) const {
-  std::string line = "time=" + formatLogTime(core_->clock());
+  std::string line = "time=" + formatLogTime(core_->clock->wallNow());
   line += " level=";
   line += logLevelName(level);
   line += " msg=" + logfmtValue(redactSecrets(msg));
@@ -216,7 +215,7 @@ std::string logfmtValue(std::string_view value) {
   return out;
 }
 
-std::string formatLogTime(std::chrono::system_clock::time_point t) {
+std::string formatLogTime(ipvs::Clock::WallTime t) {
   const auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
   const std::time_t secs = static_cast<std::time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);

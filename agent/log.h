@@ -5,7 +5,8 @@
 //   time=2024-05-01T10:20:30.123Z level=info msg="sync done" component=reconciler services=3
 //
 // Threading: a Logger is a cheap handle (shared core + component name); copies may be used from
-// any thread, lines never interleave. Ownership: the core lives as long as any handle.
+// any thread, lines never interleave. Ownership: the core lives as long as any handle; the
+// clock, which stamps each line with its wall time, must outlive them all.
 // Errors: logging never throws past a sink failure it can swallow. Metrics: every warn and error
 // line calls the error hook (wired to ipvs_agent_log_errors_total{component,level}).
 // Secrets: values under keys that look secret (token, password, secret, authorization) are
@@ -23,8 +24,12 @@
 #include <system_error>
 
 #include "agent/config_duration.h"
+#include "ipvs/clock.h"
 
 namespace agent {
+
+// Warn and error lines, counted through the error hook (logErrorHook() in agent/metrics.h).
+inline constexpr char kMetricLogErrors[] = "ipvs_agent_log_errors_total";
 
 enum class LogLevel : std::uint8_t { kError, kWarn, kInfo };
 std::string_view logLevelName(LogLevel level);  // "error", "warn", "info"
@@ -55,13 +60,12 @@ using LogFields = std::initializer_list<LogField>;
 class Logger {
  public:
   using Sink = std::function<void(std::string_view line)>;  // gets one line ending in '\n'
-  using Clock = std::function<std::chrono::system_clock::time_point()>;
   using ErrorHook = std::function<void(std::string_view component, LogLevel level)>;
 
   struct Options {
     int verbosity = 0;
-    Sink sink;    // default: stderr
-    Clock clock;  // default: system_clock::now
+    Sink sink;                           // default: stderr
+    const ipvs::Clock* clock = nullptr;  // null: ipvs::steadyClock()
   };
 
   Logger();
@@ -109,6 +113,6 @@ std::string redactSecrets(std::string_view text);
 std::string logfmtValue(std::string_view value);
 
 // RFC 3339 UTC with milliseconds: 2024-05-01T10:20:30.123Z.
-std::string formatLogTime(std::chrono::system_clock::time_point t);
+std::string formatLogTime(ipvs::Clock::WallTime t);
 
 }  // namespace agent

@@ -2,6 +2,12 @@
 
 #include <string>
 
+#include "agent/health.h"
+#include "agent/healthcheck_server.h"
+#include "agent/http_server.h"
+#include "agent/log.h"
+#include "agent/sync_reporter.h"
+
 namespace agent {
 namespace {
 
@@ -19,65 +25,64 @@ std::string alpha(std::string_view help) { return "[ALPHA] " + std::string(help)
 
 }  // namespace
 
+// One registry; each name is declared next to the adapter that counts it. The names still
+// written here (the pending-changes gauges, netlink operations) have no counter yet.
 AgentMetrics::AgentMetrics(MetricsRegistry& r)
-    : syncProxyRulesDuration(r.histogram("kubeproxy_sync_proxy_rules_duration_seconds",
+    : syncProxyRulesDuration(r.histogram(kMetricSyncDuration,
                                          alpha("SyncProxyRules latency in seconds"),
                                          exponentialBuckets(0.001, 2, 15))),
       networkProgrammingDuration(r.histogram(
-          "kubeproxy_network_programming_duration_seconds",
+          kMetricNetworkProgrammingDuration,
           alpha("In Cluster Network Programming Latency in seconds"), networkProgrammingBuckets())),
-      syncProxyRulesLastTimestamp(
-          r.gauge("kubeproxy_sync_proxy_rules_last_timestamp_seconds",
-                  alpha("The last time proxy rules were successfully synced"))),
-      syncProxyRulesLastQueuedTimestamp(
-          r.gauge("kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds",
-                  alpha("The last time a sync of proxy rules was queued"))),
+      syncProxyRulesLastTimestamp(r.gauge(
+          kMetricSyncLastTimestamp, alpha("The last time proxy rules were successfully synced"))),
+      syncProxyRulesLastQueuedTimestamp(r.gauge(
+          kMetricSyncLastQueuedTimestamp, alpha("The last time a sync of proxy rules was queued"))),
       endpointChangesPending(r.gauge("kubeproxy_sync_proxy_rules_endpoint_changes_pending",
                                      alpha("Pending proxy rules Endpoint changes"))),
-      endpointChangesTotal(r.counter("kubeproxy_sync_proxy_rules_endpoint_changes_total",
-                                     alpha("Cumulative proxy rules Endpoint changes"))),
+      endpointChangesTotal(
+          r.counter(kMetricEndpointChanges, alpha("Cumulative proxy rules Endpoint changes"))),
       serviceChangesPending(r.gauge("kubeproxy_sync_proxy_rules_service_changes_pending",
                                     alpha("Pending proxy rules Service changes"))),
-      serviceChangesTotal(r.counter("kubeproxy_sync_proxy_rules_service_changes_total",
-                                    alpha("Cumulative proxy rules Service changes"))),
+      serviceChangesTotal(
+          r.counter(kMetricServiceChanges, alpha("Cumulative proxy rules Service changes"))),
       noLocalEndpoints(
-          r.gaugeFamily("kubeproxy_sync_proxy_rules_no_local_endpoints_total",
+          r.gaugeFamily(kMetricNoLocalEndpoints,
                         alpha("Number of services with a Local traffic policy and no endpoints"),
                         {"traffic_policy"})),
-      iptablesRestoreFailuresTotal(
-          r.counter("kubeproxy_sync_proxy_rules_iptables_restore_failures_total",
-                    alpha("Cumulative proxy iptables restore failures"))),
-      proxyHealthzTotal(r.counterFamily("kubeproxy_proxy_healthz_total",
+      iptablesRestoreFailuresTotal(r.counter(kMetricIptablesRestoreFailures,
+                                             alpha("Cumulative proxy iptables restore failures"))),
+      proxyHealthzTotal(r.counterFamily(kMetricProxyHealthz,
                                         alpha("Cumulative proxy healthz HTTP status"), {"code"})),
-      proxyLivezTotal(r.counterFamily("kubeproxy_proxy_livez_total",
+      proxyLivezTotal(r.counterFamily(kMetricProxyLivez,
                                       alpha("Cumulative proxy livez HTTP status"), {"code"})),
       netlinkOperations(r.counterFamily("ipvs_agent_netlink_operations_total",
                                         "Kernel operations sent over netlink, by kind and result",
                                         {"kind", "result"})),
-      rejectedObjects(r.counterFamily("ipvs_agent_rejected_objects_total",
+      rejectedObjects(r.counterFamily(kMetricRejectedObjects,
                                       "Cluster objects rejected as invalid, by resource and reason",
                                       {"resource", "reason"})),
       gracefulTerminationQueueLength(
-          r.gauge("ipvs_agent_graceful_termination_queue_length",
+          r.gauge(kMetricGracefulTerminationQueue,
                   "Real servers kept at weight 0 until their connections end")),
-      virtualServers(r.gaugeFamily("ipvs_agent_virtual_servers",
+      virtualServers(r.gaugeFamily(kMetricVirtualServers,
                                    "IPVS virtual servers owned by the agent, by scheduler",
                                    {"scheduler"})),
-      logErrors(r.counterFamily("ipvs_agent_log_errors_total",
+      logErrors(r.counterFamily(kMetricLogErrors,
                                 "Warning and error log lines, by component and level",
                                 {"component", "level"})),
-      healthCheckRequests(r.counterFamily("ipvs_agent_health_check_requests_total",
+      healthCheckRequests(r.counterFamily(kMetricHealthCheckRequests,
                                           "Requests to Service health check node ports, by status",
                                           {"code"})),
-      httpBindErrors(r.counterFamily("ipvs_agent_http_bind_errors_total",
+      httpBindErrors(r.counterFamily(kMetricHttpBindErrors,
                                      "Failures to bind an HTTP listener, by server", {"server"})),
-      failingServices(r.gauge("ipvs_agent_failing_services",
+      failingServices(r.gauge(kMetricFailingServices,
                               "Services whose kernel operations failed, waiting for a retry")),
-      failedOperations(r.counterFamily("ipvs_agent_failed_operations_total",
+      failedOperations(r.counterFamily(kMetricFailedOperations,
                                        "Kernel operations that failed, by operation and error",
                                        {"operation", "error"})),
       httpRejected(r.counterFamily(
-          "ipvs_agent_http_rejected_total",
+          kMetricHttpRejected,
           "HTTP requests refused and connections closed by the agent's servers, by reason",
           {"server", "reason"})) {}
 

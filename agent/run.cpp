@@ -21,7 +21,7 @@
 #include "agent/metrics.h"
 #include "agent/node_context_builder.h"
 #include "agent/sync_reporter.h"
-#include "k8swatch/clock.h"
+#include "k8swatch/backoff.h"
 #include "k8swatch/watcher.h"
 #include "netlink/conntrack_client.h"
 #include "netlink/iptables_runner.h"

@@ -12,8 +12,8 @@ namespace {
 
 double seconds(reconcile::Clock::Duration d) { return std::chrono::duration<double>(d).count(); }
 
-double unixNow() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+double unixSeconds(ipvs::Clock::WallTime t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
 
 // A stable metric label: "ENOENT" for errno codes, else the category and value.
@@ -40,7 +40,10 @@ SyncReporter::SyncReporter(Logger log, AgentMetrics& metrics, HealthState& healt
                            HealthCheckServer* healthChecks)
     : log_(std::move(log)), metrics_(metrics), health_(health), healthChecks_(healthChecks) {}
 
-void SyncReporter::changesQueued() { health_.queuedUpdate(); }
+void SyncReporter::changesQueued() {
+  health_.queuedUpdate();
+  metrics_.syncProxyRulesLastQueuedTimestamp.set(unixSeconds(health_.now()));
+}
 
 void SyncReporter::synced(const reconcile::SyncReport& report) {
   const auto& result = report.result;
@@ -66,7 +69,7 @@ void SyncReporter::synced(const reconcile::SyncReport& report) {
   // only an unreadable or uncertain kernel does.
   if (!result.observeFailed && !result.fullResyncScheduled) {
     health_.updated();
-    metrics_.syncProxyRulesLastTimestamp.set(unixNow());
+    metrics_.syncProxyRulesLastTimestamp.set(unixSeconds(health_.now()));
   }
 }
 

@@ -20,6 +20,28 @@
 
 namespace agent {
 
+// The metrics SyncReporter counts (registered in agent/metrics.cpp).
+inline constexpr char kMetricSyncDuration[] = "kubeproxy_sync_proxy_rules_duration_seconds";
+inline constexpr char kMetricNetworkProgrammingDuration[] =
+    "kubeproxy_network_programming_duration_seconds";
+inline constexpr char kMetricSyncLastTimestamp[] =
+    "kubeproxy_sync_proxy_rules_last_timestamp_seconds";
+inline constexpr char kMetricSyncLastQueuedTimestamp[] =
+    "kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds";
+inline constexpr char kMetricEndpointChanges[] =
+    "kubeproxy_sync_proxy_rules_endpoint_changes_total";
+inline constexpr char kMetricServiceChanges[] = "kubeproxy_sync_proxy_rules_service_changes_total";
+inline constexpr char kMetricNoLocalEndpoints[] =
+    "kubeproxy_sync_proxy_rules_no_local_endpoints_total";
+inline constexpr char kMetricIptablesRestoreFailures[] =
+    "kubeproxy_sync_proxy_rules_iptables_restore_failures_total";
+inline constexpr char kMetricRejectedObjects[] = "ipvs_agent_rejected_objects_total";
+inline constexpr char kMetricGracefulTerminationQueue[] =
+    "ipvs_agent_graceful_termination_queue_length";
+inline constexpr char kMetricVirtualServers[] = "ipvs_agent_virtual_servers";
+inline constexpr char kMetricFailingServices[] = "ipvs_agent_failing_services";
+inline constexpr char kMetricFailedOperations[] = "ipvs_agent_failed_operations_total";
+
 class SyncReporter final : public reconcile::SyncObserver {
  public:
   SyncReporter(Logger log, AgentMetrics& metrics, HealthState& health,

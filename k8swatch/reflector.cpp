@@ -57,13 +57,14 @@ std::string describe(const StatusInfo& s) {
 }  // namespace
 
 Reflector::Reflector(asio::any_io_executor executor, ApiEndpoint& endpoint, ObjectCache& cache,
-                     WatchStats& stats, Clock& clock, RandomFn random, LogFn log,
-                     ReflectorOptions options)
+                     WatchStats& stats, const Clock& clock, SleepFn sleep, RandomFn random,
+                     LogFn log, ReflectorOptions options)
     : conn_(std::move(executor), endpoint),
       cache_(cache),
       stats_(stats),
       counters_(stats.of(cache.kind())),
       clock_(clock),
+      sleep_(std::move(sleep)),
       random_(std::move(random)),
       log_(std::move(log)),
       options_(std::move(options)),
@@ -133,7 +134,7 @@ asio::awaitable<void> Reflector::run() {
       case Outcome::kOk:
         break;
     }
-    co_await clock_.sleep(backoff_.next(clock_.now()));
+    co_await sleep_(backoff_.next(clock_.now()));
   }
 }
 

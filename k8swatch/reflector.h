@@ -4,7 +4,7 @@
 // Gone or "Too large resource version" (from "") and after a dropped stream (from the last seen
 // version), with exponential backoff between failures. Objects go through an ObjectCache.
 // Threading: one coroutine on the watcher's io_context; all members are touched only there.
-// Ownership: borrows the endpoint, cache, stats, clock and log from the Watcher.
+// Ownership: borrows the endpoint, cache, stats and clock from the Watcher.
 // Errors: never thrown; each failure is counted, logged once, remembered as lastError, and
 // followed by a backoff. Metrics: ResourceCounters of its kind.
 
@@ -14,7 +14,7 @@
 #include <functional>
 #include <string>
 
-#include "k8swatch/clock.h"
+#include "k8swatch/backoff.h"
 #include "k8swatch/http_client.h"
 #include "k8swatch/object_cache.h"
 #include "k8swatch/stats.h"
@@ -41,7 +41,8 @@ struct ReflectorOptions {
 class Reflector {
  public:
   Reflector(asio::any_io_executor executor, ApiEndpoint& endpoint, ObjectCache& cache,
-            WatchStats& stats, Clock& clock, RandomFn random, LogFn log, ReflectorOptions options);
+            WatchStats& stats, const Clock& clock, SleepFn sleep, RandomFn random, LogFn log,
+            ReflectorOptions options);
 
   asio::awaitable<void> run();  // until the io_context stops
   // Closes the socket; call with the io_context stopped but still alive (sockets must not
@@ -77,7 +78,8 @@ class Reflector {
   ObjectCache& cache_;
   WatchStats& stats_;
   ResourceCounters& counters_;
-  Clock& clock_;
+  const Clock& clock_;
+  SleepFn sleep_;
   RandomFn random_;
   LogFn log_;
   ReflectorOptions options_;

@@ -17,7 +17,8 @@ std::string serviceLabelSelector(const std::string& serviceProxyName) {
 
 Watcher::Watcher(const ClusterConfig& config, WatcherOptions options, EventSink& sink)
     : options_(std::move(options)), sink_(sink), endpoint_(config) {
-  if (!options_.clock) options_.clock = std::make_shared<SteadyClock>();
+  if (!options_.clock) options_.clock = std::make_shared<ipvs::SteadyClock>();
+  if (!options_.sleep) options_.sleep = steadySleep;
   if (!options_.random) options_.random = defaultRandom();
   if (!options_.log) {
     options_.log = [](LogLevel level, const std::string& line) {
@@ -65,8 +66,8 @@ void Watcher::start() {
   for (auto& r : resources) {
     caches_.push_back(makeObjectCache(r.kind, sink_, stats_));
     reflectors_.push_back(std::make_unique<Reflector>(
-        ioc_->get_executor(), endpoint_, *caches_.back(), stats_, *options_.clock, options_.random,
-        options_.log, reflectorOptions(r.path, r.labels, r.fields)));
+        ioc_->get_executor(), endpoint_, *caches_.back(), stats_, *options_.clock, options_.sleep,
+        options_.random, options_.log, reflectorOptions(r.path, r.labels, r.fields)));
     boost::asio::co_spawn(*ioc_, reflectors_.back()->run(), boost::asio::detached);
   }
   if (options_.nodeName.empty()) {

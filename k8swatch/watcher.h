@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "k8swatch/clock.h"
+#include "k8swatch/backoff.h"
 #include "k8swatch/event_sink.h"
 #include "k8swatch/kubeconfig.h"
 #include "k8swatch/reflector.h"
@@ -36,9 +36,10 @@ struct WatcherOptions {
   std::chrono::milliseconds requestTimeout{30000};
   std::chrono::milliseconds watchIdleTimeout{0};  // 0: each watch's timeoutSeconds + 30 s
   BackoffOptions backoff;
-  std::shared_ptr<Clock> clock;  // null: SteadyClock
-  RandomFn random;               // null: defaultRandom()
-  LogFn log;                     // null: lines on stderr
+  std::shared_ptr<const Clock> clock;  // null: ipvs::SteadyClock
+  SleepFn sleep;                       // null: steadySleep
+  RandomFn random;                     // null: defaultRandom()
+  LogFn log;                           // null: lines on stderr
 };
 
 // The label selector for Services and EndpointSlices (docs/kube-proxy-behaviour.md#watches).

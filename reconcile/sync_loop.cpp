@@ -3,6 +3,20 @@
 #include <utility>
 
 namespace reconcile {
+namespace {
+
+// A drain check that found every drain still connected: the engine did nothing, so it is no
+// sync to the observer (no log line, no sync metrics, no health update). With drains open for
+// minutes, counting it would report a sync every kDrainCheckInterval.
+bool idleDrainCheck(const SyncReport& report) {
+  const SyncResult& r = report.result;
+  return r.drainCheck && !r.full && r.operations == 0 && r.failures.empty() &&
+         r.replanned.empty() && r.serviceEvents.empty() && !r.fullResyncScheduled &&
+         !r.observeFailed && report.serviceChanges == 0 && report.endpointChanges == 0 &&
+         report.rejected.empty() && !report.nodeDeleted && !report.hostRulesError;
+}
+
+}  // namespace
 
 SyncLoop::SyncLoop(Reconciler& reconciler, ChangeQueue& queue, SyncObserver& observer,
                    HostRules* hostRules, const Clock& clock, SyncLoopOptions options)
@@ -48,7 +62,6 @@ void SyncLoop::syncOnce(bool full) {
   applyChanges(batch, report);
   report.started = clock_.now();
   report.result = reconciler_.sync(report.started, full);
-  ++syncs_;
   if (hostRules_ != nullptr) {
     hostRules_->noteReplanned(reconciler_.desired(), report.result.replanned);
     if (auto rules = hostRules_->sync(reconciler_.observed(), reconciler_.node().localDetector,
@@ -57,6 +70,8 @@ void SyncLoop::syncOnce(bool full) {
       report.hostRulesError = rules.error();
   }
   report.finished = clock_.now();
+  if (idleDrainCheck(report)) return;
+  ++syncs_;
   observer_.synced(report);
 }
 

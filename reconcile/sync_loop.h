@@ -9,7 +9,8 @@
 //   - every syncPeriod a full sync re-reads the kernel and repairs drift;
 //   - in between it wakes when the Reconciler's schedule has a retry, a full resync or a drain
 //     check due (every kDrainCheckInterval while real servers drain, whatever the syncPeriod);
-//   - after each sync, the iptables chains (HostRules), then one SyncReport to the observer.
+//   - after each sync, the iptables chains (HostRules), then one SyncReport to the observer;
+//     a drain check that changed nothing is not a sync and is not reported.
 // Threading: run() occupies the calling thread until the queue is stopped.
 // Ownership: borrows the reconciler, queue, observer, clock and host rules (null: no
 //   iptables).
@@ -41,6 +42,7 @@ class SyncLoop {
   void run();
   // Runs one iteration's work now (tests): applies pending changes and syncs.
   void syncOnce(bool full);
+  // The syncs reported to the observer (idle drain checks are not counted).
   std::size_t syncs() const { return syncs_; }
 
  private:

@@ -14,6 +14,9 @@ AGENT_ARGS="--source=/run/src --hostname-override=demo-node --nodeport-addresses
 metrics() { printf 'GET /metrics HTTP/1.0\r\n\r\n' | busybox nc 127.0.0.1 10249; }
 has_rule() { $IPVSADM -Sn | grep -q -- "$1"; }
 bad_lines() { grep -c 'demo/bad' /tmp/agent.log; }
+# cpu_ticks PID: the process's user + system CPU time, in USER_HZ (100 on Linux) ticks. The
+# command name "(ipvs-agent)" has no space, so the fields split plainly.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 # svc NAME VIP TARGETPORT [SCHEDULER]: one ClusterIP Service on port 80.
 svc() {
@@ -54,6 +57,7 @@ AGENT=$!
 retry 150 has_rule "-a -t 10.96.0.41:80 -r 10.244.1.1:8080" ||
   t_die "agent programmed nothing: $(cat /tmp/agent.log)"
 START=$(date +%s)
+START_CPU=$(cpu_ticks "$AGENT")
 
 t_begin "the twos Service fails (the kernel lacks the scheduler); the others are programmed"
 retry 50 sh -c "grep -q 'demo/bad' /tmp/agent.log" || t_fail "no log line about demo/bad"
@@ -80,14 +84,18 @@ sleep 5 # several drain checks: the connection is still open, so the drain must 
 assert_contains "$($IPVSADM -Sn)" "-a -t 10.96.0.40:80 -r 10.244.1.2:9000 -m -w 0"
 
 t_begin "after the last connection closes, the drained backend is gone (sync period 1 h)"
-# linger=0: the close is normally a reset, so IPVS forgets the connection after its short CLOSE
-# timeout. Under a loaded emulator the entry has been seen to sit in an inactive state instead,
-# so the bound also covers IPVS's 2 min TIME_WAIT: either way it is far below the 1 h sync
-# period, which is what this check proves.
-kill "$CONN"
+# The client ends with a reset: SIGKILL leaves the close to the kernel, which with linger=0
+# aborts the connection (a SIGTERM'd socat shuts the socket down first, a FIN that can leave
+# IPVS in its 2 min TIME_WAIT). IPVS then drops the entry after its 10 s CLOSE timeout, and the
+# next drain check (every 2 s) deletes the real server: well within 60 s, and the 1 h sync
+# period never comes into it.
+kill -9 "$CONN"
 wait "$CONN" 2>/dev/null
-retry 900 sh -c "! $IPVSADM -Sn | grep -q -- '-r 10.244.1.2:9000'" ||
-  t_fail "10.244.1.2 still there: $($IPVSADM -Ln -t 10.96.0.40:80)"
+CLOSED=$(date +%s)
+echo "IPVS connection after the reset: $($IPVSADM -Lnc | grep 10.244.1.2)"
+retry 300 sh -c "! $IPVSADM -Sn | grep -q -- '-r 10.244.1.2:9000'" ||
+  t_fail "10.244.1.2 still there: $($IPVSADM -Ln -t 10.96.0.40:80) $($IPVSADM -Lnc)"
+echo "drained backend deleted $(($(date +%s) - CLOSED)) s after its last connection reset"
 assert_contains "$($IPVSADM -Sn)" "-a -t 10.96.0.40:80 -r 10.244.1.1:9000 -m -w 1"
 
 t_begin "over 30 s the failing Service logs only a handful of lines"
@@ -96,6 +104,13 @@ NOW=$(date +%s)
 N=$(bad_lines)
 echo "lines about demo/bad: $N"
 [ "$N" -le 5 ] || t_fail "$N lines about demo/bad: $(grep 'demo/bad' /tmp/agent.log | head -20)"
+# A defect check, not a performance figure: a busy retry loop keeps the (emulated) CPU busy for
+# most of the window; the agent's own work (syncs, drain checks every 2 s) is a few percent.
+CPU=$(($(cpu_ticks "$AGENT") - START_CPU))
+WINDOW=$(($(date +%s) - START))
+echo "agent CPU over the ${WINDOW} s window: $((CPU / 100)).$((CPU % 100 / 10)) s"
+[ $((CPU * 10)) -lt $((WINDOW * 100)) ] ||
+  t_fail "the agent used ${CPU} ticks of CPU in ${WINDOW} s (a retry loop?)"
 assert_not_contains "$($IPVSADM -Sn)" "10.96.0.42:80"
 
 t_begin "the failing-Services gauge and the failed-operations counter show it"

@@ -5,7 +5,7 @@
 #  - the generated flag table is what gen_flags_table.sh prints today;
 #  - every field of the effective configuration (`--write-config-to`, all defaults) is
 #    documented (as `path.to.field`);
-#  - every metric agent/metrics.cpp registers is documented.
+#  - every metric name declared in agent/ (next to the adapter that counts it) is documented.
 set -euo pipefail
 agent=$1
 root=$2
@@ -51,7 +51,10 @@ for p in $paths; do
   grep -qF -- "\`$p\`" "$doc" || fail "config field $p is not documented (\`$p\`)"
 done
 
-for m in $(grep -oE '"(kubeproxy|ipvs_agent)_[a-z_]+"' "$root/agent/metrics.cpp" | tr -d '"' | sort -u); do
+# Metric names are declared next to the adapter that counts them, so read all of agent/.
+metrics=$(grep -ohE '"(kubeproxy|ipvs_agent)_[a-z_]+"' "$root"/agent/*.h "$root"/agent/*.cpp | tr -d '"' | sort -u)
+[ "$(wc -w <<<"$metrics")" -ge 20 ] || fail "found only $(wc -w <<<"$metrics") metric names in agent/"
+for m in $metrics; do
   grep -qF -- "$m" "$doc" || fail "metric $m is not documented"
 done
 

@@ -64,11 +64,13 @@ class FakeHost {
 };
 
 struct Capture {
+  ipvs::ManualClock clock;
   std::vector<std::string> lines;
   Logger logger() {
     Logger::Options o;
     o.sink = [this](std::string_view line) { lines.emplace_back(line); };
-    o.clock = [] { return std::chrono::system_clock::time_point(1714558830123ms); };
+    clock.setWall(ipvs::Clock::WallTime(1714558830123ms));
+    o.clock = &clock;
     return Logger(o);
   }
   std::size_t count(std::string_view needle) const {

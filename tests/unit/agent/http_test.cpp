@@ -24,18 +24,6 @@ namespace {
 
 const BindAddress kLoopbackAnyPort{*ipvs::IpAddress::parse("127.0.0.1"), 0};
 
-struct FakeClock {
-  std::atomic<std::int64_t> ns{1714558830'000000000};
-  HealthState::TimePoint now() const {
-    return HealthState::TimePoint(std::chrono::duration_cast<HealthState::TimePoint::duration>(
-        std::chrono::nanoseconds(ns.load())));
-  }
-  void advance(Duration d) { ns += d.count(); }
-  HealthState::Clock fn() {
-    return [this] { return now(); };
-  }
-};
-
 std::unique_ptr<HttpServer> serve(HttpService& svc, HttpRoutes routes, HttpLimits limits = {}) {
   auto server = HttpServer::listen(svc, kLoopbackAnyPort, std::move(routes), std::move(limits));
   REQUIRE(server);
@@ -58,10 +46,10 @@ Logger quietLogger() {
 }  // namespace
 
 TEST_CASE("healthz turns 503 after 2x the sync period with an update pending", "[http]") {
-  FakeClock clock;
+  ipvs::ManualClock clock;  // wall time 2024-05-01 10:20:30 UTC
   MetricsRegistry registry;
   AgentMetrics metrics(registry);
-  HealthState health(2 * Duration(30s), clock.fn());
+  HealthState health(2 * Duration(30s), clock);
   HttpService svc;
   auto server = serve(svc, healthzRoutes(health, metrics));
 
@@ -151,10 +139,10 @@ TEST_CASE("The metrics port serves /metrics, /healthz, /proxyMode and /configz",
 
 TEST_CASE("Health check node ports answer kube-proxy's JSON and open/close with the set",
           "[http]") {
-  FakeClock clock;
+  ipvs::ManualClock clock;  // wall time 2024-05-01 10:20:30 UTC
   MetricsRegistry registry;
   AgentMetrics metrics(registry);
-  HealthState health(60s, clock.fn());
+  HealthState health(60s, clock);
   HttpService svc;
   HealthCheckServer hc(svc, {*ipvs::IpAddress::parse("127.0.0.1")}, health, metrics, quietLogger());
   const std::uint16_t portA = freePort(svc);
@@ -211,7 +199,8 @@ TEST_CASE("Health check node ports answer kube-proxy's JSON and open/close with 
 TEST_CASE("A health check port that cannot be bound is an error, retried next sync", "[http]") {
   MetricsRegistry registry;
   AgentMetrics metrics(registry);
-  HealthState health(60s);
+  ipvs::ManualClock clock;
+  HealthState health(60s, clock);
   HttpService svc;
   auto squatter = serve(svc, {});
   const std::uint16_t port = squatter->port();

@@ -18,12 +18,14 @@ using namespace std::chrono_literals;
 namespace {
 
 struct Capture {
+  ipvs::ManualClock clock;
   std::vector<std::string> lines;
   Logger logger(int verbosity = 0) {
     Logger::Options o;
     o.verbosity = verbosity;
     o.sink = [this](std::string_view line) { lines.emplace_back(line); };
-    o.clock = [] { return std::chrono::system_clock::time_point(1714558830123ms); };
+    clock.setWall(ipvs::Clock::WallTime(1714558830123ms));
+    o.clock = &clock;
     return Logger(o);
   }
 };

@@ -1,39 +1,90 @@
-// SyncReporter's handling of a failed UDP conntrack cleanup: one error line naming the Services
-// and one count in ipvs_agent_failed_operations_total{operation="delete_conntrack"}.
+// SyncReporter publishes kube-proxy's sync timestamps and /healthz state from the injected clock
+// (the wall times are the ManualClock's, never the machine's), and reports a failed UDP conntrack
+// cleanup once, naming its Services.
 
 #include "agent/sync_reporter.h"
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <string>
 #include <vector>
 
-#include "agent/metrics_registry.h"
+#include "ipvs/clock.h"
+#include "ipvs/desired_state.h"
+#include "reconcile/cluster_cache.h"
 
 using namespace agent;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr double kWallStart = 1714558830.0;  // ipvs::ManualClock::kDefaultWall in unix seconds
+
+struct Harness {
+  ipvs::ManualClock clock;
+  std::vector<std::string> lines;
+  MetricsRegistry registry;
+  AgentMetrics metrics{registry};
+  HealthState health{60s, clock};
+  SyncReporter reporter{
+      Logger(Logger::Options{0, [this](std::string_view l) { lines.emplace_back(l); }, &clock}),
+      metrics, health, nullptr};
+  ipvs::DesiredState desired;
+  reconcile::ClusterCache cluster;
+
+  void sync(bool observeFailed = false) {
+    reconcile::SyncReport report(desired, cluster);
+    report.started = clock.now();
+    report.finished = clock.now();
+    report.result.observeFailed = observeFailed;
+    reporter.synced(report);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("the queued and last-sync timestamps are the injected clock's wall time",
+          "[sync_reporter]") {
+  Harness h;
+  h.reporter.changesQueued();
+  CHECK(h.metrics.syncProxyRulesLastQueuedTimestamp.value() == kWallStart);
+  CHECK(h.metrics.syncProxyRulesLastTimestamp.value() == 0);
+
+  h.clock.advance(2s);
+  h.sync();
+  CHECK(h.metrics.syncProxyRulesLastTimestamp.value() == kWallStart + 2);
+  CHECK(h.metrics.syncProxyRulesLastQueuedTimestamp.value() == kWallStart);
+  CHECK(h.health.status().lastUpdated == ipvs::ManualClock::kDefaultWall + 2s);
+}
+
+TEST_CASE("a sync that could not read the kernel leaves the timestamp and health pending",
+          "[sync_reporter]") {
+  Harness h;
+  h.sync();
+  h.reporter.changesQueued();
+  h.clock.advance(61s);
+  h.sync(true);
+  CHECK(h.metrics.syncProxyRulesLastTimestamp.value() == kWallStart);
+  CHECK_FALSE(h.health.isHealthy());  // queued 61 s ago, past the 60 s timeout
+  h.sync();
+  CHECK(h.health.isHealthy());
+  CHECK(h.metrics.syncProxyRulesLastTimestamp.value() == kWallStart + 61);
+}
 
 TEST_CASE("conntrack: a failed cleanup is logged once with its Services and counted",
           "[conntrack]") {
-  const auto fixed = [] { return std::chrono::system_clock::time_point{}; };
-  std::vector<std::string> lines;
-  Logger log({0, [&](std::string_view line) { lines.emplace_back(line); }, fixed});
-  MetricsRegistry registry;
-  AgentMetrics metrics(registry);
-  HealthState health(std::chrono::seconds(30), fixed);
-  SyncReporter reporter(log.withComponent("sync"), metrics, health, nullptr);
-
-  ipvs::DesiredState desired;
-  reconcile::ClusterCache cluster;
-  reconcile::SyncReport report(desired, cluster);
+  Harness h;
+  reconcile::SyncReport report(h.desired, h.cluster);
   report.result.conntrackFailure =
       reconcile::ConntrackFailure{{{"kube-system", "dns"}, {"ns", "syslog"}},
                                   std::make_error_code(std::errc::operation_not_permitted)};
-  reporter.synced(report);
+  h.reporter.synced(report);
 
   std::vector<std::string> conntrackLines;
-  for (const auto& l : lines)
+  for (const auto& l : h.lines)
     if (l.find("conntrack") != std::string::npos) conntrackLines.push_back(l);
   REQUIRE(conntrackLines.size() == 1);
   CHECK(conntrackLines[0].find("kube-system/dns,ns/syslog") != std::string::npos);
-  CHECK(registry.render().find("ipvs_agent_failed_operations_total{error=\"EPERM\","
-                               "operation=\"delete_conntrack\"} 1") != std::string::npos);
+  CHECK(h.registry.render().find("ipvs_agent_failed_operations_total{error=\"EPERM\","
+                                 "operation=\"delete_conntrack\"} 1") != std::string::npos);
 }

@@ -32,7 +32,7 @@ struct TlsHarness {
   }
   std::unique_ptr<k8swatch::Watcher> watch(const k8swatch::ClusterConfig& c) {
     k8swatch::WatcherOptions o;
-    o.clock = clock;
+    k8stest::RecordingClock::use(clock, o);
     o.random = [] { return 0.0; };
     o.log = [](k8swatch::LogLevel, const std::string&) {};
     auto w = std::make_unique<k8swatch::Watcher>(c, o, sink);
@@ -43,7 +43,7 @@ struct TlsHarness {
   k8stest::TestCert cert = k8stest::makeSelfSigned("apiserver", "IP:127.0.0.1,DNS:localhost");
   fakeapi::FakeApiServer server{fakeapi::ServerOptions{}};
   std::unique_ptr<fakeapi::TlsFrontend> front;
-  std::shared_ptr<k8stest::ManualClock> clock = std::make_shared<k8stest::ManualClock>();
+  std::shared_ptr<k8stest::RecordingClock> clock = std::make_shared<k8stest::RecordingClock>();
   RecordingSink sink;
 };
 

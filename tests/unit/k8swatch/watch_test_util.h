@@ -1,5 +1,5 @@
 #pragma once
-// Test doubles for the watch tests: a recording EventSink with waits, and a manual clock whose
+// Test doubles for the watch tests: a recording EventSink with waits, and a clock whose
 // sleeps return at once (after a 1 ms real pause so a retry loop cannot spin) while recording
 // the requested durations.
 
@@ -10,11 +10,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <condition_variable>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
-#include "k8swatch/clock.h"
+#include "k8swatch/backoff.h"
 #include "k8swatch/event_sink.h"
 #include "k8swatch/watcher.h"
 
@@ -105,7 +106,7 @@ class RecordingSink : public k8swatch::EventSink {
   }
 };
 
-class ManualClock : public k8swatch::Clock {
+class RecordingClock final : public ipvs::Clock {
  public:
   // Real elapsed time plus every sleep taken, so a watch that really lasted seconds is not
   // mistaken for a "very short watch".
@@ -113,7 +114,8 @@ class ManualClock : public k8swatch::Clock {
     std::lock_guard lock(mutex_);
     return std::chrono::steady_clock::now() + (now_ - TimePoint{});
   }
-  boost::asio::awaitable<void> sleep(Duration d) override {
+  WallTime wallNow() const override { return WallTime{}; }
+  boost::asio::awaitable<void> sleep(Duration d) {
     {
       std::lock_guard lock(mutex_);
       sleeps_.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(d));
@@ -127,6 +129,11 @@ class ManualClock : public k8swatch::Clock {
   std::vector<std::chrono::milliseconds> sleeps() const {
     std::lock_guard lock(mutex_);
     return sleeps_;
+  }
+  // Sets `o` to read this clock and sleep through it; `self` stays alive with the options.
+  static void use(const std::shared_ptr<RecordingClock>& self, k8swatch::WatcherOptions& o) {
+    o.clock = self;
+    o.sleep = [self](Duration d) { return self->sleep(d); };
   }
   void advance(Duration d) {
     std::lock_guard lock(mutex_);

@@ -14,7 +14,7 @@
 namespace json = boost::json;
 using namespace std::chrono_literals;
 using fakeapi::Fault;
-using k8stest::ManualClock;
+using k8stest::RecordingClock;
 using k8stest::RecordingSink;
 using k8swatch::ResourceKind;
 
@@ -55,7 +55,7 @@ struct Harness {
     k8swatch::WatcherOptions o;
     o.nodeName = "node-a";
     o.pageSize = 3;
-    o.clock = clock;
+    RecordingClock::use(clock, o);
     o.random = [] { return 0.0; };
     o.minWatchTimeout = 2s;
     o.maxWatchTimeout = 2s;
@@ -85,7 +85,7 @@ struct Harness {
   }
 
   fakeapi::FakeApiServer server;
-  std::shared_ptr<ManualClock> clock = std::make_shared<ManualClock>();
+  std::shared_ptr<RecordingClock> clock = std::make_shared<RecordingClock>();
   RecordingSink sink;
   std::mutex logMutex;
   std::vector<std::string> logLines;

@@ -6,59 +6,23 @@
 
 #include "ipvs/memory_dataplane.h"
 #include "reconcile/reconciler.h"
+#include "tests/unit/reconcile/fixtures.h"
 
 using namespace ipvs;
 using namespace std::chrono_literals;
 using reconcile::Reconciler;
 using reconcile::ServiceEvent;
 using reconcile::SyncState;
+using namespace reconcile::test;
 
 namespace {
 
 const Clock::TimePoint kT0 = Clock::TimePoint{} + std::chrono::hours(1);
 
-Service service(const std::string& name, const char* vip, const std::string& scheduler = "") {
-  Service svc;
-  svc.key = {"ns", name};
-  svc.clusterIPs = {*IpAddress::parse(vip)};
-  svc.ipFamilies = {Family::kV4};
-  svc.ports = {{"http", Protocol::kTcp, 80, 0, "8080"}};
-  if (!scheduler.empty()) svc.annotations = {{std::string(kAnnotationScheduler), scheduler}};
-  return svc;
-}
-
-EndpointSlice slice(const std::string& svc, std::vector<const char*> addresses) {
-  EndpointSlice s;
-  s.key = {"ns", svc + "-abc"};
-  s.serviceName = svc;
-  s.ports = {{"http", Protocol::kTcp, 8080}};
-  for (const char* a : addresses) {
-    Endpoint e;
-    e.address = *IpAddress::parse(a);
-    e.nodeName = "other";
-    s.endpoints.push_back(e);
-  }
-  return s;
-}
-
-Reconciler::Options options() {
-  NodeContext n;
-  n.nodeName = "node-a";
-  n.families = {Family::kV4};
-  reconcile::RetryPolicy retry;
-  retry.max = 30s;
-  return {n, std::nullopt, retry};
-}
-
-std::size_t realServers(const MemoryDataplane& kernel, const char* vip) {
-  auto it = kernel.state().virtualServers.find({*IpAddress::parse(vip), Protocol::kTcp, 80, 0});
-  return it == kernel.state().virtualServers.end() ? 0 : it->second.realServers.size();
-}
-
 // A bad Service (scheduler `twos`, which this kernel lacks) and a good one, synced once at kT0.
 struct Fixture {
   MemoryDataplane kernel;
-  Reconciler r{kernel, options()};
+  Reconciler r{kernel, options(30s)};
   Fixture() {
     kernel.rejectScheduler("twos");
     r.upsertService(service("bad", "10.96.0.1", "twos"), kT0);
@@ -155,7 +119,7 @@ TEST_CASE("a long failure is summarised every few minutes, not logged per attemp
 TEST_CASE("a failed dump schedules a full resync with its own backoff",
           "[reconcile][containment]") {
   MemoryDataplane kernel;
-  Reconciler r(kernel, options());
+  Reconciler r(kernel, options(30s));
   kernel.failObserve(std::make_error_code(std::errc::no_buffer_space));
   r.upsertService(service("web", "10.96.0.2"), kT0);
   r.upsertSlice(slice("web", {"10.244.0.2"}), kT0);

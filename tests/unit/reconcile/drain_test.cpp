@@ -6,60 +6,23 @@
 
 #include "ipvs/memory_dataplane.h"
 #include "reconcile/reconciler.h"
+#include "reconcile/sync_loop.h"
+#include "tests/unit/reconcile/fixtures.h"
 
 using namespace ipvs;
 using namespace std::chrono_literals;
 using reconcile::kDrainCheckInterval;
 using reconcile::Reconciler;
 using reconcile::SyncState;
+using namespace reconcile::test;
 
 namespace {
-
-IpAddress ip(const char* text) { return *IpAddress::parse(text); }
-
-VirtualServerKey vsKey(const char* vip) { return {ip(vip), Protocol::kTcp, 80, 0}; }
-
-Service service(const std::string& name, const char* vip) {
-  Service svc;
-  svc.key = {"ns", name};
-  svc.clusterIPs = {ip(vip)};
-  svc.ipFamilies = {Family::kV4};
-  svc.ports = {{"http", Protocol::kTcp, 80, 0, "8080"}};
-  return svc;
-}
-
-EndpointSlice slice(const std::string& svc, std::vector<const char*> addresses) {
-  EndpointSlice s;
-  s.key = {"ns", svc + "-abc"};
-  s.serviceName = svc;
-  s.ports = {{"http", Protocol::kTcp, 8080}};
-  for (const char* a : addresses) {
-    Endpoint e;
-    e.address = ip(a);
-    e.nodeName = "other";
-    s.endpoints.push_back(e);
-  }
-  return s;
-}
-
-Reconciler::Options options(std::optional<std::chrono::seconds> drainLimit = std::nullopt) {
-  NodeContext n;
-  n.nodeName = "node-a";
-  n.families = {Family::kV4};
-  reconcile::RetryPolicy retry;
-  retry.max = 1h;  // --ipvs-sync-period=1h
-  return {n, drainLimit, retry};
-}
-
-std::size_t realServers(const MemoryDataplane& kernel, const char* vip) {
-  return kernel.state().virtualServers.at(vsKey(vip)).realServers.size();
-}
 
 // Three Services with two endpoints each, fully synced; then "web" loses 10.244.0.2 while that
 // backend still has connections, so it drains at weight 0.
 struct Fixture {
   explicit Fixture(std::optional<std::chrono::seconds> drainLimit = std::nullopt)
-      : r(kernel, options(drainLimit)) {
+      : r(kernel, options(1h, drainLimit)) {
     const auto now = clock.now();
     r.upsertService(service("web", "10.96.0.10"), now);
     r.upsertSlice(slice("web", {"10.244.0.1", "10.244.0.2"}), now);
@@ -141,7 +104,7 @@ TEST_CASE("the drain check reads only the virtual servers that have drains",
 TEST_CASE("no drain check runs when nothing drains", "[reconciler][drain]") {
   ManualClock clock;
   MemoryDataplane kernel;
-  Reconciler r(kernel, options());
+  Reconciler r(kernel, options(1h));
   r.upsertService(service("web", "10.96.0.10"), clock.now());
   r.upsertSlice(slice("web", {"10.244.0.1", "10.244.0.2"}), clock.now());
   r.sync(clock.now(), true);
@@ -203,4 +166,55 @@ TEST_CASE("the drain limit is enforced at the drain check", "[reconciler][drain]
   CHECK(third.drainCheck);
   CHECK(realServers(f.kernel, "10.96.0.10") == 1);
   CHECK(f.r.drainingCount() == 0);
+}
+
+namespace {
+
+// Records what the sync loop reports.
+struct RecordingObserver final : reconcile::SyncObserver {
+  void changesQueued() override {}
+  void synced(const reconcile::SyncReport& report) override { results.push_back(report.result); }
+  std::vector<reconcile::SyncResult> results;
+};
+
+}  // namespace
+
+TEST_CASE("an idle drain check is not reported as a sync, and one that deletes is",
+          "[reconciler][drain]") {
+  ManualClock clock;
+  MemoryDataplane kernel;
+  Reconciler r(kernel, options(1h));
+  reconcile::ChangeQueue queue(clock);
+  RecordingObserver observer;
+  reconcile::SyncLoop loop(r, queue, observer, nullptr, clock, {});
+  queue.serviceUpdated(service("web", "10.96.0.10"));
+  queue.sliceUpdated(slice("web", {"10.244.0.1", "10.244.0.2"}));
+  loop.syncOnce(true);
+  REQUIRE(kernel.setConnections(vsKey("10.96.0.10"), {ip("10.244.0.2"), 8080}, 1, 0));
+  queue.sliceUpdated(slice("web", {"10.244.0.1"}));
+  loop.syncOnce(false);
+  REQUIRE(observer.results.size() == 2);
+  REQUIRE(observer.results.back().draining == 1);
+
+  // Three checks while the connection stays open: each reads the kernel, none is a sync.
+  const auto reads = kernel.realServerReads().size();
+  for (int i = 0; i < 3; ++i) {
+    clock.set(*r.nextDue());
+    loop.syncOnce(false);
+  }
+  CHECK(kernel.realServerReads().size() == reads + 3);
+  CHECK(observer.results.size() == 2);
+  CHECK(loop.syncs() == 2);
+
+  // The connection ends: the next check deletes the real server and reports that it did.
+  REQUIRE(kernel.setConnections(vsKey("10.96.0.10"), {ip("10.244.0.2"), 8080}, 0, 0));
+  clock.set(*r.nextDue());
+  loop.syncOnce(false);
+  REQUIRE(observer.results.size() == 3);
+  const auto& done = observer.results.back();
+  CHECK(done.drainCheck);
+  CHECK(done.operations == 1);
+  CHECK(done.draining == 0);
+  CHECK(realServers(kernel, "10.96.0.10") == 1);
+  CHECK(loop.syncs() == 3);
 }

@@ -7,51 +7,13 @@
 
 #include "ipvs/ipvsadm_format.h"
 #include "ipvs/memory_dataplane.h"
+#include "tests/unit/reconcile/fixtures.h"
 
 using namespace ipvs;
 using reconcile::Clock;
 const Clock::TimePoint kNow = Clock::TimePoint{} + std::chrono::hours(1);
 using reconcile::Reconciler;
-
-namespace {
-
-IpAddress ip(const char* text) { return *IpAddress::parse(text); }
-
-Service clusterIpService(const std::string& name, const char* vip) {
-  Service svc;
-  svc.key = {"ns", name};
-  svc.clusterIPs = {ip(vip)};
-  svc.ipFamilies = {Family::kV4};
-  svc.ports = {{"http", Protocol::kTcp, 80, 0, "8080"}};
-  return svc;
-}
-
-EndpointSlice slice(const std::string& service, std::vector<const char*> addresses) {
-  EndpointSlice s;
-  s.key = {"ns", service + "-abc"};
-  s.serviceName = service;
-  s.ports = {{"http", Protocol::kTcp, 8080}};
-  for (const char* a : addresses) {
-    Endpoint e;
-    e.address = ip(a);
-    e.nodeName = "other";
-    s.endpoints.push_back(e);
-  }
-  return s;
-}
-
-NodeContext node() {
-  NodeContext n;
-  n.nodeName = "node-a";
-  n.families = {Family::kV4};
-  return n;
-}
-
-VirtualServerKey vsKey(const char* vip, std::uint16_t port = 80) {
-  return {ip(vip), Protocol::kTcp, port, 0};
-}
-
-}  // namespace
+using namespace reconcile::test;
 
 TEST_CASE("first sync programs every Service, then one endpoint change costs one operation",
           "[reconciler]") {
@@ -60,7 +22,7 @@ TEST_CASE("first sync programs every Service, then one endpoint change costs one
   for (int i = 0; i < 50; ++i) {
     const std::string name = "svc" + std::to_string(i);
     const std::string vip = "10.96.0." + std::to_string(i + 1);
-    r.upsertService(clusterIpService(name, vip.c_str()), kNow);
+    r.upsertService(service(name, vip.c_str()), kNow);
     r.upsertSlice(slice(name, {"10.244.0.1", "10.244.0.2"}), kNow);
   }
   auto first = r.sync(kNow);
@@ -84,7 +46,7 @@ TEST_CASE("a restart adopts the kernel state: nothing owned is deleted and re-cr
   MemoryDataplane kernel;
   {
     Reconciler before(kernel, {node(), std::nullopt, {}});
-    before.upsertService(clusterIpService("web", "10.96.0.10"), kNow);
+    before.upsertService(service("web", "10.96.0.10"), kNow);
     before.upsertSlice(slice("web", {"10.244.0.1"}), kNow);
     before.sync(kNow);
   }
@@ -94,7 +56,7 @@ TEST_CASE("a restart adopts the kernel state: nothing owned is deleted and re-cr
   const KernelState programmed = kernel.state();
 
   Reconciler after(kernel, {node(), std::nullopt, {}});
-  after.upsertService(clusterIpService("web", "10.96.0.10"), kNow);
+  after.upsertService(service("web", "10.96.0.10"), kNow);
   after.upsertSlice(slice("web", {"10.244.0.1"}), kNow);
   auto result = after.sync(kNow);
   CHECK(result.operations == 0);
@@ -104,7 +66,7 @@ TEST_CASE("a restart adopts the kernel state: nothing owned is deleted and re-cr
 TEST_CASE("a full resync repairs drift made by hand", "[reconciler]") {
   MemoryDataplane kernel;
   Reconciler r(kernel, {node(), std::nullopt, {}});
-  r.upsertService(clusterIpService("web", "10.96.0.10"), kNow);
+  r.upsertService(service("web", "10.96.0.10"), kNow);
   r.upsertSlice(slice("web", {"10.244.0.1", "10.244.0.2"}), kNow);
   r.sync(kNow);
   const std::string expected = formatIpvsadmSave(kernel.state());
@@ -130,7 +92,7 @@ TEST_CASE("a failed operation is retried for its Service only, without a full re
     return std::holds_alternative<AddRealServer>(op) ? std::make_error_code(std::errc::io_error)
                                                      : std::error_code{};
   });
-  r.upsertService(clusterIpService("web", "10.96.0.10"), kNow);
+  r.upsertService(service("web", "10.96.0.10"), kNow);
   r.upsertSlice(slice("web", {"10.244.0.1"}), kNow);
   auto failed = r.sync(kNow);
   REQUIRE(failed.failures.size() == 1);
@@ -150,7 +112,7 @@ TEST_CASE("a failed operation is retried for its Service only, without a full re
 TEST_CASE("a removed TCP endpoint with connections drains at weight 0, then goes", "[reconciler]") {
   MemoryDataplane kernel;
   Reconciler r(kernel, {node(), std::chrono::seconds(300), {}});
-  r.upsertService(clusterIpService("web", "10.96.0.10"), kNow);
+  r.upsertService(service("web", "10.96.0.10"), kNow);
   r.upsertSlice(slice("web", {"10.244.0.1", "10.244.0.2"}), kNow);
   const auto t0 = kNow;
   r.sync(t0);

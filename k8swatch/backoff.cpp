@@ -1,4 +1,4 @@
-#include "k8swatch/clock.h"
+#include "k8swatch/backoff.h"
 
 #include <algorithm>
 #include <boost/asio/redirect_error.hpp>
@@ -12,7 +12,7 @@ namespace k8swatch {
 
 namespace asio = boost::asio;
 
-asio::awaitable<void> SteadyClock::sleep(Duration d) {
+asio::awaitable<void> steadySleep(Clock::Duration d) {
   asio::steady_timer timer(co_await asio::this_coro::executor, d);
   boost::system::error_code ec;
   co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));

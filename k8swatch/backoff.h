@@ -1,7 +1,8 @@
 #pragma once
-// Time and randomness as injectable sources, so tests drive backoff and timeouts without
-// waiting real minutes. k8swatch::Clock is the code base's one clock type (ipvs::Clock) plus a
-// sleep, an Asio awaitable run on the caller's executor.
+// Waiting, randomness and backoff for the watch coroutines, all injectable so tests drive
+// reconnect delays without waiting real minutes. Time itself is the code base's one clock
+// (ipvs::Clock); waiting is a separate SleepFn because it needs an Asio executor, which the
+// pure core must not know.
 
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
@@ -11,17 +12,11 @@
 
 namespace k8swatch {
 
-class Clock : public ipvs::Clock {
- public:
-  virtual boost::asio::awaitable<void> sleep(Duration d) = 0;
-};
+using Clock = ipvs::Clock;
 
-// The real steady clock; sleep is a steady_timer on the current coroutine's executor.
-class SteadyClock final : public Clock {
- public:
-  TimePoint now() const override { return std::chrono::steady_clock::now(); }
-  boost::asio::awaitable<void> sleep(Duration d) override;
-};
+// Waits `d` on the calling coroutine's executor.
+using SleepFn = std::function<boost::asio::awaitable<void>(Clock::Duration d)>;
+boost::asio::awaitable<void> steadySleep(Clock::Duration d);  // a steady_timer
 
 // Uniform in [0, 1). Called from the watcher's thread only.
 using RandomFn = ipvs::RandomFn;
