@@ -25,8 +25,7 @@ std::string alpha(std::string_view help) { return "[ALPHA] " + std::string(help)
 
 }  // namespace
 
-// One registry; each name is declared next to the adapter that counts it. The names still
-// written here (the pending-changes gauges, netlink operations) have no counter yet.
+// One registry; each name is declared next to the adapter that counts it.
 AgentMetrics::AgentMetrics(MetricsRegistry& r)
     : syncProxyRulesDuration(r.histogram(kMetricSyncDuration,
                                          alpha("SyncProxyRules latency in seconds"),
@@ -38,12 +37,12 @@ AgentMetrics::AgentMetrics(MetricsRegistry& r)
           kMetricSyncLastTimestamp, alpha("The last time proxy rules were successfully synced"))),
       syncProxyRulesLastQueuedTimestamp(r.gauge(
           kMetricSyncLastQueuedTimestamp, alpha("The last time a sync of proxy rules was queued"))),
-      endpointChangesPending(r.gauge("kubeproxy_sync_proxy_rules_endpoint_changes_pending",
-                                     alpha("Pending proxy rules Endpoint changes"))),
+      endpointChangesPending(
+          r.gauge(kMetricEndpointChangesPending, alpha("Pending proxy rules Endpoint changes"))),
       endpointChangesTotal(
           r.counter(kMetricEndpointChanges, alpha("Cumulative proxy rules Endpoint changes"))),
-      serviceChangesPending(r.gauge("kubeproxy_sync_proxy_rules_service_changes_pending",
-                                    alpha("Pending proxy rules Service changes"))),
+      serviceChangesPending(
+          r.gauge(kMetricServiceChangesPending, alpha("Pending proxy rules Service changes"))),
       serviceChangesTotal(
           r.counter(kMetricServiceChanges, alpha("Cumulative proxy rules Service changes"))),
       noLocalEndpoints(
@@ -56,7 +55,7 @@ AgentMetrics::AgentMetrics(MetricsRegistry& r)
                                         alpha("Cumulative proxy healthz HTTP status"), {"code"})),
       proxyLivezTotal(r.counterFamily(kMetricProxyLivez,
                                       alpha("Cumulative proxy livez HTTP status"), {"code"})),
-      netlinkOperations(r.counterFamily("ipvs_agent_netlink_operations_total",
+      netlinkOperations(r.counterFamily(kMetricNetlinkOperations,
                                         "Kernel operations sent over netlink, by kind and result",
                                         {"kind", "result"})),
       rejectedObjects(r.counterFamily(kMetricRejectedObjects,

@@ -40,9 +40,11 @@ SyncReporter::SyncReporter(Logger log, AgentMetrics& metrics, HealthState& healt
                            HealthCheckServer* healthChecks)
     : log_(std::move(log)), metrics_(metrics), health_(health), healthChecks_(healthChecks) {}
 
-void SyncReporter::changesQueued() {
+void SyncReporter::changesQueued(std::size_t serviceChanges, std::size_t endpointChanges) {
   health_.queuedUpdate();
   metrics_.syncProxyRulesLastQueuedTimestamp.set(unixSeconds(health_.now()));
+  metrics_.serviceChangesPending.set(static_cast<double>(serviceChanges));
+  metrics_.endpointChangesPending.set(static_cast<double>(endpointChanges));
 }
 
 void SyncReporter::synced(const reconcile::SyncReport& report) {
@@ -155,12 +157,19 @@ void SyncReporter::publishMetrics(const reconcile::SyncReport& report) {
   auto& m = metrics_;
   m.serviceChangesTotal.inc(static_cast<double>(report.serviceChanges));
   m.endpointChangesTotal.inc(static_cast<double>(report.endpointChanges));
+  // This sync took every change that was pending; later ones are reported as they queue.
+  m.serviceChangesPending.set(0);
+  m.endpointChangesPending.set(0);
+  for (const auto& [kind, n] : result.appliedByKind)
+    m.netlinkOperations.labels({std::string(kind), "ok"}).inc(static_cast<double>(n));
   for (const auto& d : result.diagnostics) m.rejectedObjects.labels({"Service", d.reason}).inc();
   m.gracefulTerminationQueueLength.set(static_cast<double>(result.draining));
   m.failingServices.set(static_cast<double>(result.failingServices));
-  for (const auto& f : result.failures)
-    m.failedOperations.labels({std::string(ipvs::operationKind(f.operation)), errorName(f.error)})
-        .inc();
+  for (const auto& f : result.failures) {
+    const std::string kind(ipvs::operationKind(f.operation));
+    m.failedOperations.labels({kind, errorName(f.error)}).inc();
+    m.netlinkOperations.labels({kind, errorName(f.error)}).inc();
+  }
   if (const auto& f = result.conntrackFailure)
     m.failedOperations.labels({"delete_conntrack", errorName(f->error)}).inc();
   if (!result.full) return;  // the per-scheduler and no-local gauges are recounted on full syncs

@@ -41,13 +41,18 @@ inline constexpr char kMetricGracefulTerminationQueue[] =
 inline constexpr char kMetricVirtualServers[] = "ipvs_agent_virtual_servers";
 inline constexpr char kMetricFailingServices[] = "ipvs_agent_failing_services";
 inline constexpr char kMetricFailedOperations[] = "ipvs_agent_failed_operations_total";
+inline constexpr char kMetricEndpointChangesPending[] =
+    "kubeproxy_sync_proxy_rules_endpoint_changes_pending";
+inline constexpr char kMetricServiceChangesPending[] =
+    "kubeproxy_sync_proxy_rules_service_changes_pending";
+inline constexpr char kMetricNetlinkOperations[] = "ipvs_agent_netlink_operations_total";
 
 class SyncReporter final : public reconcile::SyncObserver {
  public:
   SyncReporter(Logger log, AgentMetrics& metrics, HealthState& health,
                HealthCheckServer* healthChecks);
 
-  void changesQueued() override;
+  void changesQueued(std::size_t serviceChanges, std::size_t endpointChanges) override;
   void synced(const reconcile::SyncReport& report) override;
 
  private:

@@ -79,6 +79,11 @@ std::size_t ChangeQueue::pending() const {
   return batch_.changes.size();
 }
 
+ChangeQueue::PendingCounts ChangeQueue::pendingCounts() const {
+  std::lock_guard lock(mutex_);
+  return {batch_.serviceChanges, batch_.endpointChanges};
+}
+
 void ChangeQueue::stop() {
   {
     std::lock_guard lock(mutex_);

@@ -74,6 +74,13 @@ class ChangeQueue final : public k8swatch::EventSink {
   void waitUntil(ipvs::Clock::TimePoint deadline);
   ChangeBatch take();
   std::size_t pending() const;
+  // The pending changes split as kube-proxy's *_changes_pending gauges count them.
+  struct PendingCounts {
+    std::size_t services = 0;
+    std::size_t endpoints = 0;
+    auto operator<=>(const PendingCounts&) const = default;
+  };
+  PendingCounts pendingCounts() const;
   void stop();
   bool stopped() const;
 

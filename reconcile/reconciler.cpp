@@ -221,6 +221,7 @@ bool Reconciler::apply(const ipvs::Plan& plan, const Attribution& attribution, S
     } else {
       // Acknowledged (or idempotent): the kernel now holds what the operation says.
       (void)ipvs::applyOperation(observed_, op);
+      ++result.appliedByKind[ipvs::operationKind(op)];
     }
   }
   return report.stateUncertain;  // e.g. ENOBUFS: replies were lost

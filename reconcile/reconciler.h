@@ -23,6 +23,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <string_view>
 #include <vector>
 
 #include "ipvs/clock.h"
@@ -56,6 +57,8 @@ struct SyncResult {
   std::vector<ipvs::ObjectKey> replanned;  // the Services replanned by this sync
   std::size_t operations = 0;
   std::size_t idempotent = 0;
+  // Acknowledged operations by ipvs::operationKind (static names), for the operations counter.
+  std::map<std::string_view, std::size_t> appliedByKind;
   std::vector<FailedOperation> failures;
   std::vector<ipvs::Diagnostic> diagnostics;  // from the replanned Services, to log once each
   std::size_t draining = 0;                   // real servers kept at weight 0 after this sync

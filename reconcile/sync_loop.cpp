@@ -78,12 +78,18 @@ void SyncLoop::syncOnce(bool full) {
 void SyncLoop::run() {
   auto nextFull = clock_.now();
   auto lastSync = Clock::TimePoint{};
+  ChangeQueue::PendingCounts reported;  // what the observer last heard was pending
   while (!queue_.stopped()) {
     const auto now = clock_.now();
     if (!queue_.allSynced()) {
       // Before the first full list nothing is written; wake up periodically to check.
       queue_.waitUntil(now + std::chrono::milliseconds(200));
       continue;
+    }
+    const auto pending = queue_.pendingCounts();
+    if (pending != reported && (pending.services > 0 || pending.endpoints > 0)) {
+      observer_.changesQueued(pending.services, pending.endpoints);  // also while coalescing
+      reported = pending;
     }
     auto wake = nextFull;
     if (auto due = reconciler_.nextDue()) wake = std::min(wake, *due);
@@ -93,8 +99,8 @@ void SyncLoop::run() {
       queue_.waitUntil(wake);
       continue;
     }
-    if (queue_.pending() > 0) observer_.changesQueued();
     const bool full = now >= nextFull;
+    reported = {};
     syncOnce(full);
     lastSync = clock_.now();
     if (full) nextFull = lastSync + options_.syncPeriod;

@@ -40,8 +40,9 @@ struct SyncReport {
 class SyncObserver {
  public:
   virtual ~SyncObserver() = default;
-  // A change is waiting for a sync (kube-proxy's QueuedUpdate, for /healthz).
-  virtual void changesQueued() = 0;
+  // Changes are waiting for a sync (kube-proxy's QueuedUpdate, for /healthz): called when the
+  // loop first sees them and whenever their number grows, before the sync that takes them.
+  virtual void changesQueued(std::size_t serviceChanges, std::size_t endpointChanges) = 0;
   virtual void synced(const SyncReport& report) = 0;
 };
 

@@ -46,7 +46,7 @@ struct Harness {
 TEST_CASE("the queued and last-sync timestamps are the injected clock's wall time",
           "[sync_reporter]") {
   Harness h;
-  h.reporter.changesQueued();
+  h.reporter.changesQueued(1, 0);
   CHECK(h.metrics.syncProxyRulesLastQueuedTimestamp.value() == kWallStart);
   CHECK(h.metrics.syncProxyRulesLastTimestamp.value() == 0);
 
@@ -61,7 +61,7 @@ TEST_CASE("a sync that could not read the kernel leaves the timestamp and health
           "[sync_reporter]") {
   Harness h;
   h.sync();
-  h.reporter.changesQueued();
+  h.reporter.changesQueued(1, 0);
   h.clock.advance(61s);
   h.sync(true);
   CHECK(h.metrics.syncProxyRulesLastTimestamp.value() == kWallStart);
@@ -87,4 +87,29 @@ TEST_CASE("conntrack: a failed cleanup is logged once with its Services and coun
   CHECK(conntrackLines[0].find("kube-system/dns,ns/syslog") != std::string::npos);
   CHECK(h.registry.render().find("ipvs_agent_failed_operations_total{error=\"EPERM\","
                                  "operation=\"delete_conntrack\"} 1") != std::string::npos);
+}
+
+TEST_CASE("pending changes and kernel operations by kind and result are published",
+          "[sync_reporter]") {
+  Harness h;
+  h.reporter.changesQueued(2, 5);
+  const std::string queued = h.registry.render();
+  CHECK(queued.find("kubeproxy_sync_proxy_rules_service_changes_pending 2") != std::string::npos);
+  CHECK(queued.find("kubeproxy_sync_proxy_rules_endpoint_changes_pending 5") != std::string::npos);
+
+  reconcile::SyncReport report(h.desired, h.cluster);
+  report.result.appliedByKind = {{"add_real_server", 3}, {"bind_address", 1}};
+  report.result.failures.push_back(
+      {ipvs::DeleteRealServer{}, std::make_error_code(std::errc::no_such_file_or_directory), {}});
+  h.reporter.synced(report);
+  const std::string synced = h.registry.render();
+  CHECK(synced.find("kubeproxy_sync_proxy_rules_service_changes_pending 0") != std::string::npos);
+  CHECK(synced.find("kubeproxy_sync_proxy_rules_endpoint_changes_pending 0") != std::string::npos);
+  CHECK(synced.find(
+            "ipvs_agent_netlink_operations_total{kind=\"add_real_server\",result=\"ok\"} 3") !=
+        std::string::npos);
+  CHECK(synced.find("ipvs_agent_netlink_operations_total{kind=\"bind_address\",result=\"ok\"} 1") !=
+        std::string::npos);
+  CHECK(synced.find("ipvs_agent_netlink_operations_total{kind=\"delete_real_server\","
+                    "result=\"ENOENT\"} 1") != std::string::npos);
 }

@@ -172,7 +172,7 @@ namespace {
 
 // Records what the sync loop reports.
 struct RecordingObserver final : reconcile::SyncObserver {
-  void changesQueued() override {}
+  void changesQueued(std::size_t, std::size_t) override {}
   void synced(const reconcile::SyncReport& report) override { results.push_back(report.result); }
   std::vector<reconcile::SyncResult> results;
 };

@@ -30,12 +30,17 @@ TEST_CASE("first sync programs every Service, then one endpoint change costs one
   CHECK(first.failures.empty());
   CHECK(kernel.state().virtualServers.size() == 50);
   CHECK(kernel.state().boundAddresses.size() == 50);
+  // Every acknowledged operation is counted by kind (ipvs_agent_netlink_operations_total).
+  CHECK(first.appliedByKind.at("add_virtual_server") == 50);
+  CHECK(first.appliedByKind.at("add_real_server") == 100);
+  CHECK(first.appliedByKind.at("bind_address") == 50);
 
   r.upsertSlice(slice("svc7", {"10.244.0.1", "10.244.0.2", "10.244.0.3"}), kNow);
   auto second = r.sync(kNow);
   CHECK_FALSE(second.full);
   CHECK(second.servicesReplanned == 1);
   CHECK(second.operations == 1);
+  CHECK(second.appliedByKind == std::map<std::string_view, std::size_t>{{"add_real_server", 1}});
   const auto& rs = kernel.state().virtualServers.at(vsKey("10.96.0.8")).realServers;
   REQUIRE(rs.size() == 3);
   CHECK(rs[2].server.key.address == ip("10.244.0.3"));
