@@ -188,6 +188,8 @@ std::optional<Source> makeSource(const Options& options, const std::string& node
   k8swatch::WatcherOptions wo;
   wo.nodeName = nodeName;
   wo.serviceProxyName = config.serviceProxyName;
+  wo.qps = config.clientConnection.qps;
+  wo.burst = config.clientConnection.burst;
   try {
     source.watcher = std::make_unique<k8swatch::Watcher>(
         withMaskedTokens(

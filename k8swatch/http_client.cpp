@@ -162,6 +162,7 @@ asio::awaitable<std::error_code> HttpConnection::connect(std::chrono::millisecon
 asio::awaitable<std::error_code> HttpConnection::get(const std::string& target,
                                                      std::chrono::milliseconds timeout) {
   status_ = 0;
+  if (RateLimiter* limiter = endpoint_.rateLimiter()) co_await limiter->acquire();
   if (!open_) {
     if (auto ec = co_await connect(timeout)) co_return ec;
   }

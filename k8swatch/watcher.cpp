@@ -19,6 +19,8 @@ Watcher::Watcher(const ClusterConfig& config, WatcherOptions options, EventSink&
     : options_(std::move(options)), sink_(sink), endpoint_(config) {
   if (!options_.clock) options_.clock = std::make_shared<SteadyClock>();
   if (!options_.random) options_.random = defaultRandom();
+  endpoint_.setRateLimiter(
+      std::make_shared<RateLimiter>(*options_.clock, options_.qps, options_.burst));
   if (!options_.log) {
     options_.log = [](LogLevel level, const std::string& line) {
       static constexpr const char* kNames[] = {"info", "warning", "error"};

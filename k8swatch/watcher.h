@@ -36,6 +36,9 @@ struct WatcherOptions {
   std::chrono::milliseconds requestTimeout{30000};
   std::chrono::milliseconds watchIdleTimeout{0};  // 0: each watch's timeoutSeconds + 30 s
   BackoffOptions backoff;
+  // The client-side rate limit shared by every request (client-go's defaults; qps <= 0: none).
+  double qps = 5;
+  int burst = 10;
   std::shared_ptr<Clock> clock;  // null: SteadyClock
   RandomFn random;               // null: defaultRandom()
   LogFn log;                     // null: lines on stderr
