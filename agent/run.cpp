@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -12,6 +13,7 @@
 
 #include "agent/api_secrets.h"
 #include "agent/config_file.h"
+#include "agent/config_watch.h"
 #include "agent/conntrack.h"
 #include "agent/file_source.h"
 #include "agent/flags_table.h"
@@ -92,6 +94,23 @@ std::thread signalThread(reconcile::ChangeQueue& queue) {
     sigwait(&set, &sig);
     queue.stop();
   });
+}
+
+// As kube-proxy: a changed --config file ends the agent (runAgent returns 1) so that the
+// DaemonSet restarts it with the new content. SIGTERM to the process wakes the signal thread,
+// which stops the queue as for any other stop.
+std::unique_ptr<ConfigWatch> watchConfigFile(const Options& options, std::atomic<bool>& changed,
+                                             const Logger& log) {
+  if (options.configFile.empty()) return nullptr;
+  auto watch = std::make_unique<ConfigWatch>(
+      options.configFile, kConfigWatchPeriod, [&changed, log, file = options.configFile] {
+        log.warn("content of the configuration file was updated; exiting to restart with it",
+                 {{"file", file}});
+        changed = true;
+        kill(getpid(), SIGTERM);
+      });
+  watch->start();
+  return watch;
 }
 
 // --- kernel set-up ---
@@ -293,6 +312,8 @@ int runAgent(const Options& options) {
   auto source = makeSource(options, nodeName, queue, root);
   if (!source) return 1;
   std::thread signals = signalThread(queue);
+  std::atomic<bool> configChanged{false};
+  auto configWatch = watchConfigFile(options, configChanged, log);
   source->start();
   log.info("started",
            {{"node", nodeName},
@@ -306,9 +327,10 @@ int runAgent(const Options& options) {
        nodeContext});
   loop.run();
   log.info("stopping; the kernel state is left in place");
+  if (configWatch) configWatch->stop();
   source->stop();
   signals.join();
-  return 0;
+  return configChanged ? 1 : 0;
 }
 
 }  // namespace agent
