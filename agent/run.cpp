@@ -196,7 +196,8 @@ struct Source {
 // Builds the source without starting it. Building the Watcher throws on a bad kubeconfig, so this
 // runs before any thread that would have to be stopped on that error.
 std::optional<Source> makeSource(const Options& options, const std::string& nodeName,
-                                 reconcile::ChangeQueue& queue, const Logger& root) {
+                                 reconcile::ChangeQueue& queue, k8swatch::RequestObserver& observer,
+                                 const Logger& root) {
   const Config& config = options.config;
   Source source;
   if (!config.agent.source.empty()) {
@@ -209,6 +210,7 @@ std::optional<Source> makeSource(const Options& options, const std::string& node
   wo.serviceProxyName = config.serviceProxyName;
   wo.qps = config.clientConnection.qps;
   wo.burst = config.clientConnection.burst;
+  wo.observer = &observer;
   try {
     source.watcher = std::make_unique<k8swatch::Watcher>(
         withMaskedTokens(
@@ -309,7 +311,8 @@ int runAgent(const Options& options) {
                                  root.withComponent("healthcheck"));
 
   reconcile::ChangeQueue queue;
-  auto source = makeSource(options, nodeName, queue, root);
+  RestClientMetrics restClient(metrics);
+  auto source = makeSource(options, nodeName, queue, restClient, root);
   if (!source) return 1;
   std::thread signals = signalThread(queue);
   std::atomic<bool> configChanged{false};

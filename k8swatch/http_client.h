@@ -30,6 +30,7 @@
 
 #include "k8swatch/kubeconfig.h"
 #include "k8swatch/rate_limiter.h"
+#include "k8swatch/request_observer.h"
 
 namespace k8swatch {
 
@@ -60,6 +61,13 @@ class ApiEndpoint {
   // Every request of every connection on this endpoint first takes a token here (null: none).
   void setRateLimiter(std::shared_ptr<RateLimiter> limiter) { limiter_ = std::move(limiter); }
   RateLimiter* rateLimiter() const { return limiter_.get(); }
+  // Every request is reported to `observer` (null: none), timed with `clock`; both borrowed.
+  void setObserver(RequestObserver* observer, const ipvs::Clock& clock) {
+    observer_ = observer;
+    observerClock_ = &clock;
+  }
+  RequestObserver* observer() const { return observer_; }
+  const ipvs::Clock* observerClock() const { return observerClock_; }
 
  private:
   ServerAddress address_;
@@ -68,6 +76,8 @@ class ApiEndpoint {
   bool verifyPeer_ = true;
   TokenSource tokens_;
   std::shared_ptr<RateLimiter> limiter_;
+  RequestObserver* observer_ = nullptr;
+  const ipvs::Clock* observerClock_ = nullptr;
 };
 
 class HttpConnection {
@@ -99,6 +109,8 @@ class HttpConnection {
 
  private:
   asio::awaitable<std::error_code> connect(std::chrono::milliseconds timeout);
+  asio::awaitable<std::error_code> sendGet(const std::string& target,
+                                           std::chrono::milliseconds timeout);
   void expiresAfter(std::chrono::milliseconds d);
 
   asio::any_io_executor executor_;

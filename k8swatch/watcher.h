@@ -39,9 +39,10 @@ struct WatcherOptions {
   // The client-side rate limit shared by every request (client-go's defaults; qps <= 0: none).
   double qps = 5;
   int burst = 10;
-  std::shared_ptr<Clock> clock;  // null: SteadyClock
-  RandomFn random;               // null: defaultRandom()
-  LogFn log;                     // null: lines on stderr
+  RequestObserver* observer = nullptr;  // borrowed; counts every API request (rest_client_*)
+  std::shared_ptr<Clock> clock;         // null: SteadyClock
+  RandomFn random;                      // null: defaultRandom()
+  LogFn log;                            // null: lines on stderr
 };
 
 // The label selector for Services and EndpointSlices (docs/kube-proxy-behaviour.md#watches).
