@@ -4,6 +4,7 @@
 # iptables rule (§3), and exits when its --config file changes (§5). The agent is restarted
 # with other flags between the groups.
 . /test/lib/testlib.sh
+. /test/lib/monitoring.sh
 net_init
 
 NODE_ARGS="--source=/run/src --hostname-override=demo-node"
@@ -56,6 +57,10 @@ retry 50 sh -c "printf 'GET /healthz HTTP/1.0\r\n\r\n' | busybox nc 192.168.100.
 assert_contains "$(http_status 10256 /healthz 127.0.0.1)" "200"
 METRICS=$(printf 'GET /metrics HTTP/1.0\r\n\r\n' | busybox nc 127.0.0.1 10249)
 assert_contains "$METRICS" "kubeproxy_sync_proxy_rules_duration_seconds"
+
+t_begin "/metrics has every family kube-prometheus's kube-proxy dashboard and alerts read"
+assert_eq "" "$(missing_families agent "$METRICS")" "families missing from /metrics"
+assert_contains "$METRICS" 'kubeproxy_network_programming_duration_seconds_bucket{le="0"} '
 
 t_begin "conntrack defaults in a 1-vCPU guest: 131072, 86400, 3600"
 assert_eq "1" "$(grep -c ^processor /proc/cpuinfo)" "the guest has one CPU"
