@@ -5,7 +5,9 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <limits>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -283,4 +285,30 @@ TEST_CASE("RestClientMetrics counts by code, method and host, and times by verb 
   CHECK(sampleValue(text, bucket + R"({host="10.96.0.1:443",verb="GET",le="0.1"})") == 2);
   CHECK(sampleValue(text, bucket + R"({host="10.96.0.1:443",verb="GET",le="2"})") == 3);
   CHECK(sampleValue(text, bucket + R"({host="10.96.0.1:443",verb="GET",le="60"})") == 3);
+}
+
+TEST_CASE("the kube-prometheus family list matches what the agent exports", "[metrics]") {
+  MetricsRegistry r;
+  AgentMetrics m(r);
+  agent::RestClientMetrics(m).requestDone("GET", "h:443", "200", std::chrono::milliseconds(1));
+  const std::string text = r.render();
+  std::ifstream in(IPVS_AGENT_MONITORING_FAMILIES);
+  REQUIRE(in);
+  int checked = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line.starts_with("#")) continue;
+    std::istringstream fields(line);
+    std::string family, where;
+    fields >> family >> where;
+    INFO(family << " " << where);
+    const bool exported = text.find("# TYPE " + family + " ") != std::string::npos;
+    if (where == "agent" || where == "api") {
+      CHECK(exported);
+      ++checked;
+    } else {
+      CHECK((where == "prometheus" || where == "other" || where == "absent"));
+      CHECK_FALSE(exported);  // a family the agent gained must move to "agent" or "api"
+    }
+  }
+  CHECK(checked == 6);
 }
