@@ -50,11 +50,6 @@ void add(Lines& out, std::string_view field, std::string_view message) {
 }
 
 void clientNotices(ConfigNotices& n, const ClientConnectionConfig& cc) {
-  if (cc.qps != 5.0f || cc.burst != 10) {
-    add(n.warnings, "clientConnection.qps/burst (--kube-api-qps, --kube-api-burst)",
-        "not applied: the API client has no rate limiter (it sends one list and one watch per "
-        "resource)");
-  }
   if (cc.contentType == kProtobuf) {
     add(n.infos, "clientConnection.contentType (--kube-api-content-type)",
         "application/vnd.kubernetes.protobuf accepted; the API client uses application/json");

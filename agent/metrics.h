@@ -5,8 +5,11 @@
 // Threading: every handle is thread-safe (see metrics_registry.h). For labelled families,
 // look a series up once (e.g. `m.netlinkOperations.labels({"add_service", "ok"})`) and keep the
 // reference when it is updated on a hot path.
+// Also as kube-proxy: client_golang's process_* (agent/metrics_process.h), client-go's
+// rest_client_requests_total and rest_client_request_duration_seconds (counted by
+// RestClientMetrics, the k8swatch client's RequestObserver) and kubernetes_build_info.
 // Differences from kube-proxy: no `ip_family` label (one reconciler serves both families), and no
-// client-go/process/Go runtime metrics.
+// Go runtime (go_*) or other client-go metrics.
 
 #include <functional>
 #include <string>
@@ -14,6 +17,7 @@
 
 #include "agent/log.h"
 #include "agent/metrics_registry.h"
+#include "k8swatch/request_observer.h"
 
 namespace agent {
 
@@ -35,6 +39,11 @@ struct AgentMetrics {
   CounterFamily& proxyHealthzTotal;       // kubeproxy_proxy_healthz_total{code}
   CounterFamily& proxyLivezTotal;         // kubeproxy_proxy_livez_total{code}
 
+  // --- client-go and component-base, as kube-proxy exports them ---
+  CounterFamily& restClientRequests;           // rest_client_requests_total{code,method,host}
+  HistogramFamily& restClientRequestDuration;  // rest_client_request_duration_seconds{verb,host}
+  GaugeFamily& buildInfo;                      // kubernetes_build_info{major,minor,...} 1
+
   // --- ipvs-agent ---
   CounterFamily& netlinkOperations;       // ipvs_agent_netlink_operations_total{kind,result}
   CounterFamily& rejectedObjects;         // ipvs_agent_rejected_objects_total{resource,reason}
@@ -48,6 +57,17 @@ struct AgentMetrics {
   CounterFamily& failedOperations;  // ipvs_agent_failed_operations_total{operation,error}
   // Counted by the HTTP servers, through httpRejectHook():
   CounterFamily& httpRejected;  // ipvs_agent_http_rejected_total{server,reason}
+};
+
+// Counts the API client's requests (WatcherOptions::observer) in the rest_client_* families.
+class RestClientMetrics final : public k8swatch::RequestObserver {
+ public:
+  explicit RestClientMetrics(AgentMetrics& metrics) : metrics_(metrics) {}
+  void requestDone(std::string_view method, std::string_view host, std::string_view code,
+                   std::chrono::duration<double> latency) override;
+
+ private:
+  AgentMetrics& metrics_;
 };
 
 // Counts Logger warn/error lines in ipvs_agent_log_errors_total:

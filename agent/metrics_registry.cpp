@@ -276,7 +276,16 @@ void renderHistogram(std::string& out, const std::string& name,
 
 }  // namespace
 
+void MetricsRegistry::addCollector(std::function<void()> collect) {
+  std::lock_guard lock(collectorsMutex_);
+  collectors_.push_back(std::move(collect));
+}
+
 std::string MetricsRegistry::render() const {
+  {
+    std::lock_guard lock(collectorsMutex_);
+    for (const auto& collect : collectors_) collect();
+  }
   std::string out;
   std::lock_guard lock(mutex_);
   for (const auto& item : entries_) {

@@ -11,6 +11,7 @@
 // Values are printed as Go's strconv.FormatFloat(v, 'g', -1, 64): 5, 0.25, 1.7e+09, +Inf.
 
 #include <atomic>
+#include <functional>
 #include <initializer_list>
 #include <map>
 #include <memory>
@@ -114,6 +115,10 @@ class MetricsRegistry {
                                    std::vector<std::string> labelNames,
                                    std::vector<double> buckets);
 
+  // `collect` runs at the start of every render(), to refresh values read from elsewhere (the
+  // process_* gauges from /proc). It must not call render().
+  void addCollector(std::function<void()> collect);
+
   std::string render() const;  // text format 0.0.4
   static constexpr std::string_view kContentType = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -124,6 +129,8 @@ class MetricsRegistry {
 
   mutable std::mutex mutex_;
   std::map<std::string, std::unique_ptr<Entry>> entries_;
+  mutable std::mutex collectorsMutex_;
+  std::vector<std::function<void()>> collectors_;
 };
 
 // Go's strconv.FormatFloat(v, 'g', -1, 64), with +Inf/-Inf/NaN as Prometheus spells them.

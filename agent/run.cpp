@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -12,6 +13,7 @@
 
 #include "agent/api_secrets.h"
 #include "agent/config_file.h"
+#include "agent/config_watch.h"
 #include "agent/conntrack.h"
 #include "agent/file_source.h"
 #include "agent/flags_table.h"
@@ -93,6 +95,23 @@ std::thread signalThread(reconcile::ChangeQueue& queue) {
     sigwait(&set, &sig);
     queue.stop();
   });
+}
+
+// As kube-proxy: a changed --config file ends the agent (runAgent returns 1) so that the
+// DaemonSet restarts it with the new content. SIGTERM to the process wakes the signal thread,
+// which stops the queue as for any other stop.
+std::unique_ptr<ConfigWatch> watchConfigFile(const Options& options, std::atomic<bool>& changed,
+                                             const Logger& log) {
+  if (options.configFile.empty()) return nullptr;
+  auto watch = std::make_unique<ConfigWatch>(
+      options.configFile, kConfigWatchPeriod, [&changed, log, file = options.configFile] {
+        log.warn("content of the configuration file was updated; exiting to restart with it",
+                 {{"file", file}});
+        changed = true;
+        kill(getpid(), SIGTERM);
+      });
+  watch->start();
+  return watch;
 }
 
 // --- kernel set-up ---
@@ -178,7 +197,8 @@ struct Source {
 // Builds the source without starting it. Building the Watcher throws on a bad kubeconfig, so this
 // runs before any thread that would have to be stopped on that error.
 std::optional<Source> makeSource(const Options& options, const std::string& nodeName,
-                                 reconcile::ChangeQueue& queue, const Logger& root) {
+                                 reconcile::ChangeQueue& queue, k8swatch::RequestObserver& observer,
+                                 const Logger& root) {
   const Config& config = options.config;
   Source source;
   if (!config.agent.source.empty()) {
@@ -189,6 +209,9 @@ std::optional<Source> makeSource(const Options& options, const std::string& node
   k8swatch::WatcherOptions wo;
   wo.nodeName = nodeName;
   wo.serviceProxyName = config.serviceProxyName;
+  wo.qps = config.clientConnection.qps;
+  wo.burst = config.clientConnection.burst;
+  wo.observer = &observer;
   try {
     source.watcher = std::make_unique<k8swatch::Watcher>(
         withMaskedTokens(
@@ -297,9 +320,12 @@ int runAgent(const Options& options) {
                                  root.withComponent("healthcheck"));
 
   reconcile::ChangeQueue queue;
-  auto source = makeSource(options, nodeName, queue, root);
+  RestClientMetrics restClient(metrics);
+  auto source = makeSource(options, nodeName, queue, restClient, root);
   if (!source) return 1;
   std::thread signals = signalThread(queue);
+  std::atomic<bool> configChanged{false};
+  auto configWatch = watchConfigFile(options, configChanged, log);
   source->start();
   log.info("started",
            {{"node", nodeName},
@@ -313,9 +339,10 @@ int runAgent(const Options& options) {
        nodeContext});
   loop.run();
   log.info("stopping; the kernel state is left in place");
+  if (configWatch) configWatch->stop();
   source->stop();
   signals.join();
-  return 0;
+  return configChanged ? 1 : 0;
 }
 
 }  // namespace agent

@@ -13,7 +13,8 @@
 
 namespace agent {
 
-// Returns the process exit code: 0 after a clean stop, 1 if start-up failed.
+// Returns the process exit code: 0 after a clean stop, 1 if start-up failed or the --config
+// file's content changed (kube-proxy exits then too, to be restarted with it).
 int runAgent(const Options& options);
 
 // --init-only: the privileged part of start-up (load ip_vs, set the sysctls), then exit.

@@ -162,6 +162,21 @@ asio::awaitable<std::error_code> HttpConnection::connect(std::chrono::millisecon
 asio::awaitable<std::error_code> HttpConnection::get(const std::string& target,
                                                      std::chrono::milliseconds timeout) {
   status_ = 0;
+  if (RateLimiter* limiter = endpoint_.rateLimiter()) co_await limiter->acquire();
+  RequestObserver* observer = endpoint_.observer();
+  const ipvs::Clock* clock = endpoint_.observerClock();
+  const auto start = observer ? clock->now() : ipvs::Clock::TimePoint{};
+  const std::error_code ec = co_await sendGet(target, timeout);
+  if (observer) {
+    observer->requestDone("GET", endpoint_.address().hostHeader,
+                          ec ? std::string("<error>") : std::to_string(status_),
+                          clock->now() - start);
+  }
+  co_return ec;
+}
+
+asio::awaitable<std::error_code> HttpConnection::sendGet(const std::string& target,
+                                                         std::chrono::milliseconds timeout) {
   if (!open_) {
     if (auto ec = co_await connect(timeout)) co_return ec;
   }

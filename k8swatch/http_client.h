@@ -29,6 +29,8 @@
 #include <vector>
 
 #include "k8swatch/kubeconfig.h"
+#include "k8swatch/rate_limiter.h"
+#include "k8swatch/request_observer.h"
 
 namespace k8swatch {
 
@@ -56,6 +58,16 @@ class ApiEndpoint {
   const std::string& verifyName() const { return verifyName_; }
   bool verifyPeer() const { return verifyPeer_; }
   std::string bearerToken() { return tokens_.current(); }
+  // Every request of every connection on this endpoint first takes a token here (null: none).
+  void setRateLimiter(std::shared_ptr<RateLimiter> limiter) { limiter_ = std::move(limiter); }
+  RateLimiter* rateLimiter() const { return limiter_.get(); }
+  // Every request is reported to `observer` (null: none), timed with `clock`; both borrowed.
+  void setObserver(RequestObserver* observer, const ipvs::Clock& clock) {
+    observer_ = observer;
+    observerClock_ = &clock;
+  }
+  RequestObserver* observer() const { return observer_; }
+  const ipvs::Clock* observerClock() const { return observerClock_; }
 
  private:
   ServerAddress address_;
@@ -63,6 +75,9 @@ class ApiEndpoint {
   std::string verifyName_;
   bool verifyPeer_ = true;
   TokenSource tokens_;
+  std::shared_ptr<RateLimiter> limiter_;
+  RequestObserver* observer_ = nullptr;
+  const ipvs::Clock* observerClock_ = nullptr;
 };
 
 class HttpConnection {
@@ -72,7 +87,8 @@ class HttpConnection {
   HttpConnection(const HttpConnection&) = delete;
   HttpConnection& operator=(const HttpConnection&) = delete;
 
-  // Sends GET `target` (connecting first if needed) and reads the status line and headers
+  // Sends GET `target` (connecting first if needed, after the endpoint's rate limiter admits
+  // it; the wait does not count against `timeout`) and reads the status line and headers
   // within `timeout`. Afterwards status() is valid and the body can be read.
   asio::awaitable<std::error_code> get(const std::string& target,
                                        std::chrono::milliseconds timeout);
@@ -93,6 +109,8 @@ class HttpConnection {
 
  private:
   asio::awaitable<std::error_code> connect(std::chrono::milliseconds timeout);
+  asio::awaitable<std::error_code> sendGet(const std::string& target,
+                                           std::chrono::milliseconds timeout);
   void expiresAfter(std::chrono::milliseconds d);
 
   asio::any_io_executor executor_;

@@ -20,6 +20,9 @@ Watcher::Watcher(const ClusterConfig& config, WatcherOptions options, EventSink&
   if (!options_.clock) options_.clock = std::make_shared<ipvs::SteadyClock>();
   if (!options_.sleep) options_.sleep = steadySleep;
   if (!options_.random) options_.random = defaultRandom();
+  endpoint_.setRateLimiter(
+      std::make_shared<RateLimiter>(*options_.clock, options_.sleep, options_.qps, options_.burst));
+  if (options_.observer) endpoint_.setObserver(options_.observer, *options_.clock);
   if (!options_.log) {
     options_.log = [](LogLevel level, const std::string& line) {
       static constexpr const char* kNames[] = {"info", "warning", "error"};

@@ -36,10 +36,14 @@ struct WatcherOptions {
   std::chrono::milliseconds requestTimeout{30000};
   std::chrono::milliseconds watchIdleTimeout{0};  // 0: each watch's timeoutSeconds + 30 s
   BackoffOptions backoff;
-  std::shared_ptr<const Clock> clock;  // null: ipvs::SteadyClock
-  SleepFn sleep;                       // null: steadySleep
-  RandomFn random;                     // null: defaultRandom()
-  LogFn log;                           // null: lines on stderr
+  // The client-side rate limit shared by every request (client-go's defaults; qps <= 0: none).
+  double qps = 5;
+  int burst = 10;
+  RequestObserver* observer = nullptr;  // borrowed; counts every API request (rest_client_*)
+  std::shared_ptr<const Clock> clock;   // null: ipvs::SteadyClock
+  SleepFn sleep;                        // null: steadySleep
+  RandomFn random;                      // null: defaultRandom()
+  LogFn log;                            // null: lines on stderr
 };
 
 // The label selector for Services and EndpointSlices (docs/kube-proxy-behaviour.md#watches).

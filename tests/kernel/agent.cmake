@@ -12,6 +12,7 @@ ipvs_agent_kernel_test(agent.api
   SCRIPT agent_api.sh
   BINARIES ipvs-agent
   WRAPPER agent_api_wrapper.sh
+  FILES ${PROJECT_SOURCE_DIR}/tests/kernel/data/monitoring/kube_proxy_families.txt
   TIMEOUT 450)
 set_tests_properties(kernel.agent.api PROPERTIES ENVIRONMENT
   "FAKE_APISERVER=$<TARGET_FILE:fake-apiserver>;MANIFESTS=${PROJECT_SOURCE_DIR}/manifests/examples;MANIFEST_CHECK=$<TARGET_FILE:manifest_check>;MANIFESTS_BASE=${PROJECT_SOURCE_DIR}/manifests/base")

@@ -4,6 +4,7 @@
 # deletion, and watch faults (dropped streams, 500s, compaction with 410) with changes made
 # meanwhile. State is read back with ipvsadm; traffic goes through IPVS.
 . /test/lib/testlib.sh
+. /test/lib/monitoring.sh
 net_init
 API=10.0.2.100
 api() {  # api METHOD PATH [BODY]
@@ -79,6 +80,11 @@ api POST /_control/compact >/dev/null
 apply "$(svc api-410 10.96.1.6 '{}')" >/dev/null
 wait_rule "-A -t 10.96.1.6:80 -s rr"
 wait_gone "10.96.1.4:80"
+
+t_begin "/metrics has the API client's families that kube-prometheus's kube-proxy dashboard reads"
+METRICS=$(printf 'GET /metrics HTTP/1.0\r\n\r\n' | busybox nc 127.0.0.1 10249)
+assert_eq "" "$(missing_families api "$METRICS")" "families missing from /metrics"
+assert_contains "$METRICS" 'rest_client_requests_total{code="500",host="10.0.2.100:6443",method="GET"}'
 
 t_begin "the examples were never disturbed"
 assert_eq "b1=10 b2=10 b3=10" "$(http_tally c1 10.96.0.10 80 30)"

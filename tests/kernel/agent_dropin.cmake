@@ -7,4 +7,5 @@ ipvs_agent_kernel_test(agent.dropin
         ${PROJECT_SOURCE_DIR}/manifests/examples/services.yaml:/test/m/services.yaml
         ${PROJECT_SOURCE_DIR}/manifests/examples/endpointslices.yaml:/test/m/endpointslices.yaml
         ${PROJECT_SOURCE_DIR}/manifests/examples/node.yaml:/test/m/node.yaml
+        ${PROJECT_SOURCE_DIR}/tests/kernel/data/monitoring/kube_proxy_families.txt
   TIMEOUT 560)

@@ -1,8 +1,10 @@
 #!/bin/sh
 # Drop-in checks of issue 16 in one boot: the agent runs with kubeadm's kube-proxy config.conf
 # unchanged (§1), tunes conntrack as kube-proxy does (§2), and writes each detect-local-mode's
-# iptables rule (§3). The agent is restarted with other flags between the groups.
+# iptables rule (§3), and exits when its --config file changes (§5). The agent is restarted
+# with other flags between the groups.
 . /test/lib/testlib.sh
+. /test/lib/monitoring.sh
 net_init
 
 NODE_ARGS="--source=/run/src --hostname-override=demo-node"
@@ -31,6 +33,7 @@ wait_masq() {
 $IP link add node0 type dummy && $IP addr add 192.168.100.10/24 dev node0 && $IP link set node0 up
 route_cover 10.244.1.0/24 10.244.2.0/24
 mkdir -p /run/src && cp /test/m/*.yaml /run/src/
+cp /test/kubeadm.conf /run/kubeadm.conf  # writable: the last check of the first group edits it
 
 # A small machine's kernel defaults, below kube-proxy's: the agent must raise them.
 echo 65536 >$CT/nf_conntrack_max
@@ -40,7 +43,7 @@ echo 60 >$CT/nf_conntrack_tcp_timeout_close_wait
 UDP_BEFORE=$(cat $CT/nf_conntrack_udp_timeout)
 
 t_begin "kubeadm's config.conf, unchanged, starts the agent"
-start_agent --config=/test/kubeadm.conf $NODE_ARGS
+start_agent --config=/run/kubeadm.conf $NODE_ARGS
 retry 150 sh -c "$IPVSADM -Sn | grep -q 10.96.0.10:80" ||
   t_die "agent programmed nothing: $(cat /tmp/agent.log)"
 RULES=$($IPVSADM -Sn)
@@ -55,6 +58,10 @@ assert_contains "$(http_status 10256 /healthz 127.0.0.1)" "200"
 METRICS=$(printf 'GET /metrics HTTP/1.0\r\n\r\n' | busybox nc 127.0.0.1 10249)
 assert_contains "$METRICS" "kubeproxy_sync_proxy_rules_duration_seconds"
 
+t_begin "/metrics has every family kube-prometheus's kube-proxy dashboard and alerts read"
+assert_eq "" "$(missing_families agent "$METRICS")" "families missing from /metrics"
+assert_contains "$METRICS" 'kubeproxy_network_programming_duration_seconds_bucket{le="0"} '
+
 t_begin "conntrack defaults in a 1-vCPU guest: 131072, 86400, 3600"
 assert_eq "1" "$(grep -c ^processor /proc/cpuinfo)" "the guest has one CPU"
 assert_eq "131072" "$(cat $CT/nf_conntrack_max)"
@@ -66,7 +73,14 @@ assert_eq "$UDP_BEFORE" "$(cat $CT/nf_conntrack_udp_timeout)" "udpTimeout 0s: le
 
 t_begin "ClusterCIDR (kubeadm's detectLocalMode \"\"): ! -s clusterCIDR"
 wait_masq "! -s 10.244.0.0/16" dst,dst
-stop_agent
+
+t_begin "a changed --config file ends the agent with status 1 and one line naming it"
+echo "# edited by the operator" >>/run/kubeadm.conf
+retry 100 sh -c "! kill -0 $AGENT" || t_die "still running after the edit: $(cat /tmp/agent.log)"
+wait "$AGENT"
+assert_eq "1" "$?" "exit status"
+assert_contains "$(cat /tmp/agent.log)" \
+  'level=warn msg="content of the configuration file was updated; exiting to restart with it" component=agent file=/run/kubeadm.conf'
 
 t_begin "nf_conntrack_max is raised, never lowered; optional settings are written when set"
 echo 200000 >$CT/nf_conntrack_max

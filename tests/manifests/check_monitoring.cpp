@@ -248,6 +248,28 @@ void checkRules(const SourcedObject& s, const MetricLabels& known, Report& r) {
   }
 }
 
+// kube-prometheus's KubeProxyDown alert and "Kubernetes / Proxy" dashboard select
+// job="kube-proxy": every endpoint must relabel the job to that, unconditionally.
+void checkKubeProxyJob(const SourcedObject& pm, Report& r) {
+  for (const auto& e : arrayAt(pm.object, "spec.podMetricsEndpoints")) {
+    bool setsJob = false;
+    if (e.is_object()) {
+      for (const auto& rl : arrayAt(e.get_object(), "relabelings")) {
+        if (!rl.is_object()) continue;
+        const auto& o = rl.get_object();
+        setsJob = setsJob || (stringAt(o, "targetLabel") == "job" &&
+                              stringAt(o, "replacement") == "kube-proxy" &&
+                              arrayAt(o, "sourceLabels").empty() && !o.contains("regex") &&
+                              (!o.contains("action") || stringAt(o, "action") == "replace"));
+      }
+    }
+    if (!setsJob)
+      r.fail(describe(pm),
+             "does not relabel job to \"kube-proxy\" (kube-prometheus's KubeProxyDown alert and "
+             "Kubernetes / Proxy dashboard select job=\"kube-proxy\")");
+  }
+}
+
 void checkPodMonitor(const SourcedObject& pm, const std::vector<SourcedObject>& objects,
                      Report& r) {
   std::set<std::string> namespaces;
@@ -280,6 +302,7 @@ void checkPodMonitor(const SourcedObject& pm, const std::vector<SourcedObject>& 
     }
   }
   if (anyDaemonSet && !matched) r.fail(describe(pm), "selects no DaemonSet of this set");
+  checkKubeProxyJob(pm, r);
 }
 
 }  // namespace

@@ -305,8 +305,6 @@ TEST_CASE("Every accepted flag that does nothing yet names itself in a start-up 
           "[flags]") {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"--config-sync-period=5m", "configSyncPeriod (--config-sync-period): not applied"},
-      {"--kube-api-qps=50", "clientConnection.qps/burst (--kube-api-qps, --kube-api-burst)"},
-      {"--kube-api-burst=50", "clientConnection.qps/burst (--kube-api-qps, --kube-api-burst)"},
       {"--kube-api-content-type=text/plain",
        "clientConnection.contentType (--kube-api-content-type): \"text/plain\" is not supported"},
       {"--show-hidden-metrics-for-version=1.29",

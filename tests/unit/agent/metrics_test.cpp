@@ -1,12 +1,18 @@
 #include "agent/metrics.h"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cmath>
+#include <fstream>
 #include <limits>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "agent/metrics_process.h"
 #include "agent/metrics_registry.h"
 
 using namespace agent;
@@ -137,15 +143,20 @@ TEST_CASE("kube-proxy's metric names and buckets are registered", "[metrics]") {
         std::string::npos);
 
   const auto np = m.networkProgrammingDuration.snapshot().upperBounds;
-  REQUIRE(np.size() == 2 + 59 + 12 + 7);
-  CHECK(np[0] == 0.25);
-  CHECK(np[1] == 0.5);
-  CHECK(np[2] == 1);
-  CHECK(np[60] == 59);
-  CHECK(np[61] == 60);
-  CHECK(np[72] == 115);
-  CHECK(np[73] == 120);
+  // component-base's MergeBuckets starts with a 0 bucket, so kube-proxy prints le="0" first.
+  REQUIRE(np.size() == 1 + 2 + 59 + 12 + 7);
+  CHECK(np[0] == 0);
+  CHECK(np[1] == 0.25);
+  CHECK(np[2] == 0.5);
+  CHECK(np[3] == 1);
+  CHECK(np[61] == 59);
+  CHECK(np[62] == 60);
+  CHECK(np[73] == 115);
+  CHECK(np[74] == 120);
   CHECK(np.back() == 300);
+  CHECK(text.find("kubeproxy_network_programming_duration_seconds_bucket{le=\"0\"} 0\n"
+                  "kubeproxy_network_programming_duration_seconds_bucket{le=\"0.25\"} 0\n") !=
+        std::string::npos);
 
   for (const char* line :
        {"# TYPE kubeproxy_sync_proxy_rules_duration_seconds histogram\n",
@@ -184,4 +195,120 @@ TEST_CASE("The log hook counts warn and error lines by component", "[metrics]") 
   CHECK(r.render().find(
             "ipvs_agent_log_errors_total{component=\"reconciler\",level=\"error\"} 2\n") !=
         std::string::npos);
+}
+
+TEST_CASE("process metrics: /proc/self/stat is parsed after the last ')' of the command",
+          "[metrics]") {
+  // pid (comm) state ppid ... utime(14) stime(15) ... starttime(22) vsize(23) rss(24) ...
+  const std::string stat =
+      "4242 (ipvs) (agent x) S 1 4242 4242 0 -1 4194560 900 0 0 0 250 150 0 0 20 0 3 0 "
+      "123400 104857600 2560 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n";
+  const auto p = agent::parseProcStat(stat, 100, 4096);
+  REQUIRE(p);
+  CHECK(p->cpuSeconds == 4.0);
+  CHECK(p->virtualBytes == 104857600.0);
+  CHECK(p->residentBytes == 2560.0 * 4096);
+  CHECK(p->startTicks == 123400.0);
+  CHECK_FALSE(agent::parseProcStat("4242 (truncated) S 1 2 3", 100, 4096));
+  CHECK_FALSE(agent::parseProcStat("no parenthesis", 100, 4096));
+  CHECK(agent::parseBootTime("cpu  1 2 3\nbtime 1700000000\nprocesses 9\n") == 1700000000.0);
+  CHECK_FALSE(agent::parseBootTime("cpu  1 2 3\n"));
+}
+
+namespace {
+
+// The value of the sample line that starts with `series ` in a rendered text; -1 if absent.
+double sampleValue(const std::string& text, const std::string& series) {
+  const auto at = text.find("\n" + series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + series.size() + 2));
+}
+
+}  // namespace
+
+TEST_CASE("process metrics: read from /proc/self at each scrape", "[metrics]") {
+  MetricsRegistry r;
+  AgentMetrics m(r);
+  const std::string before = r.render();
+  for (const char* family :
+       {"process_cpu_seconds_total counter", "process_resident_memory_bytes gauge",
+        "process_virtual_memory_bytes gauge", "process_open_fds gauge", "process_max_fds gauge",
+        "process_start_time_seconds gauge"}) {
+    INFO(family);
+    CHECK(before.find(std::string("# TYPE ") + family + "\n") != std::string::npos);
+  }
+  CHECK(sampleValue(before, "process_resident_memory_bytes") > 0);
+  CHECK(sampleValue(before, "process_virtual_memory_bytes") >=
+        sampleValue(before, "process_resident_memory_bytes"));
+  CHECK(sampleValue(before, "process_max_fds") > 0);
+  CHECK(sampleValue(before, "process_start_time_seconds") > 1e9);  // after 2001
+  CHECK(sampleValue(before, "process_cpu_seconds_total") >= 0);
+
+  // Five more descriptors show up in the next scrape (this test runs on one thread).
+  std::vector<int> fds;
+  for (int i = 0; i < 5; ++i) fds.push_back(dup(0));
+  const double opened = sampleValue(r.render(), "process_open_fds");
+  for (int fd : fds) close(fd);
+  CHECK(opened == sampleValue(before, "process_open_fds") + 5);
+}
+
+TEST_CASE("kubernetes_build_info is 1 with upstream's nine labels", "[metrics]") {
+  MetricsRegistry r;
+  AgentMetrics m(r);
+  const std::string text = r.render();
+  const auto at = text.find("\nkubernetes_build_info{build_date=\"unknown\",compiler=\"");
+  REQUIRE(at != std::string::npos);
+  const std::string line = text.substr(at + 1, text.find('\n', at + 1) - at - 1);
+  for (const char* part :
+       {"git_commit=\"unknown\"", "git_tree_state=\"unknown\"", "git_version=\"v0.1.0\"",
+        "go_version=\"none\"", "major=\"0\"", "minor=\"1\"", "platform=\"linux/"}) {
+    INFO(part);
+    CHECK(line.find(part) != std::string::npos);
+  }
+  CHECK(line.ends_with("} 1"));
+}
+
+TEST_CASE("RestClientMetrics counts by code, method and host, and times by verb and host",
+          "[metrics]") {
+  MetricsRegistry r;
+  AgentMetrics m(r);
+  agent::RestClientMetrics client(m);
+  client.requestDone("GET", "10.96.0.1:443", "200", std::chrono::milliseconds(30));
+  client.requestDone("GET", "10.96.0.1:443", "200", std::chrono::milliseconds(3));
+  client.requestDone("GET", "10.96.0.1:443", "<error>", std::chrono::seconds(2));
+  const std::string text = r.render();
+  const std::string total = "rest_client_requests_total";
+  CHECK(sampleValue(text, total + R"({code="200",host="10.96.0.1:443",method="GET"})") == 2);
+  CHECK(sampleValue(text, total + R"({code="<error>",host="10.96.0.1:443",method="GET"})") == 1);
+  const std::string bucket = "rest_client_request_duration_seconds_bucket";
+  CHECK(sampleValue(text, bucket + R"({host="10.96.0.1:443",verb="GET",le="0.005"})") == 1);
+  CHECK(sampleValue(text, bucket + R"({host="10.96.0.1:443",verb="GET",le="0.1"})") == 2);
+  CHECK(sampleValue(text, bucket + R"({host="10.96.0.1:443",verb="GET",le="2"})") == 3);
+  CHECK(sampleValue(text, bucket + R"({host="10.96.0.1:443",verb="GET",le="60"})") == 3);
+}
+
+TEST_CASE("the kube-prometheus family list matches what the agent exports", "[metrics]") {
+  MetricsRegistry r;
+  AgentMetrics m(r);
+  agent::RestClientMetrics(m).requestDone("GET", "h:443", "200", std::chrono::milliseconds(1));
+  const std::string text = r.render();
+  std::ifstream in(IPVS_AGENT_MONITORING_FAMILIES);
+  REQUIRE(in);
+  int checked = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line.starts_with("#")) continue;
+    std::istringstream fields(line);
+    std::string family, where;
+    fields >> family >> where;
+    INFO(family << " " << where);
+    const bool exported = text.find("# TYPE " + family + " ") != std::string::npos;
+    if (where == "agent" || where == "api") {
+      CHECK(exported);
+      ++checked;
+    } else {
+      CHECK((where == "prometheus" || where == "other" || where == "absent"));
+      CHECK_FALSE(exported);  // a family the agent gained must move to "agent" or "api"
+    }
+  }
+  CHECK(checked == 6);
 }

@@ -13,6 +13,9 @@
 #include <string>
 #include <thread>
 
+#include "tests/apiserver/server.h"
+#include "tests/unit/k8swatch/fake_clock.h"
+
 namespace asio = boost::asio;
 using asio::ip::tcp;
 using namespace std::chrono_literals;
@@ -112,4 +115,33 @@ TEST_CASE("http client: an oversized response header is refused", "[http_client]
   const auto out = fetch(server.port());
   CHECK(out.get);
   CHECK(server.sent() < (64u << 20));
+}
+
+TEST_CASE("http client: requests wait for the endpoint's rate limiter", "[http_client]") {
+  fakeapi::FakeApiServer server({});
+  server.start();
+  k8swatch::ClusterConfig config;
+  config.server = server.url();
+  k8swatch::ApiEndpoint endpoint(config);
+  k8stest::SteppingClock clock;
+  endpoint.setRateLimiter(std::make_shared<k8swatch::RateLimiter>(clock, clock.sleepFn(), 2, 1));
+  asio::io_context ioc;
+  std::vector<unsigned> statuses;
+  asio::co_spawn(
+      ioc,
+      [&]() -> asio::awaitable<void> {
+        k8swatch::HttpConnection conn(ioc.get_executor(), endpoint);
+        for (int i = 0; i < 3; ++i) {
+          if (co_await conn.get("/api/v1/services?limit=5", 30s)) break;
+          std::string body;
+          if (co_await conn.readAll(body, 1 << 20, 30s)) break;
+          statuses.push_back(conn.status());
+        }
+      },
+      asio::detached);
+  ioc.run();
+  CHECK(statuses == std::vector<unsigned>{200, 200, 200});
+  CHECK(server.requests().size() == 3);
+  // Burst 1 at 2 qps: the first request goes at once, each later one waits half a second.
+  CHECK(clock.sleeps() == std::vector<k8swatch::Clock::Duration>{500ms, 500ms});
 }

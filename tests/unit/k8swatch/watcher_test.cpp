@@ -60,6 +60,7 @@ struct Harness {
     o.minWatchTimeout = 2s;
     o.maxWatchTimeout = 2s;
     o.requestTimeout = 5s;
+    o.qps = -1;  // the tests count the clock's sleeps; rate_limiter_test covers the limit
     o.log = [this](k8swatch::LogLevel, const std::string& line) {
       std::lock_guard lock(logMutex);
       logLines.push_back(line);
