@@ -90,7 +90,8 @@ std::vector<ManifestDocument> parseManifestDocuments(std::string_view text, bool
                                                      std::vector<std::string>& errors);
 
 // Expands `kind: List` (and typed lists such as ServiceList, whose items carry no kind) into
-// their items, giving each item its kind; other objects pass through. Non-objects are reported.
+// their items, giving each item its kind; other objects pass through. Non-objects and objects
+// without a kind (a string) are reported.
 void flattenManifestValue(boost::json::value doc, const std::string& origin,
                           std::vector<boost::json::object>& out, std::vector<std::string>& errors);
 
