@@ -106,8 +106,8 @@ m: [1, "2"]
 
 // Fuzz finding: a document without a kind passed through parseManifestObjects, whose objects
 // are promised to carry one (the local API server files them by kind). kubectl refuses such an
-// object; here it is a file-level error naming the document, like a document that is no object.
-TEST_CASE("manifest: an object without a kind is an error naming its document", "[manifest]") {
+// object; here it is a file-level error naming the file, like a document that is no object.
+TEST_CASE("manifest: an object without a kind is an error naming its file", "[manifest]") {
   for (const char* text :
        {"kind: Service\nmetadata: {name: a}\n---\nmetadata: {name: b}\n",
         "kind: Service\nmetadata: {name: a}\n---\nkind: 7\nmetadata: {}\n",
