@@ -45,6 +45,11 @@ struct VirtualServerKey {
   auto operator<=>(const VirtualServerKey&) const = default;
 };
 
+// VirtualServer::netmask decoded from a kernel mask that no prefix length of the model stands
+// for: IPv4 0.0.0.0 (a /0; 0 here means unset, i.e. /32), a non-contiguous IPv4 mask, or an IPv6
+// 0. It equals no desired netmask, so the diff rewrites such a service; encoders refuse it.
+inline constexpr std::uint32_t kNetmaskNotAPrefix = 0xFFFFFFFF;
+
 struct VirtualServer {
   VirtualServerKey key;
   std::string scheduler = "rr";

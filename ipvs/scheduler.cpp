@@ -118,9 +118,12 @@ std::string formatSchedulerFlags(std::string_view scheduler, std::uint32_t flags
     out += name;
   };
   if (scheduler == "sh" || scheduler == "mh") {
+    // flag-3 has no sh/mh name but is still set (and accepted by parseSchedulerFlags): leaving
+    // it out would print a setting that reads back without it.
     const std::string prefix(scheduler);
     add(kFlagSched1, prefix + "-fallback");
     add(kFlagSched2, prefix + "-port");
+    add(kFlagSched3, "flag-3");
   } else {
     add(kFlagSched1, "flag-1");
     add(kFlagSched2, "flag-2");

@@ -197,6 +197,12 @@ void flattenManifestValue(json::value doc, const std::string& origin,
   }
   const json::value* kind = obj->if_contains("kind");
   const std::string_view k = kind && kind->is_string() ? std::string_view(kind->get_string()) : "";
+  // kubectl refuses an object without a kind ("Object 'Kind' is missing"), and the local API
+  // server files objects by kind: report it like a document that is no object.
+  if (k.empty()) {
+    errors.push_back(origin + ": an object has no kind");
+    return;
+  }
   json::value* items = obj->if_contains("items");
   if (!k.ends_with("List") || items == nullptr || !items->is_array()) {
     out.push_back(std::move(*obj));

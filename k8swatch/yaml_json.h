@@ -4,6 +4,7 @@
 //
 // Scalars: plain scalars resolve per the chosen schema, quoted scalars always stay strings, and
 // under the core schema explicit tags (!!str, !!int, ...) win.
+// Every scalar and key must be valid UTF-8, as go-yaml and the API server require.
 //
 // Hostile input: the text is parsed event by event (YAML::Parser), never into a YAML::Node graph,
 // so an alias that refers to a node containing it is an error instead of a cycle (a stack
@@ -45,7 +46,8 @@ struct YamlOptions {
   std::vector<std::string>* duplicateKeys = nullptr;
 };
 
-// A syntax error, a value JSON cannot hold (a non-scalar mapping key, `!!int x`), or a bound hit.
+// A syntax error, a value JSON cannot hold (a non-scalar mapping key, `!!int x`, invalid
+// UTF-8), or a bound hit.
 class YamlError : public std::runtime_error {
  public:
   // `line` and `column` are 1-based; what() is "line:column: detail".
@@ -88,7 +90,8 @@ std::vector<ManifestDocument> parseManifestDocuments(std::string_view text, bool
                                                      std::vector<std::string>& errors);
 
 // Expands `kind: List` (and typed lists such as ServiceList, whose items carry no kind) into
-// their items, giving each item its kind; other objects pass through. Non-objects are reported.
+// their items, giving each item its kind; other objects pass through. Non-objects and objects
+// without a kind (a string) are reported.
 void flattenManifestValue(boost::json::value doc, const std::string& origin,
                           std::vector<boost::json::object>& out, std::vector<std::string>& errors);
 

@@ -8,6 +8,7 @@
 #include <boost/json/object.hpp>
 #include <optional>
 #include <sstream>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 
@@ -28,6 +29,41 @@ namespace {
 [[noreturn]] void fail(const YAML::Mark& mark, const std::string& detail) {
   throw YamlError(static_cast<std::size_t>(mark.line) + 1,
                   static_cast<std::size_t>(mark.column) + 1, detail);
+}
+
+// Offset of the first byte of `s` that is not well-formed UTF-8 (overlong forms, surrogates and
+// code points over U+10FFFF included), or npos. yaml-cpp 0.7 passes such bytes through into
+// scalars, while its emitter writes U+FFFD for them, so a value read from invalid UTF-8 would
+// not survive being written back (--write-config-to). go-yaml and the API server refuse it too.
+std::size_t invalidUtf8At(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size()) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    std::size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte
+    if (b < 0x80) {
+      len = 1;
+    } else if (b >= 0xC2 && b <= 0xDF) {
+      len = 2;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+      len = 3;
+      if (b == 0xE0) lo = 0xA0;  // overlong
+      if (b == 0xED) hi = 0x9F;  // UTF-16 surrogates
+    } else if (b >= 0xF0 && b <= 0xF4) {
+      len = 4;
+      if (b == 0xF0) lo = 0x90;  // overlong
+      if (b == 0xF4) hi = 0x8F;  // over U+10FFFF
+    } else {
+      return i;
+    }
+    if (s.size() - i < len) return i;
+    for (std::size_t k = 1; k < len; ++k) {
+      const auto c = static_cast<unsigned char>(s[i + k]);
+      if (c < (k == 1 ? lo : 0x80) || c > (k == 1 ? hi : 0xBF)) return i;
+    }
+    i += len;
+  }
+  return std::string_view::npos;
 }
 
 // Builds one JSON value per document from parser events. Single-threaded, owned by yamlToJson.
@@ -59,6 +95,10 @@ class JsonBuilder final : public YAML::EventHandler {
   void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                 const std::string& text) override {
     charge(mark, 1, text.size());
+    if (const auto bad = invalidUtf8At(text); bad != std::string_view::npos) {
+      fail(mark, describe() + "a scalar is not valid UTF-8 (byte " + std::to_string(bad + 1) +
+                     " of its text)");
+    }
     json::value v;
     try {
       v = scalarToJson(tag, text, options_.schema);

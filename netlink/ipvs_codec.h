@@ -16,7 +16,8 @@
 //   decoder returns protocol kTcp, the zero address and port 0 for it;
 // - the persistence netmask is a big-endian mask for IPv4 and a prefix length for IPv6; the
 //   model holds a prefix length, and encodes 0 as the full length (32/128), which is also what
-//   the decoder returns for an unset netmask;
+//   the decoder returns for an unset netmask; a kernel mask with no such prefix (IPv4 0.0.0.0 or
+//   non-contiguous) decodes to ipvs::kNetmaskNotAPrefix, which the encoder refuses;
 // - kFlagHashed is stripped from decoded flags and never sent.
 
 #include <cstdint>

@@ -178,12 +178,17 @@ Result<ipvs::VirtualServerKey> keyOf(const ServiceAttrs& a) {
   return key;
 }
 
+// A mask the model cannot hold as a prefix must not decode to 0 ("unset", the full length), or
+// the diff would take a foreign /0 or 255.0.255.0 for the agent's own /32 and never fix it.
 Result<std::uint32_t> prefixOf(std::uint32_t wire, Family family) {
   if (family == Family::kV6) {
     if (wire > 128) return libnlError(NLE_RANGE);
-    return wire;
+    return wire == 0 ? ipvs::kNetmaskNotAPrefix : wire;
   }
-  return static_cast<std::uint32_t>(std::countl_one(ntohl(wire)));
+  const std::uint32_t mask = ntohl(wire);
+  const int ones = std::countl_one(mask);
+  if (ones == 0 || (ones < 32 && (mask << ones) != 0)) return ipvs::kNetmaskNotAPrefix;
+  return static_cast<std::uint32_t>(ones);
 }
 
 ipvs::RealServerStats statsOf(const DestAttrs& a) {

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <string>
 
@@ -103,9 +104,16 @@ const std::error_category& netlinkCategory() {
   return kCategory;
 }
 
-std::error_code libnlError(int nle) { return {nle < 0 ? -nle : nle, netlinkCategory()}; }
+std::error_code libnlError(int nle) {
+  return {nle == INT_MIN ? NLE_FAILURE : (nle < 0 ? -nle : nle), netlinkCategory()};
+}
 
+// The code comes from the wire: an NLMSG_ERROR of INT_MIN (not negatable, UB) or beyond the
+// kernel's errno range (MAX_ERRNO, 4095) is a malformed reply, not an errno.
 std::error_code kernelError(int error) {
+  constexpr int kMaxErrno = 4095;
+  if (error < -kMaxErrno || error > kMaxErrno)
+    return std::make_error_code(std::errc::protocol_error);
   return {error < 0 ? -error : error, std::generic_category()};
 }
 

@@ -6,23 +6,41 @@
 
 #include <unistd.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <system_error>
 
 #include "tests/fuzz/fuzz_util.h"
 
 namespace {
 
-std::filesystem::path scratchDir() {
-  static const std::filesystem::path dir = [] {
+// The directory lives as long as the process and is removed by its destructor. (An atexit
+// handler registered while the static was being built ran after the static was destroyed, and
+// read the freed path: the heap-use-after-free the first fuzz run reported, at exit, for every
+// input. It was in this harness, not in the kubeconfig reader.)
+class ScratchDir {
+ public:
+  ScratchDir() {
     std::string tmpl = (std::filesystem::temp_directory_path() / "fuzz-kubeconfig-XXXXXX").string();
     if (mkdtemp(tmpl.data()) == nullptr) fuzz::fail("mkdtemp failed");
-    std::atexit([] { std::filesystem::remove_all(scratchDir()); });
-    return std::filesystem::path(tmpl);
-  }();
-  return dir;
+    path_ = tmpl;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+const std::filesystem::path& scratchDir() {
+  static const ScratchDir dir;
+  return dir.path();
 }
 
 }  // namespace

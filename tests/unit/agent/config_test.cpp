@@ -583,6 +583,21 @@ TEST_CASE("Hostile YAML in --config is a clear error, not a crash or a hang", "[
   std::remove("agentif_cycle_test.yaml");
 }
 
+// Fuzz finding: an invalid UTF-8 path was accepted, then --write-config-to wrote U+FFFD in its
+// place, so the written file loaded back different. It is refused when read instead.
+TEST_CASE("Invalid UTF-8 in --config is refused, so what is written loads back the same",
+          "[config]") {
+  const std::string bad =
+      std::string(kHeader) + "clientConnection:\n  kubeconfig: /var/lib/ku\xff\xff/k\n";
+  CHECK_THAT(parseError(bad),
+             Catch::Contains("clientConnection.kubeconfig: a scalar is not valid UTF-8"));
+  const std::string good =
+      std::string(kHeader) + "clientConnection:\n  kubeconfig: /var/lib/k\xc3\xbc/k\n";
+  std::vector<std::string> warnings;
+  const Config c = parseConfigYaml(good, warnings);
+  CHECK(parseConfigYaml(configToYaml(c), warnings) == c);
+}
+
 TEST_CASE("Duplicate fields in --config warn with their path", "[config]") {
   std::vector<std::string> warnings;
   parse("ipvs:\n  scheduler: rr\n  scheduler: wrr\n", &warnings);

@@ -82,6 +82,19 @@ TEST_CASE("Scheduler flags", "[scheduler]") {
         SchedulerSetting{"sh", kFlagSched2});
 }
 
+// Fuzz finding (tests/fuzz/corpus/annotations/mh-flag-3): flag-3 on sh/mh was dropped when
+// printed, so the printed flags did not parse back to the setting.
+TEST_CASE("Scheduler flags: flag-3 on sh and mh prints and parses back", "[scheduler]") {
+  NodeContext n = node();
+  n.defaultScheduler = "mh";
+  auto mh = pick({{kAnnotationSchedulerFlags, "flag-1,,flag-3, flag-2"}}, n);
+  REQUIRE(mh.setting == SchedulerSetting{"mh", kFlagSched1 | kFlagSched2 | kFlagSched3});
+  const auto text = formatSchedulerFlags("mh", mh.setting.flags);
+  CHECK(text == "mh-fallback,mh-port,flag-3");
+  CHECK(parseSchedulerFlags("mh", text).flags == mh.setting.flags);
+  CHECK(formatSchedulerFlags("sh", kFlagSched3) == "flag-3");
+}
+
 TEST_CASE("Bad scheduler values fall back to the node default with a diagnostic", "[scheduler]") {
   NodeContext n = node();
   n.defaultScheduler = "lc";

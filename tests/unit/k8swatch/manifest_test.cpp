@@ -104,6 +104,25 @@ m: [1, "2"]
   CHECK(o.at("m") == json::parse(R"([1,"2"])"));
 }
 
+// Fuzz finding: a document without a kind passed through parseManifestObjects, whose objects
+// are promised to carry one (the local API server files them by kind). kubectl refuses such an
+// object; here it is a file-level error naming the file, like a document that is no object.
+TEST_CASE("manifest: an object without a kind is an error naming its file", "[manifest]") {
+  for (const char* text :
+       {"kind: Service\nmetadata: {name: a}\n---\nmetadata: {name: b}\n",
+        "kind: Service\nmetadata: {name: a}\n---\nkind: 7\nmetadata: {}\n",
+        "kind: List\nitems: [{kind: Node, metadata: {name: n}}, {metadata: {}}]\n"}) {
+    INFO(text);
+    const auto objects = parseManifestObjects(text, false, "m.yaml");
+    REQUIRE(objects.errors.size() == 1);
+    CHECK(objects.errors[0] == "m.yaml: an object has no kind");
+    for (const auto& o : objects.objects) CHECK(o.at("kind").is_string());
+    CHECK(objects.objects.size() == objects.origins.size());
+  }
+  CHECK_FALSE(
+      decodeManifestObjects(parseManifestObjects("metadata: {name: b}\n", false, "m")).ok());
+}
+
 TEST_CASE("manifest: one YAML file with several documents", "[manifest]") {
   TempDir dir;
   const auto file = dir.write("all.yaml", std::string(kServiceYaml) + "---\n---\n" + kSliceYaml +

@@ -149,3 +149,20 @@ TEST_CASE("yaml: the two schemas resolve plain scalars differently", "[yaml]") {
   CHECK(old[0] == json::parse(R"({"a":true,"b":true,"c":"yes","d":"5","e":7,"f":"0x1F"})"));
   CHECK_THAT(yamlError("a: !!int x\n"), Catch::Contains("1:4: a: \"x\" is not an integer"));
 }
+
+// Fuzz finding (tests/fuzz/corpus/kube_proxy_config/invalid-utf8-path.yaml): yaml-cpp passed
+// invalid UTF-8 through into a scalar, and its emitter wrote U+FFFD instead, so a written config
+// loaded back different. Invalid UTF-8 is refused, in values and keys, quoted or not.
+TEST_CASE("yaml: scalars and keys must be valid UTF-8", "[yaml]") {
+  for (const char* text : {"k: /ku\xff\xff/x\n", "k: \"a\xc3\"\n", "\xfe: 1\n", "- \xc0\xaf\n",
+                           "k: \xed\xa0\x80\n", "k: \xf4\x90\x80\x80\n"}) {
+    INFO(text);
+    CHECK_THAT(yamlError(text), Catch::Contains("is not valid UTF-8"));
+  }
+  CHECK_THAT(yamlError("a:\n  b: x\xff\n"),
+             Catch::Contains("2:6: a.b: a scalar is not valid UTF-8"));
+  // Valid multi-byte text, and escapes that name code points, still load.
+  const auto docs = yamlToJson("k: \"caf\xc3\xa9 \\xff \xf0\x9f\x98\x80\"\n");
+  REQUIRE(docs.size() == 1);
+  CHECK(docs[0].at("k") == "caf\xc3\xa9 \xc3\xbf \xf0\x9f\x98\x80");
+}

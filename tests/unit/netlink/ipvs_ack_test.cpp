@@ -2,6 +2,7 @@
 // datagrams, the error categories, and the single idempotency rule.
 #include <catch2/catch.hpp>
 #include <cerrno>
+#include <climits>
 
 #include "ipvs_test_util.h"
 #include "netlink/ipvs_client.h"
@@ -177,6 +178,13 @@ TEST_CASE("error codes map to std::errc", "[ipvs][batch]") {
   CHECK(netlink::kernelError(-EEXIST) == std::errc::file_exists);
   CHECK(netlink::kernelError(ESRCH) == std::errc::no_such_process);
   CHECK(netlink::kernelError(-ENOBUFS) == std::errc::no_buffer_space);
+  // Fuzz finding (tests/fuzz/corpus/netlink_reply/error-int-min): INT_MIN was negated (UB);
+  // codes outside the kernel's errno range are a malformed reply.
+  CHECK(netlink::kernelError(INT_MIN) == std::errc::protocol_error);
+  CHECK(netlink::kernelError(-4096) == std::errc::protocol_error);
+  CHECK(netlink::kernelError(INT_MAX) == std::errc::protocol_error);
+  CHECK(netlink::kernelError(-4095).value() == 4095);
+  CHECK(netlink::libnlError(INT_MIN).value() > 0);
   const auto& cat = netlink::netlinkCategory();
   CHECK(std::string(cat.name()) == "netlink");
   CHECK(netlink::libnlError(-NLE_MISSING_ATTR) == std::errc::bad_message);

@@ -113,6 +113,30 @@ TEST_CASE("a kernel service reply decodes, with HASHED stripped", "[ipvs][decode
   CHECK(vs->netmask == 128);
 }
 
+// Fuzz finding (tests/fuzz/corpus/netlink_reply/ipv4-netmask-zero): an IPv4 mask of 0.0.0.0
+// decoded to 0, which the model reads as "unset" (/32): a foreign /0 looked like the agent's /32.
+TEST_CASE("a kernel netmask that is no model prefix decodes apart from every prefix",
+          "[ipvs][decode]") {
+  for (std::uint32_t mask : {0u, 0x7fffffffu, 0xff00ff00u, 0xfffffffdu}) {
+    INFO(mask);
+    Builder b(IPVS_CMD_NEW_SERVICE);
+    putKernelService(b, AF_INET, IPPROTO_TCP, ip("10.0.0.1"), 80, "rr", htonl(mask));
+    const auto vs = decodeService(b.hdr());
+    REQUIRE(vs);
+    CHECK(vs->netmask == kNetmaskNotAPrefix);
+    CHECK_FALSE(netlink::encodeOperation(AddVirtualServer{*vs}, 0x23));  // never sent back
+  }
+  Builder v6(IPVS_CMD_NEW_SERVICE);
+  putKernelService(v6, AF_INET6, IPPROTO_TCP, ip("fd00::1"), 80, "rr", 0);
+  CHECK(decodeService(v6.hdr())->netmask == kNetmaskNotAPrefix);
+  for (std::uint32_t prefix : {1u, 8u, 31u, 32u}) {
+    Builder b(IPVS_CMD_NEW_SERVICE);
+    putKernelService(b, AF_INET, IPPROTO_TCP, ip("10.0.0.1"), 80, "rr",
+                     htonl(~std::uint32_t{0} << (32 - prefix)));
+    CHECK(decodeService(b.hdr())->netmask == prefix);
+  }
+}
+
 TEST_CASE("a fwmark service reply decodes to the canonical fwmark key", "[ipvs][decode]") {
   Builder b(IPVS_CMD_NEW_SERVICE);
   nlattr* svc = b.nest(IPVS_CMD_ATTR_SERVICE);
