@@ -38,7 +38,8 @@ struct IptablesRuleInputs {
   Family family = Family::kV4;
   bool masqueradeAll = false;
   // Tells local pod traffic apart (any detect-local-mode); none: node-originated traffic from a
-  // VIP is masqueraded instead (facts §1.13).
+  // VIP is masqueraded instead
+  // (docs/kube-proxy-behaviour.md#masquerading-masqueradeall-clustercidr-detect-local).
   LocalDetector localDetector;
   unsigned masqueradeBit = 14;  // mark 1 << bit; 0..31
   // Which of the agent's ipsets (of `family`) currently hold members, indexed by IpsetId.

@@ -12,7 +12,8 @@ namespace ipvs {
 
 // kube-proxy's LocalTrafficDetector (pkg/proxy/util/localdetector.go), iptables side: how
 // traffic from this node's pods is told apart. The IPVS proxier uses it in one rule, the
-// KUBE-CLUSTER-IP masquerade in KUBE-SERVICES (facts §1.13).
+// KUBE-CLUSTER-IP masquerade in KUBE-SERVICES
+// (docs/kube-proxy-behaviour.md#masquerading-masqueradeall-clustercidr-detect-local).
 struct LocalDetector {
   // ClusterCIDR (the cluster CIDRs) or NodeCIDR (the Node's spec.podCIDRs): the first CIDR of
   // each family is used, as kube-proxy keeps one per family.
