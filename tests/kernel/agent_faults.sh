@@ -1,0 +1,181 @@
+#!/bin/sh
+# Kernel and process faults against the real agent (issue #14 §4), one boot, --source mode with a
+# generated manifest of FAULT_SERVICES bulk Services (default 2,000) plus two fixed ones:
+# - another writer (ipvsadm) changes the agent's rules before and during its syncs;
+# - the xtables lock is held (legacy-iptables semantics, see lock_wrapper below);
+# - a rule outside the agent references a KUBE-* set that --cleanup wants to destroy;
+# - kill -9 at random points of a 2,000-Service sync, FAULT_KILLS times (default 20), with a
+#   client looping through a ClusterIP the whole time.
+# Every check reads the kernel back and compares it with the agent's own --dry-run plan.
+. /test/lib/testlib.sh
+net_init
+
+N=${FAULT_SERVICES:-2000}
+KILLS=${FAULT_KILLS:-20}
+NODE_ARGS="--hostname-override=demo-node --nodeport-addresses=192.168.100.0/24"
+# 10 s: the full resync that repairs another writer's deletions comes round quickly, while the
+# 2,000-Service dump it needs stays a small share of the guest's time.
+AGENT_ARGS="--source=/run/src $NODE_ARGS --ipvs-sync-period=10s
+  --healthz-bind-address=127.0.0.1:10256 --metrics-bind-address=127.0.0.1:10249 --v=2"
+PROBE=10.96.0.10 # the ClusterIP the client loop goes through
+FOREIGN_VS=192.0.2.1:443
+
+start_agent() {
+  # shellcheck disable=SC2086
+  PATH=/run/lockbin:$PATH ipvs-agent $AGENT_ARGS >>/tmp/agent.log 2>&1 &
+  AGENT=$!
+}
+metrics() { printf 'GET /metrics HTTP/1.0\r\n\r\n' | busybox nc 127.0.0.1 10249; }
+# rules: the agent's IPVS rules (everything but the foreign virtual server), sorted.
+rules() { $IPVSADM -Sn | grep -v "$FOREIGN_VS" | sort; }
+sets() { $IPSET save | grep '^add KUBE-' | sort; }
+# plan VARIANT: writes /run/plan-VARIANT.{ipvs,sets} from --dry-run over that variant's files.
+plan() {
+  mkdir -p "/run/p$1" && cp /run/src/node.yaml /run/src/fixed.yaml "/run/p$1/"
+  gen "$1" >"/run/p$1/bulk.json"
+  # shellcheck disable=SC2086
+  ipvs-agent --source="/run/p$1" --dry-run $NODE_ARGS 2>/dev/null >"/run/plan-$1.txt"
+  sed -n '/^# IPVS/,/^# ipsets/p' "/run/plan-$1.txt" | grep '^-' | sort >"/run/plan-$1.ipvs"
+  grep '^add KUBE-' "/run/plan-$1.txt" | sort >"/run/plan-$1.sets"
+}
+matches() { [ "$(rules)" = "$(cat "/run/plan-$1.ipvs")" ]; }
+# wait_plan VARIANT SECONDS: until the IPVS rules equal the plan; prints the seconds it took.
+wait_plan() {
+  _w0=$(date +%s)
+  while ! matches "$1"; do
+    [ $(($(date +%s) - _w0)) -ge "$2" ] && { echo "timeout"; return 1; }
+    sleep 0.5
+  done
+  echo $(($(date +%s) - _w0))
+}
+# gen VARIANT: the bulk Services as one JSON List. Variant a: one endpoint each (10.244.5.1);
+# variant b: a second one (10.244.5.2), so switching variants changes every bulk Service.
+gen() {
+  awk -v n="$N" -v v="$1" 'BEGIN {
+    printf "{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":["
+    for (i = 0; i < n; i++) {
+      ip = sprintf("10.96.%d.%d", 1 + int(i / 250), 1 + i % 250)
+      eps = "{\"addresses\":[\"10.244.5.1\"],\"conditions\":{\"ready\":true},\"nodeName\":\"x\"}"
+      if (v == "b") eps = eps ",{\"addresses\":[\"10.244.5.2\"],\"conditions\":{\"ready\":true},\"nodeName\":\"x\"}"
+      printf "%s{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"s%d\",\"namespace\":\"bulk\"},", (i ? "," : ""), i
+      printf "\"spec\":{\"type\":\"ClusterIP\",\"clusterIP\":\"%s\",\"clusterIPs\":[\"%s\"],\"ipFamilies\":[\"IPv4\"],", ip, ip
+      printf "\"ports\":[{\"name\":\"http\",\"protocol\":\"TCP\",\"port\":80,\"targetPort\":8080}]}},"
+      printf "{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\",\"metadata\":{\"name\":\"s%d-x\",\"namespace\":\"bulk\",", i
+      printf "\"labels\":{\"kubernetes.io/service-name\":\"s%d\"}},\"addressType\":\"IPv4\",", i
+      printf "\"ports\":[{\"name\":\"http\",\"protocol\":\"TCP\",\"port\":8080}],\"endpoints\":[%s]}", eps
+    }
+    print "]}"
+  }'
+}
+# svc NAME VIP [TYPE] / slice NAME ADDRESS...: one fixed Service (port 80 -> 8080) and its slice.
+svc() {
+  printf -- '---\napiVersion: v1\nkind: Service\nmetadata: {name: %s, namespace: demo}\n' "$1"
+  printf 'spec:\n  type: %s\n  clusterIP: %s\n  clusterIPs: [%s]\n  ipFamilies: [IPv4]\n' \
+    "${3:-ClusterIP}" "$2" "$2"
+  printf '  ports:\n    - {name: http, protocol: TCP, port: 80, targetPort: 8080'
+  [ "$3" = NodePort ] && printf ', nodePort: 30080'
+  printf '}\n'
+}
+slice() {
+  printf -- '---\napiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: %s-x\n' "$1"
+  printf '  namespace: demo\n  labels: {kubernetes.io/service-name: %s}\n' "$1"
+  printf 'addressType: IPv4\nports: [{name: http, protocol: TCP, port: 8080}]\nendpoints:\n'
+  _s=$1
+  shift
+  for a in "$@"; do printf '  - {addresses: [%s], conditions: {ready: true}, nodeName: x}\n' "$a"; done
+  [ "$_s" ] # keeps the status 0
+}
+# write FILE: stdin to /run/src/FILE through a rename, as editors do.
+write() { cat >"/run/$1.new" && mv "/run/$1.new" "/run/src/$1"; }
+
+$IP link add node0 type dummy && $IP addr add 192.168.100.10/24 dev node0 && $IP link set node0 up
+route_cover 10.244.5.0/24
+mk_backend b1 10.244.1.1 b1
+mk_backend b2 10.244.1.2 b2
+mk_client c1 10.250.0.5
+mkdir -p /run/src && cp /test/m/node.yaml /run/src/
+{ svc probe $PROBE; svc still 10.96.0.11; slice probe 10.244.1.1 10.244.1.2; slice still 10.244.1.1; } |
+  write fixed.yaml
+
+# iptables in the guest is the nft variant, which ignores the xtables lock (-w is accepted and
+# does nothing). This wrapper, first in the agent's PATH only, gives iptables-restore the legacy
+# variant's lock semantics: wait up to -w seconds for /run/xtables.lock, then fail (status 4,
+# legacy's "Another app is currently holding the xtables lock").
+mkdir -p /run/lockbin
+cat >/run/lockbin/iptables-restore <<EOF
+#!/bin/sh
+w=0
+[ "\$1" = -w ] && w=\$2
+exec 9>>/run/xtables.lock
+flock -w "\$w" 9 || { echo "Another app is currently holding the xtables lock." >&2; exit 4; }
+exec $IPTABLES_RESTORE "\$@"
+EOF
+chmod +x /run/lockbin/iptables-restore
+
+$IPVSADM -A -t $FOREIGN_VS -s wlc
+$IPVSADM -a -t $FOREIGN_VS -r 10.244.9.9:443 -m -w 3
+FOREIGN=$($IPVSADM -Sn | grep $FOREIGN_VS | sort)
+
+echo "generating $N Services and the two plans"
+plan a
+plan b
+cp /run/pa/bulk.json /run/src/bulk.json
+assert_eq "$((N + 2))" "$(grep -c '^-A' /run/plan-a.ipvs)" "virtual servers in plan a"
+
+start_agent
+T=$(wait_plan a 300) || t_die "agent never reached plan a: $(tail -20 /tmp/agent.log)"
+echo "initial sync of $N Services: ${T} s (guest time)"
+
+t_begin "the kernel holds exactly the dry-run plan: IPVS rules and ipset entries"
+assert_eq "$(cat /run/plan-a.ipvs)" "$(rules)"
+retry 50 sh -c "[ \"\$($IPSET save | grep '^add KUBE-' | sort)\" = \"\$(cat /run/plan-a.sets)\" ]" ||
+  t_fail "ipsets differ: $(sets | diff /run/plan-a.sets - | head -10)"
+
+# ---- 1. another writer -------------------------------------------------------------------------
+t_begin "another writer: EEXIST and ENOENT races and a deleted virtual server converge to the plan"
+LOG0=$(wc -l </tmp/agent.log)
+# Before the agent hears of variant b (its mirror is stale): add the real servers b adds to the
+# last 50 Services (EEXIST when the agent adds them), and delete the fixed "still" Service's
+# virtual server (unchanged by b: only the next full resync notices).
+i=$((N - 50))
+while [ $i -lt "$N" ]; do
+  echo "-a -t 10.96.$((1 + i / 250)).$((1 + i % 250)):80 -r 10.244.5.2:8080 -m -w 1"
+  i=$((i + 1))
+done | $IPVSADM -R
+$IPVSADM -D -t 10.96.0.11:80
+cp /run/pb/bulk.json /run/b.new && mv /run/b.new /run/src/bulk.json
+# While it syncs b: delete real servers it is adding or has just added, and change weights
+# under it (drift repaired by an edit), spread over its sync.
+for i in 0 400 800 1200 1600 1999; do
+  [ $i -lt "$N" ] || continue
+  vip=10.96.$((1 + i / 250)).$((1 + i % 250)):80
+  $IPVSADM -d -t "$vip" -r 10.244.5.2:8080 2>/dev/null
+  $IPVSADM -e -t "$vip" -r 10.244.5.1:8080 -m -w 7 2>/dev/null
+  sleep 0.3
+done
+T=$(wait_plan b 120) || t_fail "not converged to plan b: $(rules | diff /run/plan-b.ipvs - | head -20)"
+echo "converged to plan b in ${T} s"
+assert_eq "$(cat /run/plan-b.ipvs)" "$(rules)"
+assert_eq "$FOREIGN" "$($IPVSADM -Sn | grep $FOREIGN_VS | sort)" "the foreign virtual server"
+# The 50 pre-added real servers came back as EEXIST: success, counted on the sync line.
+IDEM=$(sed -n "$((LOG0 + 1)),\$p" /tmp/agent.log | grep 'msg="sync done"' |
+  sed -n 's/.* idempotent=\([0-9]*\).*/\1/p' | awk '{ n += $1 } END { print n + 0 }')
+echo "idempotent operations: $IDEM"
+[ "$IDEM" -ge 49 ] || t_fail "only $IDEM idempotent operations logged (50 real servers pre-added)"
+# Now back to a, deleting first (ENOENT when the agent deletes them) what a drops.
+i=$((N - 50))
+while [ $i -lt "$N" ]; do
+  echo "-d -t 10.96.$((1 + i / 250)).$((1 + i % 250)):80 -r 10.244.5.2:8080"
+  i=$((i + 1))
+done | $IPVSADM -R
+cp /run/pa/bulk.json /run/a.new && mv /run/a.new /run/src/bulk.json
+D=$(wait_plan a 120) || t_fail "not converged to plan a: $(rules | diff /run/plan-a.ipvs - | head -20)"
+echo "converged to plan a in ${D} s"
+assert_eq "$(cat /run/plan-a.ipvs)" "$(rules)"
+# Every error or warning the races caused names its Service, or says it leads to a full resync.
+sed -n "$((LOG0 + 1)),\$p" /tmp/agent.log | grep 'level=\(error\|warn\)' >/tmp/race-errors
+echo "errors and warnings during the races: $(wc -l </tmp/race-errors)"
+head -5 /tmp/race-errors
+assert_eq "" "$(grep -v 'service=\|full resync scheduled' /tmp/race-errors)" "unattributed lines"
+
+t_summary
