@@ -178,4 +178,55 @@ echo "errors and warnings during the races: $(wc -l </tmp/race-errors)"
 head -5 /tmp/race-errors
 assert_eq "" "$(grep -v 'service=\|full resync scheduled' /tmp/race-errors)" "unattributed lines"
 
+# ---- 4. the xtables lock held ------------------------------------------------------------------
+t_begin "xtables lock held: counted, IPVS programming goes on, the rules arrive after release"
+restore_failures() {
+  metrics | sed -n 's/^kubeproxy_sync_proxy_rules_iptables_restore_failures_total \([0-9]*\).*/\1/p'
+}
+F0=$(restore_failures)
+# shellcheck disable=SC2016
+sh -c 'exec 9>>/run/xtables.lock && flock 9 && exec sleep 600' &
+HOLD=$!
+retry 25 sh -c "! flock -n /run/xtables.lock true" || t_fail "the lock holder did not start"
+# A first NodePort Service makes KUBE-NODE-PORT-TCP non-empty, which changes the iptables rules.
+{ svc probe $PROBE; svc still 10.96.0.11; svc np 10.96.0.12 NodePort
+  slice probe 10.244.1.1 10.244.1.2; slice still 10.244.1.1; slice np 10.244.1.2; } | write fixed.yaml
+retry 150 sh -c "$IPVSADM -Sn | grep -q -- '-a -t 192.168.100.10:30080 -r 10.244.1.2:8080'" ||
+  t_fail "the NodePort virtual server did not appear while the lock was held"
+retry 150 sh -c "[ \$(printf 'GET /metrics HTTP/1.0\r\n\r\n' | busybox nc 127.0.0.1 10249 |
+  sed -n 's/^kubeproxy_sync_proxy_rules_iptables_restore_failures_total //p') -gt $F0 ]" ||
+  t_fail "no iptables-restore failure counted (still $(restore_failures))"
+# Another Service added after the failure is programmed too: the lock does not stop IPVS.
+{ svc probe $PROBE; svc still 10.96.0.11; svc np 10.96.0.12 NodePort; svc late 10.96.0.13
+  slice probe 10.244.1.1 10.244.1.2; slice still 10.244.1.1; slice np 10.244.1.2
+  slice late 10.244.1.1; } | write fixed.yaml
+retry 150 sh -c "$IPVSADM -Sn | grep -q -- '-a -t 10.96.0.13:80 -r 10.244.1.1:8080'" ||
+  t_fail "a Service added while the lock was held got no virtual server"
+assert_ok kill -0 $HOLD
+assert_not_contains "$($IPTABLES_SAVE -t nat)" "--match-set KUBE-NODE-PORT-TCP dst" \
+  "the NodePort rule went in although the lock is held"
+assert_contains "$(cat /tmp/agent.log)" "iptables-restore failed; retrying at the next sync"
+echo "restore failures while the lock was held: $(($(restore_failures) - F0))"
+kill $HOLD
+wait $HOLD 2>/dev/null
+retry 150 sh -c "$IPTABLES_SAVE -t nat | grep -q -- '--match-set KUBE-NODE-PORT-TCP dst'" ||
+  t_fail "the NodePort rule never arrived after the lock was released"
+assert_eq "b2" "$(http_get c1 192.168.100.10 30080)"
+
+# ---- 3. an ipset in use by a rule outside the agent (running agent) -----------------------------
+t_begin "a KUBE-* set referenced by another owner's rule: the agent still fills it"
+assert_ok $IPTABLES -A INPUT -m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT
+{ svc probe $PROBE; svc still 10.96.0.11; svc np 10.96.0.12 NodePort; svc late 10.96.0.13
+  svc later 10.96.0.14
+  slice probe 10.244.1.1 10.244.1.2; slice still 10.244.1.1; slice np 10.244.1.2
+  slice late 10.244.1.1; slice later 10.244.1.2; } | write fixed.yaml
+retry 150 sh -c "$IPSET test KUBE-CLUSTER-IP 10.96.0.14,tcp:80 2>/dev/null" ||
+  t_fail "the new entry did not reach the referenced set"
+assert_ok $IPSET test KUBE-CLUSTER-IP 10.96.0.12,tcp:80
+plan a # the fixed Services changed: the plan of the current files again
+T=$(wait_plan a 120) || t_fail "not the plan: $(rules | diff /run/plan-a.ipvs - | head)"
+retry 50 sh -c "[ \"\$($IPSET save | grep '^add KUBE-' | sort)\" = \"\$(cat /run/plan-a.sets)\" ]" ||
+  t_fail "ipsets differ: $(sets | diff /run/plan-a.sets - | head -10)"
+plan b
+
 t_summary
