@@ -2,8 +2,8 @@
 # Kernel and process faults against the real agent (issue #14 §4), one boot, --source mode with a
 # generated manifest of FAULT_SERVICES bulk Services (default 2,000) plus two fixed ones:
 # - another writer (ipvsadm) changes the agent's rules before and during its syncs;
-# - the xtables lock is held (legacy-iptables semantics, see lock_wrapper below);
-# - a rule outside the agent references a KUBE-* set that --cleanup wants to destroy;
+# - the xtables lock is held (legacy-iptables semantics: see the /run/lockbin wrapper below);
+# - a rule outside the agent references a KUBE-* set the agent fills and --cleanup destroys;
 # - kill -9 at random points of a 2,000-Service sync, FAULT_KILLS times (default 20), with a
 #   client looping through a ClusterIP the whole time.
 # Every check reads the kernel back and compares it with the agent's own --dry-run plan.
