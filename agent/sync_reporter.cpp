@@ -122,6 +122,7 @@ void SyncReporter::logReport(const reconcile::SyncReport& report) {
          {{"full", result.full},
           {"services", result.servicesReplanned},
           {"operations", result.operations},
+          {"idempotent", result.idempotent},
           {"failed", result.failures.size()},
           {"draining", result.draining}});
 }

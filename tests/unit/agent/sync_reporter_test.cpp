@@ -1,6 +1,6 @@
 // SyncReporter publishes kube-proxy's sync timestamps and /healthz state from the injected clock
-// (the wall times are the ManualClock's, never the machine's), and reports a failed UDP conntrack
-// cleanup once, naming its Services.
+// (the wall times are the ManualClock's, never the machine's), reports a failed UDP conntrack
+// cleanup once naming its Services, and counts the operations another writer had already done.
 
 #include "agent/sync_reporter.h"
 
@@ -112,4 +112,28 @@ TEST_CASE("pending changes and kernel operations by kind and result are publishe
         std::string::npos);
   CHECK(synced.find("ipvs_agent_netlink_operations_total{kind=\"delete_real_server\","
                     "result=\"ENOENT\"} 1") != std::string::npos);
+}
+
+TEST_CASE("the sync line counts operations another writer had already done", "[sync_reporter]") {
+  ipvs::ManualClock clock;
+  std::vector<std::string> lines;
+  MetricsRegistry registry;
+  AgentMetrics metrics(registry);
+  HealthState health(30s, clock);
+  SyncReporter reporter(
+      Logger(Logger::Options{2, [&](std::string_view line) { lines.emplace_back(line); }, &clock}),
+      metrics, health, nullptr);
+
+  ipvs::DesiredState desired;
+  reconcile::ClusterCache cluster;
+  reconcile::SyncReport report(desired, cluster);
+  report.result.operations = 12;
+  report.result.idempotent = 5;  // EEXIST on add / ENOENT on delete: already done, not failures
+  reporter.synced(report);
+
+  std::vector<std::string> syncLines;
+  for (const auto& l : lines)
+    if (l.find("msg=\"sync done\"") != std::string::npos) syncLines.push_back(l);
+  REQUIRE(syncLines.size() == 1);
+  CHECK(syncLines[0].find(" operations=12 idempotent=5 failed=0") != std::string::npos);
 }
