@@ -125,16 +125,26 @@ IpsetClient::IpsetClient(IpsetClient&&) noexcept = default;
 IpsetClient& IpsetClient::operator=(IpsetClient&&) noexcept = default;
 IpsetClient::~IpsetClient() = default;
 
-ipvs::Result<IpsetClient> IpsetClient::open() {
+namespace {
+
+// A libipset handle whose messages go to `capture`; null if the library cannot make one.
+std::unique_ptr<struct ipset, IpsetHandleDeleter> newHandle(IpsetClient::Capture* capture) {
   std::call_once(gTypesLoaded, [] { ipset_load_types(); });
   std::unique_ptr<struct ipset, IpsetHandleDeleter> handle(ipset_init());
-  if (!handle) return make_error_code(IpsetError::kLibrary);
-  auto capture = std::make_unique<Capture>();
-  if (ipset_custom_printf(handle.get(), onCustomError, onStandardError, onPrint, capture.get()) <
-      0) {
-    return make_error_code(IpsetError::kLibrary);
+  if (!handle ||
+      ipset_custom_printf(handle.get(), onCustomError, onStandardError, onPrint, capture) < 0) {
+    return nullptr;
   }
   ipset_session_output(ipset_session(handle.get()), IPSET_LIST_SAVE);
+  return handle;
+}
+
+}  // namespace
+
+ipvs::Result<IpsetClient> IpsetClient::open() {
+  auto capture = std::make_unique<Capture>();
+  auto handle = newHandle(capture.get());
+  if (!handle) return make_error_code(IpsetError::kLibrary);
   return IpsetClient(std::move(handle), std::move(capture));
 }
 
@@ -166,6 +176,10 @@ ipvs::Result<void> IpsetClient::run(std::vector<std::string> args, bool exist) {
   const int ret = ipset_parse_argv(handle_.get(), static_cast<int>(argv.size()), argv.data());
   ipset_envopt_unset(s, IPSET_ENV_EXIST);
   if (ret < 0 || capture_->failed) {
+    // A fresh session for the next command: after a failure libipset's session (its socket,
+    // sequence numbers and set cache) is not trusted again. On the guest's 6.1 kernel, commands
+    // after a failed destroy otherwise failed with "Internal protocol error" (reliability.md).
+    if (auto fresh = newHandle(capture_.get())) handle_ = std::move(fresh);
     return make_error_code(capture_->errors.empty() ? IpsetError::kLibrary
                                                     : classifyIpsetMessage(capture_->errors[0]));
   }
@@ -280,9 +294,14 @@ ipvs::Result<void> IpsetClient::destroy(ipvs::IpsetId id, ipvs::Family family) {
 
 ipvs::Result<void> IpsetClient::destroyAll(ipvs::Family family) {
   ipvs::Result<void> first;
+  std::string errors;  // every set that stays, not only the last (lastError() after this)
   for (const ipvs::IpsetDef& def : ipvs::ipsetDefs()) {
-    if (auto r = destroy(def.id, family); !r && first) first = r;
+    if (auto r = destroy(def.id, family); !r) {
+      if (first) first = r;
+      errors += (errors.empty() ? "" : "; ") + lastError_;
+    }
   }
+  if (!errors.empty()) lastError_ = std::move(errors);
   return first;
 }
 
