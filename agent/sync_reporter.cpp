@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "agent/config_duration.h"
 #include "k8swatch/event_sink.h"
 
 namespace agent {
@@ -31,6 +32,18 @@ std::string serviceList(const std::vector<ipvs::ObjectKey>& services) {
   for (std::size_t i = 0; i < services.size() && i < kMaxNamed; ++i)
     out += (i > 0 ? "," : "") + services[i].str();
   if (services.size() > kMaxNamed) out += ",... (" + std::to_string(services.size()) + " in all)";
+  return out;
+}
+
+// "cache=1ms,plan=3ms,..." for the debug log: the phases that took any time, in order.
+std::string phaseList(const reconcile::PhaseTimes& phases) {
+  std::string out;
+  for (std::size_t i = 0; i < reconcile::kSyncPhaseCount; ++i) {
+    const auto phase = static_cast<reconcile::SyncPhase>(i);
+    if (phases[phase] == reconcile::Clock::Duration::zero()) continue;
+    if (!out.empty()) out += ',';
+    out += std::string(reconcile::syncPhaseName(phase)) + "=" + formatGoDuration(phases[phase]);
+  }
   return out;
 }
 
@@ -62,6 +75,7 @@ void SyncReporter::synced(const reconcile::SyncReport& report) {
   }
   logReport(report);
   publishMetrics(report);
+  publishPhases(report);
   metrics_.syncProxyRulesDuration.observe(seconds(report.finished - report.started));
   if (report.firstChange)
     metrics_.networkProgrammingDuration.observe(seconds(report.finished - *report.firstChange));
@@ -121,7 +135,9 @@ void SyncReporter::logReport(const reconcile::SyncReport& report) {
           {"services", result.servicesReplanned},
           {"operations", result.operations},
           {"failed", result.failures.size()},
-          {"draining", result.draining}});
+          {"draining", result.draining},
+          {"duration", report.finished - report.started},
+          {"phases", phaseList(report.phases)}});
 }
 
 void SyncReporter::logServiceEvents(const reconcile::SyncReport& report) {
@@ -147,6 +163,19 @@ void SyncReporter::logServiceEvents(const reconcile::SyncReport& report) {
             {{"service", e.service.str()}, {"failed_for", failingFor}, {"attempts", e.attempts}});
         break;
     }
+  }
+}
+
+void SyncReporter::publishPhases(const reconcile::SyncReport& report) {
+  // Every phase of every sync is observed, zero or not, so each phase's count is the number of
+  // syncs and its sum over all phases but the list and the wait is the total sync time.
+  for (std::size_t i = 0; i < reconcile::kSyncPhaseCount; ++i) {
+    const auto phase = static_cast<reconcile::SyncPhase>(i);
+    const bool beforeSync =
+        phase == reconcile::SyncPhase::kList || phase == reconcile::SyncPhase::kWait;
+    if (beforeSync && !report.first) continue;
+    metrics_.syncPhaseDuration.labels({reconcile::syncPhaseName(phase)})
+        .observe(seconds(report.phases[phase]));
   }
 }
 

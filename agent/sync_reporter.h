@@ -41,6 +41,8 @@ inline constexpr char kMetricGracefulTerminationQueue[] =
 inline constexpr char kMetricVirtualServers[] = "ipvs_agent_virtual_servers";
 inline constexpr char kMetricFailingServices[] = "ipvs_agent_failing_services";
 inline constexpr char kMetricFailedOperations[] = "ipvs_agent_failed_operations_total";
+// Per phase of each sync (reconcile/sync_phases.h); "list" and "wait" once, with the first sync.
+inline constexpr char kMetricSyncPhaseDuration[] = "ipvs_agent_sync_phase_duration_seconds";
 
 class SyncReporter final : public reconcile::SyncObserver {
  public:
@@ -55,6 +57,7 @@ class SyncReporter final : public reconcile::SyncObserver {
   void logReport(const reconcile::SyncReport& report);
   void logServiceEvents(const reconcile::SyncReport& report);
   void publishMetrics(const reconcile::SyncReport& report);
+  void publishPhases(const reconcile::SyncReport& report);
 
   Logger log_;
   AgentMetrics& metrics_;

@@ -49,6 +49,8 @@ void ChangeQueue::synced(k8swatch::ResourceKind kind) {
         syncedNode_ = true;
         break;
     }
+    if (!allSyncedAt_ && syncedServices_ && syncedSlices_ && syncedNode_)
+      allSyncedAt_ = clock_.now();
   }
   wake_.notify_one();
 }
@@ -56,6 +58,11 @@ void ChangeQueue::synced(k8swatch::ResourceKind kind) {
 bool ChangeQueue::allSynced() const {
   std::lock_guard lock(mutex_);
   return syncedServices_ && syncedSlices_ && syncedNode_;
+}
+
+std::optional<ipvs::Clock::TimePoint> ChangeQueue::allSyncedAt() const {
+  std::lock_guard lock(mutex_);
+  return allSyncedAt_;
 }
 
 void ChangeQueue::markAllSynced() {

@@ -67,6 +67,8 @@ class ChangeQueue final : public k8swatch::EventSink {
 
   // True once Services, EndpointSlices and the Node have each delivered their first full list.
   bool allSynced() const;
+  // When the last of the three first lists completed (the end of the "list" phase).
+  std::optional<ipvs::Clock::TimePoint> allSyncedAt() const;
   // Marks every resource synced (for sources that deliver everything at once).
   void markAllSynced();
   // Waits until a change is pending, `deadline` passes, or stop() is called. The wait itself
@@ -87,6 +89,7 @@ class ChangeQueue final : public k8swatch::EventSink {
   bool syncedServices_ = false;
   bool syncedSlices_ = false;
   bool syncedNode_ = false;
+  std::optional<ipvs::Clock::TimePoint> allSyncedAt_;
   bool stopped_ = false;
 };
 

@@ -57,26 +57,35 @@ void SyncLoop::applyChanges(ChangeBatch& batch, SyncReport& report) {
 }
 
 void SyncLoop::syncOnce(bool full) {
+  PhaseTimer timer(clock_);
   ChangeBatch batch = queue_.take();
   SyncReport report(reconciler_.desired(), reconciler_.cluster());
+  report.started = timer.start();
   applyChanges(batch, report);
-  report.started = clock_.now();
-  report.result = reconciler_.sync(report.started, full);
+  report.result = reconciler_.sync(timer.lap(SyncPhase::kCache), full, &timer);
   if (hostRules_ != nullptr) {
     hostRules_->noteReplanned(reconciler_.desired(), report.result.replanned);
     if (auto rules = hostRules_->sync(reconciler_.observed(), reconciler_.node().localDetector,
                                       report.result.full);
         !rules)
       report.hostRulesError = rules.error();
+    timer.lap(SyncPhase::kIptables);
   }
-  report.finished = clock_.now();
+  report.finished = timer.lap(SyncPhase::kOther);
   if (idleDrainCheck(report)) return;
+  report.phases = timer.times();
+  report.first = syncs_ == 0;
+  if (report.first && runStarted_ && listed_) {
+    report.phases[SyncPhase::kList] = *listed_ - *runStarted_;
+    report.phases[SyncPhase::kWait] = report.started - *listed_;
+  }
   ++syncs_;
   observer_.synced(report);
 }
 
 void SyncLoop::run() {
   auto nextFull = clock_.now();
+  runStarted_ = nextFull;
   auto lastSync = Clock::TimePoint{};
   while (!queue_.stopped()) {
     const auto now = clock_.now();
@@ -85,6 +94,7 @@ void SyncLoop::run() {
       queue_.waitUntil(now + std::chrono::milliseconds(200));
       continue;
     }
+    if (!listed_) listed_ = queue_.allSyncedAt().value_or(now);
     auto wake = nextFull;
     if (auto due = reconciler_.nextDue()) wake = std::min(wake, *due);
     if (queue_.pending() > 0) wake = now;

@@ -1,0 +1,82 @@
+#pragma once
+// SyncPhase and PhaseTimer: where the time of a sync goes.
+//
+// Purpose: a sync is cut into consecutive laps on the injected clock, each charged to one
+//   phase, so the phases of a sync add up exactly to its duration (nothing is timed twice,
+//   nothing falls between two phases). "other" takes what no named phase claims (bookkeeping
+//   between the phases). The list and the wait for it happen before the first sync; they are
+//   reported with it, outside its duration.
+// Threading: none; a PhaseTimer lives on the sync loop's thread for one sync.
+
+#include <array>
+#include <cstddef>
+#include <string_view>
+
+#include "ipvs/clock.h"
+
+namespace reconcile {
+
+enum class SyncPhase : std::size_t {
+  kList,       // before the first sync: loop start until Services, slices and Node are listed
+  kWait,       // before the first sync: caches synced until the sync starts
+  kCache,      // the batch of changes applied to the cluster cache
+  kPlan,       // translation of the dirty Services and the diff against the kernel mirror
+  kObserve,    // kernel reads: the full dump, drain checks, counter refreshes
+  kIpvs,       // IPVS virtual and real server operations
+  kIpsets,     // ipset entry operations
+  kAddresses,  // kube-ipvs0 address binds and unbinds
+  kConntrack,  // stale UDP conntrack deletion
+  kIptables,   // the host rules (iptables-restore)
+  kOther,      // what no other phase claims
+};
+inline constexpr std::size_t kSyncPhaseCount = static_cast<std::size_t>(SyncPhase::kOther) + 1;
+
+// The label of each phase on /metrics and in the log.
+inline std::string_view syncPhaseName(SyncPhase phase) {
+  constexpr std::array<std::string_view, kSyncPhaseCount> kNames = {
+      "list",   "wait",      "cache",     "plan",     "observe", "ipvs",
+      "ipsets", "addresses", "conntrack", "iptables", "other"};
+  return kNames[static_cast<std::size_t>(phase)];
+}
+
+// The time of each phase of one sync.
+class PhaseTimes {
+ public:
+  using Duration = ipvs::Clock::Duration;
+  Duration& operator[](SyncPhase p) { return times_[static_cast<std::size_t>(p)]; }
+  Duration operator[](SyncPhase p) const { return times_[static_cast<std::size_t>(p)]; }
+  // The phases inside the sync (all but the list and the wait): its duration.
+  Duration inSync() const {
+    Duration sum{};
+    for (std::size_t i = static_cast<std::size_t>(SyncPhase::kCache); i < kSyncPhaseCount; ++i)
+      sum += times_[i];
+    return sum;
+  }
+
+ private:
+  std::array<Duration, kSyncPhaseCount> times_{};
+};
+
+// Charges the time since the previous lap (or the start) to a phase.
+class PhaseTimer {
+ public:
+  explicit PhaseTimer(const ipvs::Clock& clock)
+      : clock_(clock), start_(clock.now()), last_(start_) {}
+
+  ipvs::Clock::TimePoint lap(SyncPhase phase) {
+    const ipvs::Clock::TimePoint now = clock_.now();
+    times_[phase] += now - last_;
+    last_ = now;
+    return now;
+  }
+  ipvs::Clock::TimePoint start() const { return start_; }
+  const PhaseTimes& times() const { return times_; }
+
+ private:
+  const ipvs::Clock& clock_;
+  ipvs::Clock::TimePoint start_;
+  ipvs::Clock::TimePoint last_;
+  PhaseTimes times_;
+};
+
+}  // namespace reconcile
