@@ -137,6 +137,9 @@ void SyncReporter::logReport(const reconcile::SyncReport& report) {
           {"failed", result.failures.size()},
           {"draining", result.draining},
           {"duration", report.finished - report.started},
+          // The network-programming latency of this sync's oldest change, as in the histogram.
+          {"latency", report.firstChange ? formatGoDuration(report.finished - *report.firstChange)
+                                         : std::string("none")},
           {"phases", phaseList(report.phases)}});
 }
 
@@ -168,12 +171,10 @@ void SyncReporter::logServiceEvents(const reconcile::SyncReport& report) {
 
 void SyncReporter::publishPhases(const reconcile::SyncReport& report) {
   // Every phase of every sync is observed, zero or not, so each phase's count is the number of
-  // syncs and its sum over all phases but the list and the wait is the total sync time.
+  // syncs and its sum over all phases but start, list and wait is the total sync time.
   for (std::size_t i = 0; i < reconcile::kSyncPhaseCount; ++i) {
     const auto phase = static_cast<reconcile::SyncPhase>(i);
-    const bool beforeSync =
-        phase == reconcile::SyncPhase::kList || phase == reconcile::SyncPhase::kWait;
-    if (beforeSync && !report.first) continue;
+    if (reconcile::beforeSync(phase) && !report.first) continue;
     metrics_.syncPhaseDuration.labels({reconcile::syncPhaseName(phase)})
         .observe(seconds(report.phases[phase]));
   }

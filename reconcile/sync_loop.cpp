@@ -78,6 +78,8 @@ void SyncLoop::syncOnce(bool full) {
   if (report.first && runStarted_ && listed_) {
     report.phases[SyncPhase::kList] = *listed_ - *runStarted_;
     report.phases[SyncPhase::kWait] = report.started - *listed_;
+    if (options_.agentStarted)
+      report.phases[SyncPhase::kStart] = *runStarted_ - *options_.agentStarted;
   }
   ++syncs_;
   observer_.synced(report);
@@ -85,7 +87,7 @@ void SyncLoop::syncOnce(bool full) {
 
 void SyncLoop::run() {
   auto nextFull = clock_.now();
-  runStarted_ = nextFull;
+  runStarted_ = options_.listStarted.value_or(nextFull);
   auto lastSync = Clock::TimePoint{};
   while (!queue_.stopped()) {
     const auto now = clock_.now();

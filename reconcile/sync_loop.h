@@ -12,7 +12,7 @@
 //   - after each sync, the iptables chains (HostRules), then one SyncReport to the observer;
 //     a drain check that changed nothing is not a sync and is not reported;
 //   - each sync is timed by phase on the clock (reconcile/sync_phases.h); the first one also
-//     carries the list (run() start until the caches synced) and the wait after it.
+//     carries the start (options), the list (until the caches synced) and the wait after it.
 // Threading: run() occupies the calling thread until the queue is stopped.
 // Ownership: borrows the reconciler, queue, observer, clock and host rules (null: no
 //   iptables).
@@ -35,6 +35,10 @@ struct SyncLoopOptions {
   std::string nodeName;
   // Builds the node context from the agent's Node object (unset: the node never changes).
   std::function<ipvs::NodeContext(const ipvs::Node*)> nodeContext;
+  // For the first sync's breakdown: when the agent started and when its watches (the list)
+  // started. Unset: the start phase is not measured and the list is timed from run().
+  std::optional<Clock::TimePoint> agentStarted;
+  std::optional<Clock::TimePoint> listStarted;
 };
 
 class SyncLoop {

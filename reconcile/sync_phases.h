@@ -4,8 +4,8 @@
 // Purpose: a sync is cut into consecutive laps on the injected clock, each charged to one
 //   phase, so the phases of a sync add up exactly to its duration (nothing is timed twice,
 //   nothing falls between two phases). "other" takes what no named phase claims (bookkeeping
-//   between the phases). The list and the wait for it happen before the first sync; they are
-//   reported with it, outside its duration.
+//   between the phases). The start, the list and the wait happen before the first sync; they
+//   are reported with it, outside its duration.
 // Threading: none; a PhaseTimer lives on the sync loop's thread for one sync.
 
 #include <array>
@@ -17,7 +17,8 @@
 namespace reconcile {
 
 enum class SyncPhase : std::size_t {
-  kList,       // before the first sync: loop start until Services, slices and Node are listed
+  kStart,      // before the first sync: agent start (kernel, iptables, servers) until the list
+  kList,       // before the first sync: list start until Services, slices and Node are listed
   kWait,       // before the first sync: caches synced until the sync starts
   kCache,      // the batch of changes applied to the cluster cache
   kPlan,       // translation of the dirty Services and the diff against the kernel mirror
@@ -30,6 +31,9 @@ enum class SyncPhase : std::size_t {
   kOther,      // what no other phase claims
 };
 inline constexpr std::size_t kSyncPhaseCount = static_cast<std::size_t>(SyncPhase::kOther) + 1;
+
+// The start, the list and the wait: before the first sync, outside its duration.
+inline constexpr bool beforeSync(SyncPhase phase) { return phase <= SyncPhase::kWait; }
 
 // The label of each phase on /metrics and in the log.
 inline std::string_view syncPhaseName(SyncPhase phase) {
@@ -45,11 +49,11 @@ class PhaseTimes {
   using Duration = ipvs::Clock::Duration;
   Duration& operator[](SyncPhase p) { return times_[static_cast<std::size_t>(p)]; }
   Duration operator[](SyncPhase p) const { return times_[static_cast<std::size_t>(p)]; }
-  // The phases inside the sync (all but the list and the wait): its duration.
+  // The phases inside the sync (all but the start, the list and the wait): its duration.
   Duration inSync() const {
     Duration sum{};
-    for (std::size_t i = static_cast<std::size_t>(SyncPhase::kCache); i < kSyncPhaseCount; ++i)
-      sum += times_[i];
+    for (std::size_t i = 0; i < kSyncPhaseCount; ++i)
+      if (!beforeSync(static_cast<SyncPhase>(i))) sum += times_[i];
     return sum;
   }
 

@@ -89,12 +89,13 @@ TEST_CASE("conntrack: a failed cleanup is logged once with its Services and coun
                                  "operation=\"delete_conntrack\"} 1") != std::string::npos);
 }
 
-TEST_CASE("sync phases: every sync observes each phase, the list and wait only the first",
+TEST_CASE("sync phases: every sync observes each phase; start, list and wait only the first",
           "[sync_reporter][phases]") {
   Harness h;
   for (int i = 0; i < 2; ++i) {
     reconcile::SyncReport report(h.desired, h.cluster);
     report.first = i == 0;
+    report.phases[reconcile::SyncPhase::kStart] = i == 0 ? 3s : 0s;
     report.phases[reconcile::SyncPhase::kList] = i == 0 ? 2s : 0s;
     report.phases[reconcile::SyncPhase::kWait] = i == 0 ? 250ms : 0s;
     report.phases[reconcile::SyncPhase::kIpvs] = 500ms;
@@ -102,6 +103,8 @@ TEST_CASE("sync phases: every sync observes each phase, the list and wait only t
   }
   const std::string text = h.registry.render();
   const auto has = [&](const std::string& s) { return text.find(s) != std::string::npos; };
+  CHECK(has("ipvs_agent_sync_phase_duration_seconds_sum{phase=\"start\"} 3\n"));
+  CHECK(has("ipvs_agent_sync_phase_duration_seconds_count{phase=\"start\"} 1\n"));
   CHECK(has("ipvs_agent_sync_phase_duration_seconds_sum{phase=\"list\"} 2\n"));
   CHECK(has("ipvs_agent_sync_phase_duration_seconds_count{phase=\"list\"} 1\n"));
   CHECK(has("ipvs_agent_sync_phase_duration_seconds_sum{phase=\"wait\"} 0.25\n"));
