@@ -35,12 +35,36 @@ inline constexpr std::size_t kSyncPhaseCount = static_cast<std::size_t>(SyncPhas
 // The start, the list and the wait: before the first sync, outside its duration.
 inline constexpr bool beforeSync(SyncPhase phase) { return phase <= SyncPhase::kWait; }
 
-// The label of each phase on /metrics and in the log.
+// The label of each phase on /metrics and in the log (a switch, so a new phase without a
+// name is a -Wswitch error).
 inline std::string_view syncPhaseName(SyncPhase phase) {
-  constexpr std::array<std::string_view, kSyncPhaseCount> kNames = {
-      "list",   "wait",      "cache",     "plan",     "observe", "ipvs",
-      "ipsets", "addresses", "conntrack", "iptables", "other"};
-  return kNames[static_cast<std::size_t>(phase)];
+  switch (phase) {
+    case SyncPhase::kStart:
+      return "start";
+    case SyncPhase::kList:
+      return "list";
+    case SyncPhase::kWait:
+      return "wait";
+    case SyncPhase::kCache:
+      return "cache";
+    case SyncPhase::kPlan:
+      return "plan";
+    case SyncPhase::kObserve:
+      return "observe";
+    case SyncPhase::kIpvs:
+      return "ipvs";
+    case SyncPhase::kIpsets:
+      return "ipsets";
+    case SyncPhase::kAddresses:
+      return "addresses";
+    case SyncPhase::kConntrack:
+      return "conntrack";
+    case SyncPhase::kIptables:
+      return "iptables";
+    case SyncPhase::kOther:
+      return "other";
+  }
+  return "unknown";
 }
 
 // The time of each phase of one sync.

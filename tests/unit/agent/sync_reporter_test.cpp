@@ -89,7 +89,7 @@ TEST_CASE("conntrack: a failed cleanup is logged once with its Services and coun
                                  "operation=\"delete_conntrack\"} 1") != std::string::npos);
 }
 
-TEST_CASE("sync phases: every sync observes each phase; start, list and wait only the first",
+TEST_CASE("sync phases: every sync observes each phase, and start, list and wait only the first",
           "[sync_reporter][phases]") {
   Harness h;
   for (int i = 0; i < 2; ++i) {

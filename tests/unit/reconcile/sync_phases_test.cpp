@@ -102,8 +102,10 @@ ipvs::Clock::Duration sumInSync(const reconcile::PhaseTimes& p) {
 
 }  // namespace
 
-TEST_CASE("each phase of a sync is charged its own kernel work, and they sum to the duration",
-          "[reconciler][phases]") {
+TEST_CASE(
+    "sync phases: each phase of a sync is charged its own kernel work, and they sum to the "
+    "duration",
+    "[reconciler][phases]") {
   ManualClock clock;
   SlowDataplane kernel(clock);
   SlowIptables iptables(clock);
@@ -138,7 +140,7 @@ TEST_CASE("each phase of a sync is charged its own kernel work, and they sum to 
   CHECK(p[SyncPhase::kWait] == 0ms);
 }
 
-TEST_CASE("an endpoint change is timed as IPVS work only, and is not the first sync",
+TEST_CASE("sync phases: an endpoint change is timed as IPVS work only, and is not the first sync",
           "[reconciler][phases]") {
   ManualClock clock;
   SlowDataplane kernel(clock);
