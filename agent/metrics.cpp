@@ -131,6 +131,10 @@ AgentMetrics::AgentMetrics(MetricsRegistry& r)
       failedOperations(r.counterFamily(kMetricFailedOperations,
                                        "Kernel operations that failed, by operation and error",
                                        {"operation", "error"})),
+      syncPhaseDuration(r.histogramFamily(
+          kMetricSyncPhaseDuration,
+          "Time spent in each phase of a sync; list and wait once, before the first sync",
+          {"phase"}, exponentialBuckets(0.0001, 4, 10))),
       httpRejected(r.counterFamily(
           kMetricHttpRejected,
           "HTTP requests refused and connections closed by the agent's servers, by reason",

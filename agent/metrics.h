@@ -53,8 +53,9 @@ struct AgentMetrics {
   CounterFamily& healthCheckRequests;     // ipvs_agent_health_check_requests_total{code}
   CounterFamily& httpBindErrors;          // ipvs_agent_http_bind_errors_total{server}
   // Counted by SyncReporter (agent/sync_reporter.cpp):
-  Gauge& failingServices;           // ipvs_agent_failing_services
-  CounterFamily& failedOperations;  // ipvs_agent_failed_operations_total{operation,error}
+  Gauge& failingServices;              // ipvs_agent_failing_services
+  CounterFamily& failedOperations;     // ipvs_agent_failed_operations_total{operation,error}
+  HistogramFamily& syncPhaseDuration;  // ipvs_agent_sync_phase_duration_seconds{phase}
   // Counted by the HTTP servers, through httpRejectHook():
   CounterFamily& httpRejected;  // ipvs_agent_http_rejected_total{server,reason}
 };

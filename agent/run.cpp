@@ -285,6 +285,8 @@ int runInitOnly(const Options& options) {
 }
 
 int runAgent(const Options& options) {
+  // The first sync reports the time from here to the watches (the start phase) and on.
+  const auto agentStarted = ipvs::steadyClock().now();
   const Config& config = options.config;
   // Blocked before any thread starts, so only the signal thread receives them.
   const sigset_t signalsToWait = stopSignals();
@@ -326,6 +328,7 @@ int runAgent(const Options& options) {
   std::thread signals = signalThread(queue);
   std::atomic<bool> configChanged{false};
   auto configWatch = watchConfigFile(options, configChanged, log);
+  const auto listStarted = ipvs::steadyClock().now();
   source->start();
   log.info("started",
            {{"node", nodeName},
@@ -336,7 +339,7 @@ int runAgent(const Options& options) {
       reconciler, queue, reporter, &hostRules, ipvs::steadyClock(),
       {std::chrono::duration_cast<std::chrono::milliseconds>(config.ipvs.syncPeriod),
        std::chrono::duration_cast<std::chrono::milliseconds>(config.ipvs.minSyncPeriod), nodeName,
-       nodeContext});
+       nodeContext, agentStarted, listStarted});
   loop.run();
   log.info("stopping; the kernel state is left in place");
   if (configWatch) configWatch->stop();

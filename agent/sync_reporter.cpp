@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "agent/config_duration.h"
 #include "k8swatch/event_sink.h"
 
 namespace agent {
@@ -31,6 +32,18 @@ std::string serviceList(const std::vector<ipvs::ObjectKey>& services) {
   for (std::size_t i = 0; i < services.size() && i < kMaxNamed; ++i)
     out += (i > 0 ? "," : "") + services[i].str();
   if (services.size() > kMaxNamed) out += ",... (" + std::to_string(services.size()) + " in all)";
+  return out;
+}
+
+// "cache=1ms,plan=3ms,..." for the debug log: the phases that took any time, in order.
+std::string phaseList(const reconcile::PhaseTimes& phases) {
+  std::string out;
+  for (std::size_t i = 0; i < reconcile::kSyncPhaseCount; ++i) {
+    const auto phase = static_cast<reconcile::SyncPhase>(i);
+    if (phases[phase] == reconcile::Clock::Duration::zero()) continue;
+    if (!out.empty()) out += ',';
+    out += std::string(reconcile::syncPhaseName(phase)) + "=" + formatGoDuration(phases[phase]);
+  }
   return out;
 }
 
@@ -64,6 +77,7 @@ void SyncReporter::synced(const reconcile::SyncReport& report) {
   }
   logReport(report);
   publishMetrics(report);
+  publishPhases(report);
   metrics_.syncProxyRulesDuration.observe(seconds(report.finished - report.started));
   if (report.firstChange)
     metrics_.networkProgrammingDuration.observe(seconds(report.finished - *report.firstChange));
@@ -124,7 +138,12 @@ void SyncReporter::logReport(const reconcile::SyncReport& report) {
           {"operations", result.operations},
           {"idempotent", result.idempotent},
           {"failed", result.failures.size()},
-          {"draining", result.draining}});
+          {"draining", result.draining},
+          {"duration", report.finished - report.started},
+          // The network-programming latency of this sync's oldest change, as in the histogram.
+          {"latency", report.firstChange ? formatGoDuration(report.finished - *report.firstChange)
+                                         : std::string("none")},
+          {"phases", phaseList(report.phases)}});
 }
 
 void SyncReporter::logServiceEvents(const reconcile::SyncReport& report) {
@@ -150,6 +169,17 @@ void SyncReporter::logServiceEvents(const reconcile::SyncReport& report) {
             {{"service", e.service.str()}, {"failed_for", failingFor}, {"attempts", e.attempts}});
         break;
     }
+  }
+}
+
+void SyncReporter::publishPhases(const reconcile::SyncReport& report) {
+  // Every phase of every sync is observed, zero or not, so each phase's count is the number of
+  // syncs and its sum over all phases but start, list and wait is the total sync time.
+  for (std::size_t i = 0; i < reconcile::kSyncPhaseCount; ++i) {
+    const auto phase = static_cast<reconcile::SyncPhase>(i);
+    if (reconcile::beforeSync(phase) && !report.first) continue;
+    metrics_.syncPhaseDuration.labels({reconcile::syncPhaseName(phase)})
+        .observe(seconds(report.phases[phase]));
   }
 }
 

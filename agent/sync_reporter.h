@@ -46,6 +46,8 @@ inline constexpr char kMetricEndpointChangesPending[] =
 inline constexpr char kMetricServiceChangesPending[] =
     "kubeproxy_sync_proxy_rules_service_changes_pending";
 inline constexpr char kMetricNetlinkOperations[] = "ipvs_agent_netlink_operations_total";
+// Per phase of each sync (reconcile/sync_phases.h); "list" and "wait" once, with the first sync.
+inline constexpr char kMetricSyncPhaseDuration[] = "ipvs_agent_sync_phase_duration_seconds";
 
 class SyncReporter final : public reconcile::SyncObserver {
  public:
@@ -60,6 +62,7 @@ class SyncReporter final : public reconcile::SyncObserver {
   void logReport(const reconcile::SyncReport& report);
   void logServiceEvents(const reconcile::SyncReport& report);
   void publishMetrics(const reconcile::SyncReport& report);
+  void publishPhases(const reconcile::SyncReport& report);
 
   Logger log_;
   AgentMetrics& metrics_;

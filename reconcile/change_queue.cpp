@@ -49,13 +49,20 @@ void ChangeQueue::synced(k8swatch::ResourceKind kind) {
         syncedNode_ = true;
         break;
     }
+    if (!allSyncedAt_ && syncedServices_ && syncedSlices_ && syncedNode_)
+      allSyncedAt_ = clock_.now();
   }
-  wake_.notify_one();
+  wake_.notify_all();
 }
 
 bool ChangeQueue::allSynced() const {
   std::lock_guard lock(mutex_);
   return syncedServices_ && syncedSlices_ && syncedNode_;
+}
+
+std::optional<ipvs::Clock::TimePoint> ChangeQueue::allSyncedAt() const {
+  std::lock_guard lock(mutex_);
+  return allSyncedAt_;
 }
 
 void ChangeQueue::markAllSynced() {
@@ -67,6 +74,13 @@ void ChangeQueue::markAllSynced() {
 void ChangeQueue::waitUntil(ipvs::Clock::TimePoint deadline) {
   std::unique_lock lock(mutex_);
   wake_.wait_until(lock, deadline, [this] { return stopped_ || !batch_.changes.empty(); });
+}
+
+void ChangeQueue::waitUntilSynced(ipvs::Clock::TimePoint deadline) {
+  std::unique_lock lock(mutex_);
+  wake_.wait_until(lock, deadline, [this] {
+    return stopped_ || (syncedServices_ && syncedSlices_ && syncedNode_);
+  });
 }
 
 ChangeBatch ChangeQueue::take() {

@@ -67,11 +67,16 @@ class ChangeQueue final : public k8swatch::EventSink {
 
   // True once Services, EndpointSlices and the Node have each delivered their first full list.
   bool allSynced() const;
+  // When the last of the three first lists completed (the end of the "list" phase).
+  std::optional<ipvs::Clock::TimePoint> allSyncedAt() const;
   // Marks every resource synced (for sources that deliver everything at once).
   void markAllSynced();
   // Waits until a change is pending, `deadline` passes, or stop() is called. The wait itself
   // is on the steady clock: only the loop's run() waits, never a unit test.
   void waitUntil(ipvs::Clock::TimePoint deadline);
+  // Waits until every resource has been listed, `deadline` passes, or stop() is called; changes
+  // arriving meanwhile do not end the wait (the initial list delivers thousands of them).
+  void waitUntilSynced(ipvs::Clock::TimePoint deadline);
   ChangeBatch take();
   std::size_t pending() const;
   // The pending changes split as kube-proxy's *_changes_pending gauges count them.
@@ -94,6 +99,7 @@ class ChangeQueue final : public k8swatch::EventSink {
   bool syncedServices_ = false;
   bool syncedSlices_ = false;
   bool syncedNode_ = false;
+  std::optional<ipvs::Clock::TimePoint> allSyncedAt_;
   bool stopped_ = false;
 };
 

@@ -1,13 +1,26 @@
 #include "reconcile/reconciler.h"
 
 #include <set>
+#include <span>
 #include <utility>
+#include <variant>
 
 #include "ipvs/apply_outcome.h"
 #include "ipvs/translate.h"
 
 namespace reconcile {
 namespace {
+
+// The phase an operation's time is charged to.
+SyncPhase phaseOf(const ipvs::Operation& op) {
+  if (std::holds_alternative<ipvs::AddIpsetEntry>(op) ||
+      std::holds_alternative<ipvs::DeleteIpsetEntry>(op))
+    return SyncPhase::kIpsets;
+  if (std::holds_alternative<ipvs::BindAddress>(op) ||
+      std::holds_alternative<ipvs::UnbindAddress>(op))
+    return SyncPhase::kAddresses;
+  return SyncPhase::kIpvs;
+}
 
 void addUdpKeys(const ipvs::ServiceDesired* svc, std::set<ipvs::VirtualServerKey>& keys) {
   if (svc == nullptr) return;
@@ -91,13 +104,17 @@ ipvs::DiffOptions Reconciler::diffOptions(Clock::TimePoint now, bool resetWeight
   return opts;
 }
 
-SyncResult Reconciler::sync(Clock::TimePoint now, bool full) {
+SyncResult Reconciler::sync(Clock::TimePoint now, bool full, PhaseTimer* timer) {
+  const auto lap = [timer](SyncPhase phase) {
+    if (timer != nullptr) timer->lap(phase);
+  };
   SyncResult result;
   result.full = full || schedule_.fullDue(now);
   const bool awaiting = schedule_.state() == SyncState::kAwaiting;
   const std::vector<ipvs::ObjectKey> keys = schedule_.takeDue(now);
   Attribution attribution;
   ipvs::ChangedKeys changed = replan(keys, result, attribution);
+  lap(SyncPhase::kPlan);
   bool uncertain = false;
   if (result.full) {
     if (auto observed = dataplane_.observe()) {
@@ -114,14 +131,21 @@ SyncResult Reconciler::sync(Clock::TimePoint now, bool full) {
   // A full sync sees every drain anyway; otherwise the drain check reads only their VSs.
   result.drainCheck = !result.full && schedule_.drainCheckDue(now);
   if (result.drainCheck) uncertain = readDrains(changed, fresh) || uncertain;
+  lap(SyncPhase::kObserve);
   const ipvs::DiffOptions opts = diffOptions(now, awaiting && result.full);
   ipvs::Plan plan = result.full ? ipvs::diff(desired_, observed_, opts)
                                 : ipvs::diffKeys(desired_, observed_, opts, changed);
-  if (!result.full && refreshCounters(plan, fresh, uncertain))
+  lap(SyncPhase::kPlan);
+  if (!result.full && refreshCounters(plan, fresh, uncertain)) {
+    lap(SyncPhase::kObserve);
     plan = ipvs::diffKeys(desired_, observed_, opts, changed);
+    lap(SyncPhase::kPlan);
+  }
   const UdpSnapshot udpBefore = snapshotUdp();
-  uncertain = apply(plan, attribution, result) || uncertain;
+  lap(SyncPhase::kOther);
+  uncertain = apply(plan, attribution, result, timer) || uncertain;
   cleanConntrack(udpBefore, result);
+  lap(SyncPhase::kConntrack);
   trackDrains(plan, now, result.full);
   result.draining = drainSince_.size();
   schedule_.drainsRemain(!drainSince_.empty(), result.full || result.drainCheck, now);
@@ -134,6 +158,7 @@ SyncResult Reconciler::sync(Clock::TimePoint now, bool full) {
   }
   result.state = schedule_.state();
   result.failingServices = schedule_.failingServices();
+  lap(SyncPhase::kOther);
   return result;
 }
 
@@ -208,13 +233,30 @@ bool Reconciler::refreshCounters(const ipvs::Plan& plan,
   return !stale.empty();
 }
 
-bool Reconciler::apply(const ipvs::Plan& plan, const Attribution& attribution, SyncResult& result) {
+bool Reconciler::apply(const ipvs::Plan& plan, const Attribution& attribution, SyncResult& result,
+                       PhaseTimer* timer) {
   if (plan.operations.empty()) return false;
-  const ipvs::ApplyReport report = dataplane_.apply(plan.operations);
+  // One dataplane call per run of operations of one kind (IPVS, ipsets, addresses), in plan
+  // order, so each run is timed as its phase. The kernel dataplane batches by the same runs.
+  const std::span<const ipvs::Operation> ops(plan.operations);
+  ipvs::ApplyReport report;
+  report.results.reserve(ops.size());
+  for (std::size_t begin = 0; begin < ops.size();) {
+    const SyncPhase phase = phaseOf(ops[begin]);
+    std::size_t end = begin + 1;
+    while (end < ops.size() && phaseOf(ops[end]) == phase) ++end;
+    ipvs::ApplyReport run = dataplane_.apply(ops.subspan(begin, end - begin));
+    if (timer != nullptr) timer->lap(phase);
+    run.results.resize(end - begin);  // a short report counts as success, as before
+    report.results.insert(report.results.end(), run.results.begin(), run.results.end());
+    report.idempotent += run.idempotent;
+    report.stateUncertain = report.stateUncertain || run.stateUncertain;
+    begin = end;
+  }
   result.operations = plan.operations.size();
   result.idempotent = report.idempotent;
   for (std::size_t i = 0; i < plan.operations.size(); ++i) {
-    const std::error_code ec = i < report.results.size() ? report.results[i] : std::error_code{};
+    const std::error_code ec = report.results[i];
     const ipvs::Operation& op = plan.operations[i];
     if (ec) {
       result.failures.push_back({op, ec, attribution.owners(op, desired_)});
@@ -224,6 +266,7 @@ bool Reconciler::apply(const ipvs::Plan& plan, const Attribution& attribution, S
       ++result.appliedByKind[ipvs::operationKind(op)];
     }
   }
+  if (timer != nullptr) timer->lap(SyncPhase::kOther);
   return report.stateUncertain;  // e.g. ENOBUFS: replies were lost
 }
 

@@ -34,6 +34,7 @@
 #include "ipvs/node_context.h"
 #include "reconcile/attribution.h"
 #include "reconcile/cluster_cache.h"
+#include "reconcile/sync_phases.h"
 #include "reconcile/sync_schedule.h"
 
 namespace reconcile {
@@ -104,7 +105,9 @@ class Reconciler {
   // full resync is due, re-reads the kernel first and diffs every key. The first full sync also
   // resets the weights an interrupted drain left at 0 (kube-proxy's initialSync). When the
   // drain check is due (and the sync is not full), re-reads the VSs with drains first.
-  SyncResult sync(Clock::TimePoint now, bool full = false);
+  // `timer` (null: untimed) is lapped at each phase boundary: plan, observe, IPVS, ipsets,
+  // addresses, conntrack; the bookkeeping between them is "other".
+  SyncResult sync(Clock::TimePoint now, bool full = false, PhaseTimer* timer = nullptr);
 
   // The earliest time a sync has work (a retry, a change, the full resync, the drain check);
   // nullopt: none.
@@ -124,7 +127,8 @@ class Reconciler {
   bool readDrains(ipvs::ChangedKeys& changed, std::set<ipvs::VirtualServerKey>& fresh);
   bool refreshCounters(const ipvs::Plan& plan, const std::set<ipvs::VirtualServerKey>& fresh,
                        bool& uncertain);
-  bool apply(const ipvs::Plan& plan, const Attribution& attribution, SyncResult& result);
+  bool apply(const ipvs::Plan& plan, const Attribution& attribution, SyncResult& result,
+             PhaseTimer* timer);
   bool settle(const std::vector<ipvs::ObjectKey>& replanned, SyncResult& result,
               Clock::TimePoint now);
   void trackDrains(const ipvs::Plan& plan, Clock::TimePoint now, bool full);

@@ -57,35 +57,48 @@ void SyncLoop::applyChanges(ChangeBatch& batch, SyncReport& report) {
 }
 
 void SyncLoop::syncOnce(bool full) {
+  PhaseTimer timer(clock_);
   ChangeBatch batch = queue_.take();
   SyncReport report(reconciler_.desired(), reconciler_.cluster());
+  report.started = timer.start();
   applyChanges(batch, report);
-  report.started = clock_.now();
-  report.result = reconciler_.sync(report.started, full);
+  report.result = reconciler_.sync(timer.lap(SyncPhase::kCache), full, &timer);
   if (hostRules_ != nullptr) {
     hostRules_->noteReplanned(reconciler_.desired(), report.result.replanned);
     if (auto rules = hostRules_->sync(reconciler_.observed(), reconciler_.node().localDetector,
                                       report.result.full);
         !rules)
       report.hostRulesError = rules.error();
+    timer.lap(SyncPhase::kIptables);
   }
-  report.finished = clock_.now();
+  report.finished = timer.lap(SyncPhase::kOther);
   if (idleDrainCheck(report)) return;
+  report.phases = timer.times();
+  report.first = syncs_ == 0;
+  if (report.first && runStarted_ && listed_) {
+    report.phases[SyncPhase::kList] = *listed_ - *runStarted_;
+    report.phases[SyncPhase::kWait] = report.started - *listed_;
+    if (options_.agentStarted)
+      report.phases[SyncPhase::kStart] = *runStarted_ - *options_.agentStarted;
+  }
   ++syncs_;
   observer_.synced(report);
 }
 
 void SyncLoop::run() {
   auto nextFull = clock_.now();
+  runStarted_ = options_.listStarted.value_or(nextFull);
   auto lastSync = Clock::TimePoint{};
   ChangeQueue::PendingCounts reported;  // what the observer last heard was pending
   while (!queue_.stopped()) {
     const auto now = clock_.now();
     if (!queue_.allSynced()) {
-      // Before the first full list nothing is written; wake up periodically to check.
-      queue_.waitUntil(now + std::chrono::milliseconds(200));
+      // Before the first full list nothing is written. Waiting for changes here would return at
+      // once for every object of the list and spin on the CPU the list needs.
+      queue_.waitUntilSynced(now + std::chrono::milliseconds(200));
       continue;
     }
+    if (!listed_) listed_ = queue_.allSyncedAt().value_or(now);
     const auto pending = queue_.pendingCounts();
     if (pending != reported && (pending.services > 0 || pending.endpoints > 0)) {
       observer_.changesQueued(pending.services, pending.endpoints);  // also while coalescing

@@ -10,7 +10,9 @@
 //   - in between it wakes when the Reconciler's schedule has a retry, a full resync or a drain
 //     check due (every kDrainCheckInterval while real servers drain, whatever the syncPeriod);
 //   - after each sync, the iptables chains (HostRules), then one SyncReport to the observer;
-//     a drain check that changed nothing is not a sync and is not reported.
+//     a drain check that changed nothing is not a sync and is not reported;
+//   - each sync is timed by phase on the clock (reconcile/sync_phases.h); the first one also
+//     carries the start (options), the list (until the caches synced) and the wait after it.
 // Threading: run() occupies the calling thread until the queue is stopped.
 // Ownership: borrows the reconciler, queue, observer, clock and host rules (null: no
 //   iptables).
@@ -33,6 +35,10 @@ struct SyncLoopOptions {
   std::string nodeName;
   // Builds the node context from the agent's Node object (unset: the node never changes).
   std::function<ipvs::NodeContext(const ipvs::Node*)> nodeContext;
+  // For the first sync's breakdown: when the agent started and when its watches (the list)
+  // started. Unset: the start phase is not measured and the list is timed from run().
+  std::optional<Clock::TimePoint> agentStarted;
+  std::optional<Clock::TimePoint> listStarted;
 };
 
 class SyncLoop {
@@ -56,6 +62,9 @@ class SyncLoop {
   SyncLoopOptions options_;
   std::optional<ipvs::Node> node_;
   std::size_t syncs_ = 0;
+  // Until the first sync is reported: when run() started and when the caches synced.
+  std::optional<Clock::TimePoint> runStarted_;
+  std::optional<Clock::TimePoint> listed_;
 };
 
 }  // namespace reconcile

@@ -15,6 +15,7 @@
 
 #include "reconcile/change_queue.h"
 #include "reconcile/reconciler.h"
+#include "reconcile/sync_phases.h"
 
 namespace reconcile {
 
@@ -25,6 +26,10 @@ struct SyncReport {
   SyncResult result;  // what the reconciler planned, applied and failed
   Clock::TimePoint started{};
   Clock::TimePoint finished{};
+  // Where the time went: the phases from cache to other add up to finished - started. The
+  // first sync also carries the list and the wait before it (zero in every later sync).
+  PhaseTimes phases;
+  bool first = false;  // the first sync of the loop
   // When the oldest change of this sync's batch arrived (network-programming latency).
   std::optional<Clock::TimePoint> firstChange;
   std::size_t serviceChanges = 0;

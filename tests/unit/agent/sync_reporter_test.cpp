@@ -137,3 +137,27 @@ TEST_CASE("the sync line counts operations another writer had already done", "[s
   REQUIRE(syncLines.size() == 1);
   CHECK(syncLines[0].find(" operations=12 idempotent=5 failed=0") != std::string::npos);
 }
+
+TEST_CASE("sync phases: every sync observes each phase, and start, list and wait only the first",
+          "[sync_reporter][phases]") {
+  Harness h;
+  for (int i = 0; i < 2; ++i) {
+    reconcile::SyncReport report(h.desired, h.cluster);
+    report.first = i == 0;
+    report.phases[reconcile::SyncPhase::kStart] = i == 0 ? 3s : 0s;
+    report.phases[reconcile::SyncPhase::kList] = i == 0 ? 2s : 0s;
+    report.phases[reconcile::SyncPhase::kWait] = i == 0 ? 250ms : 0s;
+    report.phases[reconcile::SyncPhase::kIpvs] = 500ms;
+    h.reporter.synced(report);
+  }
+  const std::string text = h.registry.render();
+  const auto has = [&](const std::string& s) { return text.find(s) != std::string::npos; };
+  CHECK(has("ipvs_agent_sync_phase_duration_seconds_sum{phase=\"start\"} 3\n"));
+  CHECK(has("ipvs_agent_sync_phase_duration_seconds_count{phase=\"start\"} 1\n"));
+  CHECK(has("ipvs_agent_sync_phase_duration_seconds_sum{phase=\"list\"} 2\n"));
+  CHECK(has("ipvs_agent_sync_phase_duration_seconds_count{phase=\"list\"} 1\n"));
+  CHECK(has("ipvs_agent_sync_phase_duration_seconds_sum{phase=\"wait\"} 0.25\n"));
+  CHECK(has("ipvs_agent_sync_phase_duration_seconds_sum{phase=\"ipvs\"} 1\n"));
+  CHECK(has("ipvs_agent_sync_phase_duration_seconds_count{phase=\"ipvs\"} 2\n"));
+  CHECK(has("ipvs_agent_sync_phase_duration_seconds_count{phase=\"plan\"} 2\n"));
+}

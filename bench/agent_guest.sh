@@ -1,0 +1,169 @@
+#!/bin/sh
+# Guest side of scripts/bench-agent (runs in the kernel-test guest; see that script).
+#
+#   agent_guest.sh CHANGES SYNC_PERIOD_S N1xE1 [N2xE2 ...]
+#
+# Size number i (from 0) is served by a fake-apiserver on the host, reached at
+# 10.0.2.100:(6443+i), and its `ipvsadm -R` rules are in /test/c<i>/rules.ipvsadm. For each size,
+# each time on a freshly loaded ip_vs (rmmod, modprobe: `ipvsadm -C` leaves deleted real servers
+# in the destination trash), it measures:
+#   (a) `ipvsadm -R` of the rules, and `ipvsadm -Sn >/dev/null` of the loaded table;
+#   (b) the agent from exec until /metrics counts its first sync, its phase breakdown, VmHWM and
+#       VmRSS;
+#   (c) CHANGES endpoint additions through /_control/apply: latency from the agent's own timer
+#       (the -v=2 "sync done" latency, the value of network_programming_duration_seconds) and from
+#       an outside probe polling `ipvsadm -Ln -t VIP:80` every 20 ms;
+#   (d) one sync period with nothing to change: the full resync's wall time (its own duration)
+#       and the agent's CPU time over the period (/proc/PID/stat), against `ipvsadm -Sn`.
+# Every figure is printed as "BENCH|size|key|value" for the host to tabulate. Times come from
+# /proc/uptime (10 ms): busybox date has no %N.
+. /test/lib/testlib.sh
+net_init
+route_cover 10.128.0.0/9
+$IP link add node0 type dummy && $IP addr add 192.168.100.10/24 dev node0 && $IP link set node0 up
+CHANGES=$1
+PERIOD=$2
+shift 2
+
+now() { cut -d' ' -f1 /proc/uptime; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.2f", b - a }'; }
+out() { echo "BENCH|$SIZE|$1|$2"; }
+vip() { echo "10.96.$(($1 / 250)).$(($1 % 250 + 1))"; }
+ep() { echo "10.$((128 + $1 / 65536)).$(($1 / 256 % 256)).$(($1 % 256))"; }
+scrape() { printf 'GET /metrics HTTP/1.0\r\n\r\n' | busybox nc 127.0.0.1 10249 2>/dev/null; }
+metric() { scrape | awk -v m="$1" '$1 == m { print $2; exit }'; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+fresh_ipvs() {
+  # The virtual servers hold their scheduler modules: clear them, then unload everything.
+  $IPVSADM -C
+  for m in $(awk '/^ip_vs_/ { print $1 }' /proc/modules); do rmmod "$m" || t_die "rmmod $m"; done
+  rmmod ip_vs || t_die "rmmod ip_vs (in use?)"
+  modprobe ip_vs || t_die "modprobe ip_vs"
+  sysctl -qw net.ipv4.vs.conntrack=1
+  [ -z "$($IPVSADM -Sn)" ] || t_die "ip_vs not empty after reload"
+}
+
+# The slice of Service S with its E generated endpoints plus EXTRA.
+slice() {
+  eps=""
+  k=$(($1 * $2))
+  while [ "$k" -lt $((($1 + 1) * $2)) ]; do
+    eps="$eps{\"addresses\":[\"$(ep "$k")\"]},"
+    k=$((k + 1))
+  done
+  echo "{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\",\"metadata\":{\"name\":\"s$1-x\",\"namespace\":\"bench\",\"labels\":{\"kubernetes.io/service-name\":\"s$1\"}},\"addressType\":\"IPv4\",\"ports\":[{\"name\":\"http\",\"port\":8080,\"protocol\":\"TCP\"}],\"endpoints\":[$eps{\"addresses\":[\"$3\"]}]}"
+}
+apply() {
+  printf 'POST /_control/apply HTTP/1.0\r\nContent-Length: %s\r\n\r\n%s' "${#2}" "$2" |
+    busybox nc 10.0.2.100 "$1" | head -1
+}
+
+# "sync done" latencies (Go durations) in seconds, one a line, from log lines after line $2.
+latencies() {
+  tail -n +"$(($2 + 1))" "$1" | grep 'msg="sync done"' | sed -n 's/.* latency=\([^ ]*\).*/\1/p' |
+    awk '$1 != "none" {
+      v = $1; s = 0
+      while (match(v, /^[0-9.]+(h|ms|m|s|µs|us|ns)/)) {
+        t = substr(v, 1, RLENGTH); v = substr(v, RLENGTH + 1)
+        n = t + 0; u = t; sub(/^[0-9.]+/, "", u)
+        s += n * (u == "h" ? 3600 : u == "m" ? 60 : u == "s" ? 1 : u == "ms" ? 1e-3 : u == "ns" ? 1e-9 : 1e-6)
+      }
+      printf "%.4f\n", s
+    }'
+}
+# p50 p99 max of numbers on stdin.
+quantiles() {
+  sort -n | awk '{ v[NR] = $1 } END {
+    if (NR == 0) { print "- - -"; exit }
+    i50 = int(NR * 0.50 + 0.999); i99 = int(NR * 0.99 + 0.999)
+    printf "%.3f %.3f %.3f\n", v[i50], v[i99], v[NR] }'
+}
+
+bench_size() {  # INDEX N E
+  SIZE="$2x$3"
+  port=$((6443 + $1))
+  rules=/test/c$1/rules.ipvsadm
+  log=/tmp/agent-$1.log
+
+  # (a) the baseline, on a fresh ip_vs
+  fresh_ipvs
+  t0=$(now)
+  $IPVSADM -R <"$rules" || t_die "ipvsadm -R failed"
+  out restore_s "$(since "$t0")"
+  t0=$(now)
+  $IPVSADM -Sn >/dev/null
+  out dump_s "$(since "$t0")"
+
+  # (b) cold start, on a fresh ip_vs
+  fresh_ipvs
+  t0=$(now)
+  ipvs-agent --master="http://10.0.2.100:$port" --hostname-override=bench-node \
+    --ipvs-sync-period="${PERIOD}s" -v=2 >"$log" 2>&1 &
+  agent=$!
+  until grep -q 'msg="sync done"' "$log"; do
+    kill -0 "$agent" 2>/dev/null || { cat "$log"; t_die "the agent exited"; }
+    sleep 0.2
+  done
+  out cold_start_s "$(since "$t0")"
+  until metric kubeproxy_sync_proxy_rules_duration_seconds_count | grep -qx '[1-9][0-9]*'; do
+    sleep 0.2
+  done
+  out vm_hwm_kib "$(awk '/^VmHWM/ { print $2 }' "/proc/$agent/status")"
+  out vm_rss_kib "$(awk '/^VmRSS/ { print $2 }' "/proc/$agent/status")"
+  scrape | sed -n 's/^ipvs_agent_sync_phase_duration_seconds_sum{phase="\([a-z]*\)"} \(.*\)/\1 \2/p' |
+    while read -r phase value; do out "phase_$phase" "$value"; done
+  out first_sync_s "$(metric kubeproxy_sync_proxy_rules_duration_seconds_sum)"
+  out ipvs_rules "$($IPVSADM -Sn | wc -l)"
+  out first_sync_line "$(grep -m1 'msg="sync done"' "$log")"
+
+  # (c) endpoint changes: agent timer and outside probe
+  mark=$(wc -l <"$log")
+  : >/tmp/probe
+  m=0
+  while [ "$m" -lt "$CHANGES" ]; do
+    s=$((m * 7919 % $2))
+    new="10.250.$((m / 256)).$((m % 256))"
+    body=$(slice "$s" "$3" "$new")
+    t0=$(now)
+    apply "$port" "$body" | grep -q 200 || t_die "apply failed for s$s"
+    n=0
+    until $IPVSADM -Ln -t "$(vip "$s"):80" | grep -q " $new:8080 "; do
+      n=$((n + 1))
+      [ "$n" -lt 3000 ] || t_die "$new never reached s$s"
+      usleep 20000
+    done
+    since "$t0" >>/tmp/probe
+    echo >>/tmp/probe
+    m=$((m + 1))
+  done
+  out probe_p50_p99_max "$(quantiles </tmp/probe)"
+  out agent_p50_p99_max "$(latencies "$log" "$mark" | quantiles)"
+  out agent_latency_syncs "$(latencies "$log" "$mark" | wc -l)"
+
+  # (d) one sync period with nothing to change: its full resync, and the CPU over the period
+  full=$(grep -c 'msg="sync done".* full=true' "$log")
+  until [ "$(grep -c 'msg="sync done".* full=true' "$log")" -gt "$full" ]; do sleep 0.2; done
+  c0=$(cpu_ticks "$agent")
+  t0=$(now)
+  full=$((full + 1))
+  until [ "$(grep -c 'msg="sync done".* full=true' "$log")" -gt "$full" ]; do sleep 0.2; done
+  out period_wall_s "$(since "$t0")"
+  out period_cpu_s "$(awk -v a="$c0" -v b="$(cpu_ticks "$agent")" 'BEGIN { printf "%.2f", (b - a) / 100 }')"
+  out resync_line "$(grep 'msg="sync done".* full=true' "$log" | tail -1)"
+  t0=$(now)
+  $IPVSADM -Sn >/dev/null
+  out dump_with_agent_s "$(since "$t0")"
+
+  kill "$agent"
+  wait "$agent"
+  ipvs-agent --cleanup >/dev/null 2>&1 || true
+  $IP link del kube-ipvs0 2>/dev/null || true
+}
+
+echo "guest: $(uname -r), $(grep -c ^processor /proc/cpuinfo) cpu, $(awk '/MemTotal/ { print $2 }' /proc/meminfo) kB, TCG"
+i=0
+for size in "$@"; do
+  bench_size "$i" "${size%x*}" "${size#*x}"
+  i=$((i + 1))
+done
