@@ -7,4 +7,5 @@ ipvs_agent_kernel_test(agent.faults
   BINARIES ipvs-agent /usr/bin/flock
   FILES ${PROJECT_SOURCE_DIR}/manifests/examples/node.yaml:/test/m/node.yaml
   ENV FAULT_KILLS=4
-  TIMEOUT 600)
+  TIMEOUT 600
+  SLOT 0)  # the longest guest test: see ipvs_agent_kernel_vm_lock
