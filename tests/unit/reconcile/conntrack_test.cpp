@@ -6,16 +6,17 @@
 
 #include "ipvs/memory_dataplane.h"
 #include "reconcile/reconciler.h"
+#include "tests/unit/reconcile/fixtures.h"
 
 using namespace ipvs;
 using reconcile::Clock;
 using reconcile::Reconciler;
+using reconcile::SyncResult;
+using reconcile::test::ip;
 
 namespace {
 
 const Clock::TimePoint kNow = Clock::TimePoint{} + std::chrono::hours(1);
-
-IpAddress ip(const char* text) { return *IpAddress::parse(text); }
 
 // Records every call; fails them all once `error` is set.
 class RecordingConntrack final : public ConntrackPort {
@@ -52,12 +53,21 @@ EndpointSlice dnsSlice(std::vector<const char*> addresses, Protocol proto = Prot
   return s;
 }
 
-Reconciler::Options options() {
-  Reconciler::Options o;
-  o.node.nodeName = "node-a";
-  o.node.families = {Family::kV4};
-  return o;
-}
+Reconciler::Options options() { return {reconcile::test::node(), std::nullopt, {}}; }
+
+// A reconciler over MemoryDataplane with a recording conntrack port.
+struct Harness {
+  MemoryDataplane kernel;
+  RecordingConntrack ct;
+  Reconciler r{kernel, options()};
+  Harness() { r.setConntrack(&ct); }
+  // The DNS Service with endpoints 10.244.1.1 and .2, programmed by a full sync.
+  SyncResult programDns(Protocol proto = Protocol::kUdp) {
+    r.upsertService(dnsService(proto), kNow);
+    r.upsertSlice(dnsSlice({"10.244.1.1", "10.244.1.2"}, proto), kNow);
+    return r.sync(kNow, true);
+  }
+};
 
 ConntrackFilter toBackend(const char* backend) {
   return {Protocol::kUdp, ip("10.96.0.10"), 53, RealServerKey{ip(backend), 53}};
@@ -67,13 +77,9 @@ ConntrackFilter toBackend(const char* backend) {
 
 TEST_CASE("conntrack: a removed UDP endpoint's conntrack entries are deleted after the sync",
           "[reconciler][conntrack]") {
-  MemoryDataplane kernel;
-  RecordingConntrack ct;
-  Reconciler r(kernel, options());
-  r.setConntrack(&ct);
-  r.upsertService(dnsService(), kNow);
-  r.upsertSlice(dnsSlice({"10.244.1.1", "10.244.1.2"}), kNow);
-  auto first = r.sync(kNow, true);
+  Harness h;
+  auto& [kernel, ct, r] = h;
+  auto first = h.programDns();
   // A new Service with endpoints is "newly active": entries to its ClusterIP:port go.
   REQUIRE(ct.calls.size() == 1);
   CHECK(ct.calls[0] == std::vector<ConntrackFilter>{{Protocol::kUdp, ip("10.96.0.10"), 53, {}}});
@@ -100,10 +106,8 @@ TEST_CASE("conntrack: a removed UDP endpoint's conntrack entries are deleted aft
 
 TEST_CASE("conntrack: one call per sync covers every changed UDP Service",
           "[reconciler][conntrack]") {
-  MemoryDataplane kernel;
-  RecordingConntrack ct;
-  Reconciler r(kernel, options());
-  r.setConntrack(&ct);
+  Harness h;
+  auto& [kernel, ct, r] = h;
   r.upsertService(dnsService(), kNow);
   r.upsertSlice(dnsSlice({"10.244.1.1", "10.244.1.2"}), kNow);
   Service other = dnsService();
@@ -150,13 +154,9 @@ TEST_CASE("conntrack: a restart that adopts the kernel's UDP real servers flushe
 }
 
 TEST_CASE("conntrack: TCP endpoints never reach the conntrack port", "[reconciler][conntrack]") {
-  MemoryDataplane kernel;
-  RecordingConntrack ct;
-  Reconciler r(kernel, options());
-  r.setConntrack(&ct);
-  r.upsertService(dnsService(Protocol::kTcp), kNow);
-  r.upsertSlice(dnsSlice({"10.244.1.1", "10.244.1.2"}, Protocol::kTcp), kNow);
-  (void)r.sync(kNow, true);
+  Harness h;
+  auto& [kernel, ct, r] = h;
+  (void)h.programDns(Protocol::kTcp);
   r.upsertSlice(dnsSlice({"10.244.1.2"}, Protocol::kTcp), kNow);
   (void)r.sync(kNow);
   CHECK(ct.calls.empty());
@@ -164,13 +164,9 @@ TEST_CASE("conntrack: TCP endpoints never reach the conntrack port", "[reconcile
 
 TEST_CASE("conntrack: a conntrack failure is reported for its Service and does not fail the sync",
           "[reconciler][conntrack]") {
-  MemoryDataplane kernel;
-  RecordingConntrack ct;
-  Reconciler r(kernel, options());
-  r.setConntrack(&ct);
-  r.upsertService(dnsService(), kNow);
-  r.upsertSlice(dnsSlice({"10.244.1.1", "10.244.1.2"}), kNow);
-  (void)r.sync(kNow, true);
+  Harness h;
+  auto& [kernel, ct, r] = h;
+  (void)h.programDns();
   ct.error = std::make_error_code(std::errc::operation_not_permitted);
   r.upsertSlice(dnsSlice({"10.244.1.2"}), kNow);
   auto result = r.sync(kNow);
@@ -188,13 +184,9 @@ TEST_CASE("conntrack: a conntrack failure is reported for its Service and does n
 
 TEST_CASE("conntrack: a real server the kernel refused to delete is flushed once it is gone",
           "[reconciler][conntrack]") {
-  MemoryDataplane kernel;
-  RecordingConntrack ct;
-  Reconciler r(kernel, options());
-  r.setConntrack(&ct);
-  r.upsertService(dnsService(), kNow);
-  r.upsertSlice(dnsSlice({"10.244.1.1", "10.244.1.2"}), kNow);
-  (void)r.sync(kNow, true);
+  Harness h;
+  auto& [kernel, ct, r] = h;
+  (void)h.programDns();
   kernel.injectErrors([](const Operation& op) {
     return std::holds_alternative<DeleteRealServer>(op)
                ? std::make_error_code(std::errc::device_or_resource_busy)
