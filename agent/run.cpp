@@ -305,9 +305,17 @@ int runAgent(const Options& options) {
 
   const std::string nodeName = nodeNameOf(config);
   const auto nodeContext = nodeContextOf(config, nodeName, *kernel, log);
+  reconcile::ChangeQueue queue;  // before the reconciler: its dump thread wakes the queue
   reconcile::Reconciler reconciler(kernel->dataplane,
                                    reconcilerOptions(config, nodeContext(nullptr)),
                                    k8swatch::defaultRandom());
+  // Periodic full resyncs dump the kernel on a thread of their own, so that changes are not
+  // queued behind the dump (seconds at 10,000 Services).
+  if (auto reader = kernel->dataplane.openReader()) {
+    reconciler.dumpInBackground(std::move(reader), [&queue] { queue.wake(); });
+  } else {
+    log.warn("cannot open a second set of kernel sockets: full resyncs dump on the sync thread");
+  }
   // Stale UDP conntrack cleanup, as kube-proxy; without ctnetlink the entries just time out.
   auto conntrack = netlink::ConntrackClient::open();
   if (conntrack) {
@@ -321,7 +329,6 @@ int runAgent(const Options& options) {
   HealthCheckServer healthChecks(http, reconciler.node().nodePortAddresses, health, metrics,
                                  root.withComponent("healthcheck"));
 
-  reconcile::ChangeQueue queue;
   RestClientMetrics restClient(metrics);
   auto source = makeSource(options, nodeName, queue, restClient, root);
   if (!source) return 1;

@@ -3,13 +3,15 @@
 // the real kernel (generic netlink, rtnetlink, libipset); ipvs::MemoryDataplane implements it in
 // memory for tests and benchmarks.
 //
-// Threading: an implementation is used by one thread at a time.
+// Threading: an implementation is used by one thread at a time; a KernelReader it opened may
+// observe on another thread meanwhile.
 // Errors: apply() never stops at the first failure. It reports one result per operation, in
 // order. "Already exists" on an add and "not found" on a delete are success (idempotency lives in
 // the implementation, in one place), counted separately.
 
 #include <cerrno>
 #include <cstddef>
+#include <memory>
 #include <span>
 #include <system_error>
 #include <utility>
@@ -29,6 +31,14 @@ struct ApplyReport {
       false;  // e.g. ENOBUFS: the caller must re-read the kernel before trusting it
 };
 
+// A second reader of the same kernel, with its own sockets and sessions, so that its observe()
+// may run on another thread while the Dataplane that opened it applies operations.
+class KernelReader {
+ public:
+  virtual ~KernelReader() = default;
+  virtual Result<KernelState> observe() = 0;
+};
+
 class Dataplane {
  public:
   virtual ~Dataplane() = default;
@@ -36,6 +46,10 @@ class Dataplane {
   // Dumps every IPVS virtual server with its real servers and counters, the members of the
   // agent's ipsets, and the addresses on kube-ipvs0.
   virtual Result<KernelState> observe() = 0;
+
+  // A reader for full dumps off the applying thread (see KernelReader). Null, the default: the
+  // implementation cannot be read concurrently, and the caller dumps with observe().
+  virtual std::unique_ptr<KernelReader> openReader() { return nullptr; }
 
   // Applies the operations in order; see the header comment for the error contract.
   virtual ApplyReport apply(std::span<const Operation> ops) = 0;

@@ -37,14 +37,33 @@ void MemoryDataplane::rejectScheduler(std::string scheduler) {
   });
 }
 
+class MemoryDataplane::Reader final : public KernelReader {
+ public:
+  explicit Reader(MemoryDataplane& owner) : owner_(owner) {}
+  Result<KernelState> observe() override {
+    Result<KernelState> state = owner_.observe();
+    if (owner_.readerHook_) owner_.readerHook_();
+    return state;
+  }
+
+ private:
+  MemoryDataplane& owner_;
+};
+
 Result<KernelState> MemoryDataplane::observe() {
+  const std::lock_guard lock(mutex_);
   ++observeCalls_;
   if (observeError_) return observeError_;
   return state_;
 }
 
+std::unique_ptr<KernelReader> MemoryDataplane::openReader() {
+  return std::make_unique<Reader>(*this);
+}
+
 Result<std::vector<ObservedRealServer>> MemoryDataplane::observeRealServers(
     const VirtualServerKey& key) {
+  const std::lock_guard lock(mutex_);
   realServerReads_.push_back(key);
   if (observeError_) return observeError_;
   auto it = state_.virtualServers.find(key);
@@ -53,6 +72,7 @@ Result<std::vector<ObservedRealServer>> MemoryDataplane::observeRealServers(
 }
 
 ApplyReport MemoryDataplane::apply(std::span<const Operation> ops) {
+  const std::lock_guard lock(mutex_);
   ++applyCalls_;
   ApplyReport report;
   report.results.reserve(ops.size());

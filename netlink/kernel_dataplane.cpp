@@ -1,5 +1,6 @@
 #include "netlink/kernel_dataplane.h"
 
+#include <memory>
 #include <utility>
 #include <variant>
 
@@ -17,6 +18,52 @@ const ipvs::IpAddress* addressOf(const ipvs::Operation& op, bool bind) {
   const auto* u = std::get_if<ipvs::UnbindAddress>(&op);
   return u != nullptr ? &u->address : nullptr;
 }
+
+// One full read of the kernel through the given clients: every virtual server, the families'
+// ipset members and kube-ipvs0's addresses.
+ipvs::Result<ipvs::KernelState> dumpKernel(IpvsClient& ipvsClient, IpsetClient& ipsets,
+                                           LinkClient& links,
+                                           std::span<const ipvs::Family> families, int dummyIndex) {
+  ipvs::KernelState state;
+  auto services = ipvsClient.dump();
+  if (!services) return services.error();
+  for (auto& vs : *services) {
+    const auto key = vs.server.key;
+    state.virtualServers.emplace(key, std::move(vs));
+  }
+  for (const auto family : families) {
+    auto entries = ipsets.list(family);
+    if (!entries) return entries.error();
+    state.ipsetEntries.merge(*entries);
+  }
+  auto addresses = links.listAddresses(dummyIndex);
+  if (!addresses) return addresses.error();
+  state.boundAddresses = std::move(*addresses);
+  return state;
+}
+
+// A reader with sockets of its own, so that its dump may run beside the dataplane's writes.
+class Reader final : public ipvs::KernelReader {
+ public:
+  Reader(IpvsClient ipvsClient, IpsetClient ipsets, LinkClient links,
+         std::vector<ipvs::Family> families, int dummyIndex)
+      : ipvs_(std::move(ipvsClient)),
+        ipsets_(std::move(ipsets)),
+        links_(std::move(links)),
+        families_(std::move(families)),
+        dummyIndex_(dummyIndex) {}
+
+  ipvs::Result<ipvs::KernelState> observe() override {
+    return dumpKernel(ipvs_, ipsets_, links_, families_, dummyIndex_);
+  }
+
+ private:
+  IpvsClient ipvs_;
+  IpsetClient ipsets_;
+  LinkClient links_;
+  std::vector<ipvs::Family> families_;
+  int dummyIndex_;
+};
 
 }  // namespace
 
@@ -45,22 +92,16 @@ ipvs::Result<KernelDataplane> KernelDataplane::open(KernelDataplaneOptions optio
 }
 
 ipvs::Result<ipvs::KernelState> KernelDataplane::observe() {
-  ipvs::KernelState state;
-  auto services = ipvs_.dump();
-  if (!services) return services.error();
-  for (auto& vs : *services) {
-    const auto key = vs.server.key;
-    state.virtualServers.emplace(key, std::move(vs));
-  }
-  for (const auto family : options_.families) {
-    auto entries = ipsets_.list(family);
-    if (!entries) return entries.error();
-    state.ipsetEntries.merge(*entries);
-  }
-  auto addresses = links_.listAddresses(dummyIndex_);
-  if (!addresses) return addresses.error();
-  state.boundAddresses = std::move(*addresses);
-  return state;
+  return dumpKernel(ipvs_, ipsets_, links_, options_.families, dummyIndex_);
+}
+
+std::unique_ptr<ipvs::KernelReader> KernelDataplane::openReader() {
+  auto ipvsClient = IpvsClient::open(options_.ipvs);
+  auto ipsets = IpsetClient::open();
+  auto links = LinkClient::open();
+  if (!ipvsClient || !ipsets || !links) return nullptr;
+  return std::make_unique<Reader>(std::move(*ipvsClient), std::move(*ipsets), std::move(*links),
+                                  options_.families, dummyIndex_);
 }
 
 ipvs::ApplyReport KernelDataplane::apply(std::span<const ipvs::Operation> ops) {

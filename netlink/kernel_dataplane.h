@@ -6,11 +6,13 @@
 //   IpsetClient, kube-ipvs0 addresses to LinkClient (consecutive binds or unbinds pipelined).
 //   observe() dumps all three. Order is kept: the plan's phases stay in sequence.
 // Threading: one thread at a time (the sync loop's). Counters may be read from any thread.
+//   openReader() gives a reader with its own clients, for a dump on another thread.
 // Ownership: owns the three clients, each with one long-lived socket or session.
 // Errors: per operation, as the Dataplane contract says; idempotency is decided inside each
 //   client. kube-ipvs0 is created on open() if missing.
 // Metrics: the clients' counters, via ipvs()/ipsets()/links().
 
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -32,6 +34,8 @@ class KernelDataplane final : public ipvs::Dataplane {
   [[nodiscard]] static ipvs::Result<KernelDataplane> open(KernelDataplaneOptions options);
 
   ipvs::Result<ipvs::KernelState> observe() override;
+  // A reader on sockets of its own (null if they cannot be opened).
+  std::unique_ptr<ipvs::KernelReader> openReader() override;
   ipvs::ApplyReport apply(std::span<const ipvs::Operation> ops) override;
   ipvs::Result<std::vector<ipvs::ObservedRealServer>> observeRealServers(
       const ipvs::VirtualServerKey& key) override {

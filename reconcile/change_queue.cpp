@@ -73,7 +73,17 @@ void ChangeQueue::markAllSynced() {
 
 void ChangeQueue::waitUntil(ipvs::Clock::TimePoint deadline) {
   std::unique_lock lock(mutex_);
-  wake_.wait_until(lock, deadline, [this] { return stopped_ || !batch_.changes.empty(); });
+  wake_.wait_until(lock, deadline,
+                   [this] { return stopped_ || woken_ || !batch_.changes.empty(); });
+  woken_ = false;
+}
+
+void ChangeQueue::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  wake_.notify_all();
 }
 
 void ChangeQueue::waitUntilSynced(ipvs::Clock::TimePoint deadline) {

@@ -71,9 +71,12 @@ class ChangeQueue final : public k8swatch::EventSink {
   std::optional<ipvs::Clock::TimePoint> allSyncedAt() const;
   // Marks every resource synced (for sources that deliver everything at once).
   void markAllSynced();
-  // Waits until a change is pending, `deadline` passes, or stop() is called. The wait itself
-  // is on the steady clock: only the loop's run() waits, never a unit test.
+  // Waits until a change is pending, `deadline` passes, wake() or stop() is called. The wait
+  // itself is on the steady clock: only the loop's run() waits, never a unit test.
   void waitUntil(ipvs::Clock::TimePoint deadline);
+  // Ends the current (or next) waitUntil() without a change: something else has work for the
+  // loop (a background dump finished). Any thread.
+  void wake();
   // Waits until every resource has been listed, `deadline` passes, or stop() is called; changes
   // arriving meanwhile do not end the wait (the initial list delivers thousands of them).
   void waitUntilSynced(ipvs::Clock::TimePoint deadline);
@@ -101,6 +104,7 @@ class ChangeQueue final : public k8swatch::EventSink {
   bool syncedNode_ = false;
   std::optional<ipvs::Clock::TimePoint> allSyncedAt_;
   bool stopped_ = false;
+  bool woken_ = false;
 };
 
 }  // namespace reconcile

@@ -35,6 +35,18 @@ Reconciler::Reconciler(ipvs::Dataplane& dataplane, Options options, ipvs::Random
       options_(std::move(options)),
       schedule_(options_.retry, std::move(random)) {}
 
+void Reconciler::dumpInBackground(std::unique_ptr<ipvs::KernelReader> reader,
+                                  std::function<void()> wake) {
+  if (reader == nullptr) return;
+  dump_ = std::make_unique<BackgroundDump>(std::move(reader), std::move(wake));
+}
+
+std::optional<Clock::TimePoint> Reconciler::nextDue() const {
+  // While a dump runs, the full resync it serves is not due again: dumpReady() says when.
+  if (dump_ != nullptr && dump_->running()) return schedule_.nextDue(/*withFull=*/false);
+  return schedule_.nextDue();
+}
+
 void Reconciler::markDirty(const std::vector<ipvs::ObjectKey>& keys, Clock::TimePoint now) {
   for (const auto& key : keys) schedule_.changed(key, now);
 }
@@ -109,24 +121,13 @@ SyncResult Reconciler::sync(Clock::TimePoint now, bool full, PhaseTimer* timer) 
     if (timer != nullptr) timer->lap(phase);
   };
   SyncResult result;
-  result.full = full || schedule_.fullDue(now);
+  result.full = full || schedule_.fullDue(now) || dumpReady();
   const bool awaiting = schedule_.state() == SyncState::kAwaiting;
   const std::vector<ipvs::ObjectKey> keys = schedule_.takeDue(now);
   Attribution attribution;
   ipvs::ChangedKeys changed = replan(keys, result, attribution);
   lap(SyncPhase::kPlan);
-  bool uncertain = false;
-  if (result.full) {
-    if (auto observed = dataplane_.observe()) {
-      observed_ = std::move(*observed);
-    } else {
-      // The dump failed: the full resync backs off, but the changed Services still go out,
-      // diffed against the mirror.
-      result.observeFailed = true;
-      result.full = false;
-      uncertain = true;
-    }
-  }
+  bool uncertain = result.full && observeAll(awaiting, result);
   std::set<ipvs::VirtualServerKey> fresh;  // real servers re-read by this sync
   // A full sync sees every drain anyway; otherwise the drain check reads only their VSs.
   result.drainCheck = !result.full && schedule_.drainCheckDue(now);
@@ -150,6 +151,7 @@ SyncResult Reconciler::sync(Clock::TimePoint now, bool full, PhaseTimer* timer) 
   result.draining = drainSince_.size();
   schedule_.drainsRemain(!drainSince_.empty(), result.full || result.drainCheck, now);
   uncertain = settle(keys, result, now) || uncertain;
+  if (uncertain && dump_ != nullptr) dump_->taint();  // a dump in flight may predate the loss
   if (uncertain) {
     schedule_.fullFailed(now);
     result.fullResyncScheduled = true;
@@ -162,6 +164,35 @@ SyncResult Reconciler::sync(Clock::TimePoint now, bool full, PhaseTimer* timer) 
   return result;
 }
 
+bool Reconciler::observeAll(bool awaiting, SyncResult& result) {
+  // Returns whether the kernel state is uncertain. The first full sync always reads on this
+  // thread: nothing may be written before the kernel has been read once.
+  ipvs::Result<ipvs::KernelState> observed = std::error_code();
+  if (dump_ == nullptr || awaiting) {
+    observed = dataplane_.observe();
+  } else if (!dump_->ready()) {
+    dump_->start();  // no-op while one runs; this sync goes on with the changed keys only
+    schedule_.fullStarted();
+    result.full = false;
+    result.dumpStarted = true;
+    return false;
+  } else {
+    BackgroundDump::Taken taken = dump_->take(observed_);
+    observed = taken.tainted ? ipvs::Result<ipvs::KernelState>(
+                                   std::make_error_code(std::errc::resource_unavailable_try_again))
+                             : std::move(taken.state);
+  }
+  if (observed) {
+    observed_ = std::move(*observed);
+    return false;
+  }
+  // The dump failed: the full resync backs off, but the changed Services still go out, diffed
+  // against the mirror.
+  result.observeFailed = true;
+  result.full = false;
+  return true;
+}
+
 bool Reconciler::readDrains(ipvs::ChangedKeys& changed, std::set<ipvs::VirtualServerKey>& fresh) {
   // Only the virtual servers with drains are read, one dump request each, so the check costs
   // what drains, not the cluster. Their keys join the diff, which deletes the real servers
@@ -172,6 +203,7 @@ bool Reconciler::readDrains(ipvs::ChangedKeys& changed, std::set<ipvs::VirtualSe
     if (!fresh.insert(key).second) continue;  // the map is sorted: a VS's drains are adjacent
     changed.virtualServers.push_back(key);
     auto rs = dataplane_.observeRealServers(key);
+    if (dump_ != nullptr) dump_->touched(key);
     auto it = observed_.virtualServers.find(key);
     if (rs && it != observed_.virtualServers.end()) {
       it->second.realServers = std::move(*rs);
@@ -224,6 +256,7 @@ bool Reconciler::refreshCounters(const ipvs::Plan& plan,
   for (const auto& key : stale) {
     auto it = observed_.virtualServers.find(key);
     if (it == observed_.virtualServers.end()) continue;
+    if (dump_ != nullptr) dump_->touched(key);
     if (auto rs = dataplane_.observeRealServers(key)) {
       it->second.realServers = std::move(*rs);
     } else {
@@ -258,6 +291,7 @@ bool Reconciler::apply(const ipvs::Plan& plan, const Attribution& attribution, S
   for (std::size_t i = 0; i < plan.operations.size(); ++i) {
     const std::error_code ec = report.results[i];
     const ipvs::Operation& op = plan.operations[i];
+    if (dump_ != nullptr) dump_->touched(op);  // the dump in flight may not have seen it
     if (ec) {
       result.failures.push_back({op, ec, attribution.owners(op, desired_)});
     } else {

@@ -6,9 +6,11 @@
 // diffs only the keys they touched, so its cost follows the change, not the cluster. A full
 // sync re-reads the kernel (Dataplane::observe) and diffs everything: at start, at every
 // periodic resync, and when the kernel state is uncertain (ENOBUFS, a failed dump), because
-// memory of what was sent is never trusted. The mirror is advanced only by operations the
-// kernel acknowledged. Between full syncs, weight-0 real servers are re-checked on the
-// schedule's short drain timer: only their virtual servers are read, and those whose
+// memory of what was sent is never trusted. With dumpInBackground(), every full sync after the
+// first reads the kernel on a thread of its own (BackgroundDump) and syncs go on incrementally
+// meanwhile; the sync after the dump completes is the full one. The mirror is advanced only by
+// operations the kernel acknowledged. Between full syncs, weight-0 real servers are re-checked on
+// the schedule's short drain timer: only their virtual servers are read, and those whose
 // connections ended are deleted; a failed read there makes the kernel state uncertain.
 // When a sync runs is the SyncSchedule's business (its one owner).
 // Threading: none; owned by the sync loop's thread.
@@ -20,7 +22,9 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string_view>
@@ -33,6 +37,7 @@
 #include "ipvs/diff.h"
 #include "ipvs/node_context.h"
 #include "reconcile/attribution.h"
+#include "reconcile/background_dump.h"
 #include "reconcile/cluster_cache.h"
 #include "reconcile/sync_phases.h"
 #include "reconcile/sync_schedule.h"
@@ -54,6 +59,7 @@ struct ConntrackFailure {
 struct SyncResult {
   bool full = false;
   bool observeFailed = false;  // the kernel could not be read: nothing was applied
+  bool dumpStarted = false;    // a full resync's dump started in the background (not full yet)
   std::size_t servicesReplanned = 0;
   std::vector<ipvs::ObjectKey> replanned;  // the Services replanned by this sync
   std::size_t operations = 0;
@@ -93,6 +99,14 @@ class Reconciler {
   // Service, so the table is dumped once however many Services changed (e.g. at start-up).
   void setConntrack(ipvs::ConntrackPort* port) { conntrack_ = port; }
 
+  // Full resyncs after the first read the kernel through `reader` on a thread of their own, so
+  // that changes are not queued behind the dump. `wake` runs on that thread when the dump is
+  // done: the sync loop then calls sync(), which completes the full resync. A null reader
+  // (the dataplane cannot be read concurrently) keeps every dump on the sync thread.
+  void dumpInBackground(std::unique_ptr<ipvs::KernelReader> reader, std::function<void()> wake);
+  // A background dump has finished: the next sync() completes the full resync.
+  bool dumpReady() const { return dump_ != nullptr && dump_->ready(); }
+
   // Each change makes its Services due at `now` and resets their backoff.
   void upsertService(ipvs::Service svc, Clock::TimePoint now);
   void deleteService(const ipvs::ObjectKey& key, Clock::TimePoint now);
@@ -111,7 +125,7 @@ class Reconciler {
 
   // The earliest time a sync has work (a retry, a change, the full resync, the drain check);
   // nullopt: none.
-  std::optional<Clock::TimePoint> nextDue() const { return schedule_.nextDue(); }
+  std::optional<Clock::TimePoint> nextDue() const;
   SyncState state() const { return schedule_.state(); }
   const ipvs::DesiredState& desired() const { return desired_; }
   const ipvs::KernelState& observed() const { return observed_; }
@@ -121,6 +135,7 @@ class Reconciler {
 
  private:
   void markDirty(const std::vector<ipvs::ObjectKey>& keys, Clock::TimePoint now);
+  bool observeAll(bool awaiting, SyncResult& result);
   ipvs::ChangedKeys replan(const std::vector<ipvs::ObjectKey>& keys, SyncResult& result,
                            Attribution& attribution);
   ipvs::DiffOptions diffOptions(Clock::TimePoint now, bool resetWeights) const;
@@ -148,6 +163,7 @@ class Reconciler {
   SyncSchedule schedule_;
   // Real servers at weight 0 for their connections, and since when (for the drain limit).
   std::map<std::pair<ipvs::VirtualServerKey, ipvs::RealServerKey>, Clock::TimePoint> drainSince_;
+  std::unique_ptr<BackgroundDump> dump_;  // null: every dump on the sync thread
 };
 
 }  // namespace reconcile

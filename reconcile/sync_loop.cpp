@@ -5,12 +5,13 @@
 namespace reconcile {
 namespace {
 
-// A drain check that found every drain still connected: the engine did nothing, so it is no
-// sync to the observer (no log line, no sync metrics, no health update). With drains open for
-// minutes, counting it would report a sync every kDrainCheckInterval.
-bool idleDrainCheck(const SyncReport& report) {
+// A drain check that found every drain still connected, or a sync that only started a full
+// resync's background dump: the engine did nothing, so it is no sync to the observer (no log
+// line, no sync metrics, no health update). With drains open for minutes, counting the checks
+// would report a sync every kDrainCheckInterval.
+bool idle(const SyncReport& report) {
   const SyncResult& r = report.result;
-  return r.drainCheck && !r.full && r.operations == 0 && r.failures.empty() &&
+  return (r.drainCheck || r.dumpStarted) && !r.full && r.operations == 0 && r.failures.empty() &&
          r.replanned.empty() && r.serviceEvents.empty() && !r.fullResyncScheduled &&
          !r.observeFailed && report.serviceChanges == 0 && report.endpointChanges == 0 &&
          report.rejected.empty() && !report.nodeDeleted && !report.hostRulesError;
@@ -72,7 +73,7 @@ void SyncLoop::syncOnce(bool full) {
     timer.lap(SyncPhase::kIptables);
   }
   report.finished = timer.lap(SyncPhase::kOther);
-  if (idleDrainCheck(report)) return;
+  if (idle(report)) return;
   report.phases = timer.times();
   report.first = syncs_ == 0;
   if (report.first && runStarted_ && listed_) {
@@ -106,7 +107,7 @@ void SyncLoop::run() {
     }
     auto wake = nextFull;
     if (auto due = reconciler_.nextDue()) wake = std::min(wake, *due);
-    if (queue_.pending() > 0) wake = now;
+    if (queue_.pending() > 0 || reconciler_.dumpReady()) wake = now;
     wake = std::max(wake, lastSync + options_.minSyncPeriod);  // coalesce changes
     if (now < wake) {
       queue_.waitUntil(wake);

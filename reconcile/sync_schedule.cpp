@@ -49,9 +49,9 @@ std::vector<ipvs::ObjectKey> SyncSchedule::takeDue(Clock::TimePoint now) {
   return due;
 }
 
-std::optional<Clock::TimePoint> SyncSchedule::nextDue() const {
+std::optional<Clock::TimePoint> SyncSchedule::nextDue(bool withFull) const {
   std::optional<Clock::TimePoint> next;
-  if (fullWanted_) next = fullAt_;
+  if (fullWanted_ && withFull) next = fullAt_;
   for (const auto& [key, at] : dueAt_)
     if (!next || at < *next) next = at;
   if (drainAt_ && (!next || *drainAt_ < *next)) next = drainAt_;

@@ -74,7 +74,7 @@ class SyncSchedule {
   std::vector<ipvs::ObjectKey> takeDue(Clock::TimePoint now);
   // The earliest time something is due (a Service, the full resync or the drain check), if
   // anything is pending.
-  std::optional<Clock::TimePoint> nextDue() const;
+  std::optional<Clock::TimePoint> nextDue(bool withFull = true) const;
 
   bool fullDue(Clock::TimePoint now) const { return fullWanted_ && now >= fullAt_; }
   // The kernel state is uncertain (ENOBUFS, a failed dump, an unattributed failure): re-read
@@ -82,6 +82,9 @@ class SyncSchedule {
   void fullFailed(Clock::TimePoint now);
   // A full sync read the kernel and applied its plan without an uncertain outcome.
   void fullSucceeded();
+  // A full resync's dump started in the background: not due again until it ends in
+  // fullSucceeded() or fullFailed().
+  void fullStarted() { fullWanted_ = false; }
 
   // Drains remain after a sync at `now`: a check is due kDrainCheckInterval after the last one
   // (`checked`: this sync re-read them), or keeps its time. No drains: no check.

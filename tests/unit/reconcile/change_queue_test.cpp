@@ -37,3 +37,13 @@ TEST_CASE("change queue: stop ends waitUntilSynced", "[change_queue]") {
   stopper.join();
   CHECK(queue.stopped());
 }
+
+TEST_CASE("change queue: wake ends one waitUntil without a change", "[change_queue]") {
+  reconcile::ChangeQueue queue;
+  queue.markAllSynced();
+  // A background dump finishing before the loop waits: the wake is not lost (else this hangs).
+  queue.wake();
+  queue.waitUntil(std::chrono::steady_clock::now() + std::chrono::hours(1));
+  CHECK(queue.pending() == 0);
+  CHECK_FALSE(queue.stopped());
+}
