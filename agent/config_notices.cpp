@@ -15,7 +15,7 @@ constexpr std::string_view kJson = "application/json";
 
 // Gates kube-proxy's code or its libraries read in 1.27-1.33, and the generic ones. Upstream
 // knows every Kubernetes gate; a gate missing here that kube-proxy accepts is a bug to report.
-constexpr std::array<std::string_view, 27> kFeatureGates = {
+constexpr std::array<std::string_view, 28> kFeatureGates = {
     "AllAlpha",
     "AllBeta",
     "ComponentSLIs",
@@ -39,6 +39,7 @@ constexpr std::array<std::string_view, 27> kFeatureGates = {
     "TopologyAwareHints",
     "TopologyAwareHintsPreferZone",
     "UnknownVersionInteroperabilityProxy",
+    "WatchListClient",
     "WinDSR",
     "WinOverlay",
     "WindowsHostNetwork",
@@ -100,9 +101,10 @@ void detectLocalNotices(Lines& warns, const Config& c) {
 
 void otherNotices(Lines& warns, const Config& c) {
   for (const auto& [gate, enabled] : c.featureGates) {
+    if (gate == "WatchListClient") continue;  // acted on: the API client's streaming lists
     add(warns, "featureGates." + gate + " (--feature-gates)",
         std::string("accepted (") + (enabled ? "true" : "false") +
-            "); no gate changes ipvs-agent's behaviour");
+            "); no gate but WatchListClient changes ipvs-agent's behaviour");
   }
   if (c.enableProfiling) add(warns, "enableProfiling (--profiling)", "no pprof endpoint");
   if (!c.showHiddenMetricsForVersion.empty()) {

@@ -212,6 +212,9 @@ std::optional<Source> makeSource(const Options& options, const std::string& node
   wo.qps = config.clientConnection.qps;
   wo.burst = config.clientConnection.burst;
   wo.observer = &observer;
+  // client-go's gate of the same name: off unless the operator turns it on, as in kube-proxy.
+  const auto watchList = config.featureGates.find("WatchListClient");
+  wo.watchList = watchList != config.featureGates.end() && watchList->second;
   try {
     source.watcher = std::make_unique<k8swatch::Watcher>(
         withMaskedTokens(

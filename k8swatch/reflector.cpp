@@ -22,6 +22,17 @@ std::string_view stringAt(const json::object& o, std::string_view key) {
   return v && v->is_string() ? std::string_view(v->get_string()) : std::string_view();
 }
 
+// apimachinery's metav1.InitialEventsAnnotationKey: marks the bookmark ending a streaming list.
+constexpr std::string_view kInitialEventsEnd = "k8s.io/initial-events-end";
+
+bool endsInitialEvents(const json::object& object) {
+  const json::value* meta = object.if_contains("metadata");
+  const json::object* m = meta ? meta->if_object() : nullptr;
+  const json::value* ann = m ? m->if_contains("annotations") : nullptr;
+  const json::object* a = ann ? ann->if_object() : nullptr;
+  return a != nullptr && stringAt(*a, kInitialEventsEnd) == "true";
+}
+
 // A Kubernetes Status (error body or in-stream ERROR object) -> what to do next.
 struct StatusInfo {
   std::int64_t code = 0;
@@ -68,10 +79,11 @@ Reflector::Reflector(asio::any_io_executor executor, ApiEndpoint& endpoint, Obje
       random_(std::move(random)),
       log_(std::move(log)),
       options_(std::move(options)),
-      backoff_(options_.backoff, random_) {}
+      backoff_(options_.backoff, random_),
+      watchList_(options_.watchList) {}
 
 std::string Reflector::target(bool watching, const std::string& rv, const std::string& cont,
-                              std::chrono::seconds timeout) const {
+                              std::chrono::seconds timeout, bool initialEvents) const {
   std::string t = options_.path + "?";
   if (!options_.labelSelector.empty())
     t += "labelSelector=" + urlEncode(options_.labelSelector) + "&";
@@ -80,6 +92,7 @@ std::string Reflector::target(bool watching, const std::string& rv, const std::s
   if (watching) {
     t += "watch=true&allowWatchBookmarks=true&timeoutSeconds=" + std::to_string(timeout.count()) +
          "&resourceVersion=" + urlEncode(rv);
+    if (initialEvents) t += "&sendInitialEvents=true&resourceVersionMatch=NotOlderThan";
     return t;
   }
   t += "limit=" + std::to_string(options_.pageSize);
@@ -109,7 +122,17 @@ asio::awaitable<void> Reflector::run() {
   bool needList = true;
   while (true) {
     Step step;
-    if (needList) {
+    if (needList && watchList_) {
+      step = co_await watch(true, listFrom);
+      if (step.listed) needList = false;
+      if (step.outcome == Outcome::kNoWatchList) {
+        watchList_ = false;
+        if (log_)
+          log_(LogLevel::kInfo, std::string(resourceKindName(cache_.kind())) + " " + options_.path +
+                                    ": " + step.error + "; listing with paged LISTs from now on");
+        continue;  // at once: this is no failure of the server, only of the method
+      }
+    } else if (needList) {
       step = co_await list(listFrom);
       if (step.outcome == Outcome::kOk) needList = false;
     } else {
@@ -132,6 +155,7 @@ asio::awaitable<void> Reflector::run() {
         break;
       case Outcome::kRetryWatch:
       case Outcome::kOk:
+      case Outcome::kNoWatchList:  // handled above
         break;
     }
     co_await sleep_(backoff_.next(clock_.now()));
@@ -214,16 +238,40 @@ asio::awaitable<Reflector::Step> Reflector::list(const std::string& fromRv) {
     Step step = co_await listPage(t, rv, cont);
     if (step.outcome != Outcome::kOk) co_return step;
   } while (!cont.empty());
+  listDone(std::move(rv));
+  co_return Step{};
+}
+
+void Reflector::listDone(std::string rv) {
   cache_.endList();  // deletions by difference; synced on the first
   listedOnce_ = true;
   ++counters_.lists;
-  rv_ = rv;
-  co_return Step{};
+  rv_ = std::move(rv);
 }
 
 void Reflector::badEvent(const std::string& what) {
   cache_.reject(Rejection{cache_.kind(), "<watch event>", reason::kBadEvent,
                           std::string(resourceKindName(cache_.kind())) + " " + what});
+}
+
+Reflector::Step Reflector::onInitialEvent(json::value&& event, std::size_t& events, bool& listing) {
+  // A streaming list: ADDED events are the list's items, up to the bookmark that ends them.
+  const auto* e = event.if_object();
+  const std::string_view type = e ? stringAt(*e, "type") : std::string_view();
+  const json::value* object = e ? e->if_contains("object") : nullptr;
+  if (object == nullptr || !object->is_object() || (type != "ADDED" && type != "BOOKMARK"))
+    return onWatchEvent(std::move(event), events);  // errors and the odd event: as in a watch
+  ++events;
+  if (type == "ADDED") {
+    cache_.listItem(*object);
+  } else if (endsInitialEvents(object->get_object())) {
+    ++counters_.bookmarks;
+    listDone(decodeResourceVersion(*object));
+    listing = false;
+  } else {
+    ++counters_.bookmarks;  // a progress bookmark inside the list
+  }
+  return Step{};
 }
 
 Reflector::Step Reflector::onWatchEvent(json::value&& event, std::size_t& events) {
@@ -258,7 +306,7 @@ Reflector::Step Reflector::onWatchEvent(json::value&& event, std::size_t& events
   return Step{};
 }
 
-asio::awaitable<Reflector::Step> Reflector::watch() {
+asio::awaitable<Reflector::Step> Reflector::watch(bool initialEvents, const std::string& listFrom) {
   const auto span = options_.maxWatchTimeout - options_.minWatchTimeout;
   const auto timeout = options_.minWatchTimeout +
                        std::chrono::seconds(static_cast<std::int64_t>(
@@ -267,11 +315,24 @@ asio::awaitable<Reflector::Step> Reflector::watch() {
                         ? options_.watchIdleTimeout
                         : std::chrono::duration_cast<std::chrono::milliseconds>(timeout + 30s);
   const std::size_t before = conn_.connects();
-  auto ec = co_await conn_.get(target(true, rv_, "", timeout), options_.requestTimeout);
+  auto ec =
+      co_await conn_.get(target(true, initialEvents ? listFrom : rv_, "", timeout, initialEvents),
+                         options_.requestTimeout);
   countReconnects(before);
   if (ec) co_return Step{Outcome::kRetryWatch, "WATCH: " + ec.message()};
-  if (conn_.status() != 200) co_return co_await failedStatus("WATCH");
+  if (conn_.status() != 200) {
+    const unsigned status = conn_.status();
+    Step failed = co_await failedStatus(initialEvents ? "streaming list" : "WATCH");
+    // An API server without WatchList (or with it off) fails the request's validation.
+    if (initialEvents && (status == 400 || status == 422)) failed.outcome = Outcome::kNoWatchList;
+    co_return failed;
+  }
   ++counters_.watches;
+  bool listing = initialEvents;
+  if (listing) {
+    if (listedOnce_) ++counters_.relists;
+    cache_.beginList();
+  }
 
   const auto start = clock_.now();
   std::size_t events = 0;
@@ -279,7 +340,10 @@ asio::awaitable<Reflector::Step> Reflector::watch() {
   EventStreamParser parser(
       options_.maxEventBytes,
       [&](json::value&& ev) {
-        if (result.outcome == Outcome::kOk) result = onWatchEvent(std::move(ev), events);
+        if (result.outcome != Outcome::kOk) return;
+        result = listing ? onInitialEvent(std::move(ev), events, listing)
+                         : onWatchEvent(std::move(ev), events);
+        result.listed = initialEvents && !listing;
       },
       [&](std::size_t bytes) {
         ++events;
@@ -288,26 +352,35 @@ asio::awaitable<Reflector::Step> Reflector::watch() {
                                     std::to_string(bytes) + " bytes exceeds the bound of " +
                                     std::to_string(options_.maxEventBytes) + "; skipped"});
       });
+  const auto ended = [&](Step step) {
+    step.listed = initialEvents && !listing;
+    return step;
+  };
   while (result.outcome == Outcome::kOk) {
     std::string_view piece;
     if (auto rec = co_await conn_.readBody(piece, idle)) {
-      co_return Step{Outcome::kRelist, "watch stream dropped: " + rec.message()};
+      co_return ended({Outcome::kRelist, "watch stream dropped: " + rec.message()});
     }
     if (piece.empty()) {
-      if (!parser.idle()) co_return Step{Outcome::kRelist, "watch stream ended inside an event"};
-      if (events == 0 && clock_.now() - start < 1s) {
-        co_return Step{Outcome::kRelist, "very short watch: ended within 1 s without events"};
+      if (!parser.idle()) co_return ended({Outcome::kRelist, "watch stream ended inside an event"});
+      if (listing) {
+        // The server ignored sendInitialEvents (no end bookmark): it cannot list this way.
+        co_return ended({Outcome::kNoWatchList,
+                         "the streaming list ended without the initial-events-end bookmark"});
       }
-      co_return Step{};
+      if (events == 0 && clock_.now() - start < 1s) {
+        co_return ended({Outcome::kRelist, "very short watch: ended within 1 s without events"});
+      }
+      co_return ended({});
     }
     counters_.bytesDecoded += piece.size();
     if (!parser.feed(piece)) {
       conn_.close();
-      co_return Step{Outcome::kRelist, parser.error()};
+      co_return ended({Outcome::kRelist, parser.error()});
     }
   }
   conn_.close();  // the server may keep streaming after an ERROR event
-  co_return result;
+  co_return ended(std::move(result));
 }
 
 }  // namespace k8swatch

@@ -3,6 +3,11 @@
 // paged), then WATCHes from the last seen resourceVersion with bookmarks, relisting after 410
 // Gone or "Too large resource version" (from "") and after a dropped stream (from the last seen
 // version), with exponential backoff between failures. Objects go through an ObjectCache.
+// With `watchList`, each list is a streaming list instead (client-go's WatchListClient): one
+// WATCH with sendInitialEvents=true whose ADDED events are the list, ending at the BOOKMARK
+// annotated k8s.io/initial-events-end, after which the same stream goes on as the watch. A
+// server that refuses it, or ends the stream before that bookmark, is listed the paged way from
+// then on (one log line).
 // Threading: one coroutine on the watcher's io_context; all members are touched only there.
 // Ownership: borrows the endpoint, cache, stats and clock from the Watcher.
 // Errors: never thrown; each failure is counted, logged once, remembered as lastError, and
@@ -35,6 +40,7 @@ struct ReflectorOptions {
   std::chrono::seconds maxWatchTimeout{600};
   std::chrono::milliseconds requestTimeout{30000};  // connect + headers; idle during a LIST
   std::chrono::milliseconds watchIdleTimeout{0};    // 0: the watch's timeoutSeconds + 30 s
+  bool watchList = false;  // list by streaming (sendInitialEvents); see the header comment
   BackoffOptions backoff;
 };
 
@@ -52,25 +58,30 @@ class Reflector {
 
  private:
   enum class Outcome {
-    kOk,          // a LIST completed, or a watch ended normally: go on watching
-    kGone,        // 410 / Expired: relist from ""
-    kTooLargeRv,  // the server is behind our version: relist from ""
-    kRetryWatch,  // could not start the watch (refused, 429): back off, watch again
-    kRelist,      // anything else: back off, relist from the last seen version
+    kOk,           // a LIST completed, or a watch ended normally: go on watching
+    kGone,         // 410 / Expired: relist from ""
+    kTooLargeRv,   // the server is behind our version: relist from ""
+    kRetryWatch,   // could not start the watch (refused, 429): back off, watch again
+    kRelist,       // anything else: back off, relist from the last seen version
+    kNoWatchList,  // the server cannot list by streaming: list the paged way from now on
   };
   struct Step {
     Outcome outcome = Outcome::kOk;
     std::string error;
+    bool listed = false;  // a streaming list reached its end (whatever the stream did next)
   };
 
   asio::awaitable<Step> list(const std::string& fromRv);
   asio::awaitable<Step> listPage(const std::string& target, std::string& rv, std::string& cont);
-  asio::awaitable<Step> watch();
+  // A WATCH from rv_; with `initialEvents`, a streaming list from `listFrom` first.
+  asio::awaitable<Step> watch(bool initialEvents = false, const std::string& listFrom = "");
+  Step onInitialEvent(boost::json::value&& event, std::size_t& events, bool& listing);
+  void listDone(std::string rv);
   asio::awaitable<Step> failedStatus(const std::string& what);
   void badEvent(const std::string& what);
   Step onWatchEvent(boost::json::value&& event, std::size_t& events);
   std::string target(bool watching, const std::string& rv, const std::string& cont,
-                     std::chrono::seconds timeout) const;
+                     std::chrono::seconds timeout, bool initialEvents = false) const;
   void noteFailure(const Step& step);
   void countReconnects(std::size_t connectsBefore);
 
@@ -86,6 +97,7 @@ class Reflector {
   Backoff backoff_;
   std::string rv_;
   bool listedOnce_ = false;
+  bool watchList_ = false;  // options_.watchList until the server refuses it
 };
 
 }  // namespace k8swatch

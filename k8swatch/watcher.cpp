@@ -46,6 +46,7 @@ ReflectorOptions Watcher::reflectorOptions(std::string path, std::string labels,
   r.maxWatchTimeout = options_.maxWatchTimeout;
   r.requestTimeout = options_.requestTimeout;
   r.watchIdleTimeout = options_.watchIdleTimeout;
+  r.watchList = options_.watchList;
   r.backoff = options_.backoff;
   return r;
 }

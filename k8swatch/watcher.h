@@ -35,6 +35,7 @@ struct WatcherOptions {
   std::chrono::seconds maxWatchTimeout{600};
   std::chrono::milliseconds requestTimeout{30000};
   std::chrono::milliseconds watchIdleTimeout{0};  // 0: each watch's timeoutSeconds + 30 s
+  bool watchList = false;  // streaming lists (client-go's WatchListClient); see reflector.h
   BackoffOptions backoff;
   // The client-side rate limit shared by every request (client-go's defaults; qps <= 0: none).
   double qps = 5;

@@ -16,7 +16,8 @@ namespace {
 [[noreturn]] void usage(const char* why) {
   std::cerr << "fake-apiserver: " << why << "\n"
             << "usage: fake-apiserver [--port N] [--manifests PATH] [--token T] "
-               "[--request-log FILE] [--bookmark-interval-ms N] [--chunk-split N] "
+               "[--request-log FILE] [--bookmark-interval-ms N] [--chunk-split N] [--watch-list "
+               "on|refuse|ignore] "
                "[--port-file FILE]\n";
   std::exit(2);
 }
@@ -45,6 +46,8 @@ int main(int argc, char** argv) {
       options.bookmarkInterval = std::chrono::milliseconds(std::stol(value()));
     } else if (arg == "--chunk-split") {
       options.chunkSplit = std::stoul(value());
+    } else if (arg == "--watch-list") {
+      options.watchList = value();
     } else if (arg == "--port-file") {
       portFile = value();
     } else {

@@ -324,6 +324,10 @@ void FakeApiServer::setChunkSplit(std::size_t bytes) {
   impl_->run([&] { options_.chunkSplit = bytes; });
 }
 
+void FakeApiServer::setWatchList(std::string mode) {
+  impl_->run([&] { options_.watchList = std::move(mode); });
+}
+
 std::uint64_t FakeApiServer::resourceVersion() {
   return impl_->run([&] { return impl_->store.rv(); });
 }

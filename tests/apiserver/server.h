@@ -23,6 +23,9 @@ struct ServerOptions {
   std::string requestLogPath;  // append each API request target here
   std::chrono::milliseconds bookmarkInterval{0};  // 0: bookmarks only on demand
   std::size_t chunkSplit = 0;  // >0: write watch events in chunks of this many bytes
+  // sendInitialEvents (WatchList): "on" serves it; "refuse" fails the request with 400, as an
+  // API server without the WatchList gate; "ignore" serves a plain watch without the end bookmark.
+  std::string watchList = "on";
 };
 
 enum class Fault {
@@ -57,6 +60,7 @@ class FakeApiServer {
   void fault(Fault kind, unsigned count = 1, unsigned status = 500, std::size_t size = 0);
   void bookmarkNow();
   void setChunkSplit(std::size_t bytes);
+  void setWatchList(std::string mode);  // see ServerOptions::watchList
 
   std::uint64_t resourceVersion();
   std::vector<std::string> requests();  // API request targets seen, in order

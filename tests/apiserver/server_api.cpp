@@ -149,12 +149,13 @@ void FakeApiServer::Impl::queueInitialEvents(WatchState& ws, const Target& t, st
   const Resource r = ws.resource;
   const std::string& ns = ws.ns;
   const std::string rvParam = t.param("resourceVersion");
-  const bool initial = from == 0 || t.param("sendInitialEvents") == "true";
+  const bool watchList = t.param("sendInitialEvents") == "true" && options.watchList == "on";
+  const bool initial = from == 0 || watchList;
   if (initial) {
     for (const auto& [key, obj] : store.objects(r)) {
       if (inScope(obj, ns, ws.selector)) ws.queue.push_back(watchEventLine("ADDED", obj));
     }
-    if (t.param("sendInitialEvents") == "true") {
+    if (watchList) {
       json::object bm{{"kind", resourceKind(r)},
                       {"metadata",
                        {{"resourceVersion", std::to_string(store.rv())},
@@ -189,6 +190,10 @@ asio::awaitable<bool> FakeApiServer::Impl::apiWatch(tcp::socket& socket, const R
   const std::uint64_t from = rvParam.empty() ? 0 : parseRv(rvParam, ok);
   if (!sel || !ok) {
     early = statusResponse(req, 400, "BadRequest", sel ? "bad resourceVersion" : error);
+  } else if (t.param("sendInitialEvents") == "true" && options.watchList == "refuse") {
+    early = statusResponse(req, 400, "BadRequest",
+                           "sendInitialEvents is forbidden for watch unless the WatchList feature "
+                           "gate is enabled");
   } else if (from > store.rv()) {
     early = statusResponse(req, 504, "Timeout", tooLarge(from, store.rv()));
   }
@@ -256,6 +261,7 @@ Response FakeApiServer::Impl::control(const Request& req, const Target& t) {
       bookmarkAll();
     } else if (op == "config") {
       if (!t.param("split").empty()) options.chunkSplit = std::stoul(t.param("split"));
+      if (!t.param("watchList").empty()) options.watchList = t.param("watchList");
     } else if (op == "fault") {
       static const std::map<std::string, std::pair<Fault, unsigned>> kFaults = {
           {"drop", {Fault::kDrop, 0}},       {"500", {Fault::kStatus, 500}},

@@ -467,3 +467,76 @@ TEST_CASE("watch: bearer token auth; never logged; token file rotation", "[watch
   CHECK(leaks == 0);
   std::filesystem::remove_all(dir);
 }
+
+namespace {
+
+// The Service requests that asked for a streaming list.
+std::size_t streamingLists(Harness& h) {
+  std::size_t n = 0;
+  for (const auto& r : h.requestsMatching("/api/v1/services?"))
+    n += r.find("sendInitialEvents=true&resourceVersionMatch=NotOlderThan") != std::string::npos;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("watch list: the initial events are the list, then the same stream goes on",
+          "[watch][watchlist]") {
+  Harness h;
+  seed(h.server, 4);
+  h.server.start();
+  auto o = h.options();
+  o.watchList = true;
+  h.startWatcher(o);
+  REQUIRE(h.sink.waitSynced());
+  h.sink.locked([&] {
+    CHECK(h.sink.services.size() == 4);
+    CHECK(h.sink.slices.size() == 4);
+    CHECK(h.sink.nodes.size() == 1);
+  });
+  CHECK(streamingLists(h) == 1);
+  CHECK(h.requestsMatching("&limit=").empty());  // no paged LIST at all
+  h.server.apply(service("late", "10.0.0.99"));
+  REQUIRE(h.sink.waitLog("svc+ default/late"));
+  const auto stats = h.watcher->stats().of(ResourceKind::kService);
+  CHECK(stats.lists == 1);
+  CHECK(stats.objects == 5);
+  CHECK(streamingLists(h) == 1);
+
+  // After 410 the relist is a streaming list too, and deletes by difference.
+  REQUIRE(h.sink.waitFor([&] { return h.server.openWatches() == 3; }));
+  h.server.fault(Fault::kPause);
+  REQUIRE(h.server.remove("Service", "default", "svc-2"));
+  h.server.compact();
+  h.server.fault(Fault::kExpire);
+  REQUIRE(h.sink.waitLog("svc- default/svc-2"));
+  CHECK(streamingLists(h) >= 2);
+  CHECK(h.requestsMatching("&limit=").empty());
+  h.sink.locked([&] { CHECK(h.sink.services.count("default/svc-0") == 1); });
+}
+
+TEST_CASE("watch list: a server that refuses or ignores it is listed the paged way",
+          "[watch][watchlist]") {
+  const std::string mode = GENERATE(std::string("refuse"), std::string("ignore"));
+  INFO("server: " << mode);
+  Harness h;
+  seed(h.server, 4);
+  h.server.setWatchList(mode);
+  h.server.start();
+  auto o = h.options();
+  o.watchList = true;
+  h.startWatcher(o);
+  REQUIRE(h.sink.waitSynced());
+  h.sink.locked([&] { CHECK(h.sink.services.size() == 4); });
+  CHECK(streamingLists(h) == 1);  // tried once, then never again
+  CHECK_FALSE(h.requestsMatching("/api/v1/services?labelSelector").empty());
+  bool logged = false;
+  {
+    std::lock_guard lock(h.logMutex);
+    for (const auto& l : h.logLines) logged = logged || l.find("paged LISTs") != std::string::npos;
+  }
+  CHECK(logged);
+  h.server.apply(service("late", "10.0.0.99"));
+  REQUIRE(h.sink.waitLog("svc+ default/late"));
+  CHECK(streamingLists(h) == 1);
+}
