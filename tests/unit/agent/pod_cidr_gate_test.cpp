@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -41,6 +42,12 @@ bool eventually(Pred pred) {
     std::this_thread::sleep_for(10ms);
   }
   return false;
+}
+
+// A wait's stop predicate that gives up after a liveness bound (about 30 s of 5 ms polls), so
+// that a gate that never opens fails the test (kStopped) instead of hanging it.
+std::function<bool()> giveUpLater() {
+  return [calls = 0]() mutable { return ++calls > 6000; };
 }
 
 std::string nodeJson(const std::string& podCIDRs) {
@@ -148,7 +155,7 @@ TEST_CASE(
   std::atomic<bool> waited{false};
   std::atomic<PodCidrGate::Outcome> outcome{PodCidrGate::Outcome::kStopped};
   std::thread waiter([&] {
-    outcome = h.gate.wait([] { return false; }, &health, 5ms);
+    outcome = h.gate.wait(giveUpLater(), &health, 5ms);
     waited = true;
   });
   REQUIRE(eventually([&] { return h.queue.allSynced(); }));  // the Node is listed, without CIDRs
@@ -205,7 +212,7 @@ TEST_CASE("NodeCIDR: no podCIDRs within the timeout fails the start with kube-pr
   REQUIRE(eventually([&] { return h.queue.allSynced(); }));
   h.clock.advance(5min);
 
-  CHECK(h.gate.wait([] { return false; }, nullptr) == PodCidrGate::Outcome::kTimedOut);
+  CHECK(h.gate.wait(giveUpLater(), nullptr, 5ms) == PodCidrGate::Outcome::kTimedOut);
   const std::string line =
       h.log.only("timeout waiting for PodCIDR allocation to configure detect-local-mode NodeCIDR");
   CHECK(line.find("level=error") != std::string::npos);
@@ -225,7 +232,7 @@ TEST_CASE("NodeCIDR: changed podCIDRs after the start end the agent, other Node 
   ApiHarness h;
   applyNode(h.server, R"(["10.244.1.0/24"])");
   h.startWatcher();
-  REQUIRE(h.gate.wait([] { return false; }, nullptr, 5ms) == PodCidrGate::Outcome::kReady);
+  REQUIRE(h.gate.wait(giveUpLater(), nullptr, 5ms) == PodCidrGate::Outcome::kReady);
   REQUIRE(eventually([&] { return h.queue.allSynced(); }));
   CHECK(queuedNodes(h.queue).size() == 1);
 
@@ -269,7 +276,7 @@ TEST_CASE("NodeCIDR with --source: a manifest Node without podCIDRs is an error 
     PodCidrGate gate(queue, {kNodeName, 5min, true}, clock, log.log, {});
     agent::FileSource source(dir, gate, log.log);
     source.start();
-    const auto outcome = gate.wait([] { return false; }, nullptr);
+    const auto outcome = gate.wait(giveUpLater(), nullptr, 5ms);
     source.stop();
     return outcome;
   };
