@@ -35,9 +35,10 @@ bool plainInterfaceName(std::string_view name, std::size_t maxSize) {
   });
 }
 
-// kube-proxy's getLocalDetectors (cmd/kube-proxy/app/server_linux.go). NodeCIDR has no detector
-// until the Node's podCIDRs are known: kube-proxy waits for them before it starts, the agent
-// renders the rule without a detector meanwhile and adds it when they arrive.
+// kube-proxy's getLocalDetectors (cmd/kube-proxy/app/server_linux.go). With NodeCIDR the agent,
+// like kube-proxy, does not sync before the Node has podCIDRs and exits when they change
+// (agent/pod_cidr_gate.h), so every context a sync uses has them; the context built before the
+// Node is known (node == nullptr) is never synced and warns of nothing.
 ipvs::LocalDetector localDetector(const Config& config, const ipvs::Node* node,
                                   std::vector<std::string>& warnings) {
   ipvs::LocalDetector d;
@@ -47,7 +48,7 @@ ipvs::LocalDetector localDetector(const Config& config, const ipvs::Node* node,
       if (auto cidr = ipvs::Cidr::parse(part)) d.cidrs.push_back(*cidr);
   } else if (mode == "NodeCIDR") {
     if (node != nullptr) d.cidrs = node->podCIDRs;
-    if (d.cidrs.empty())
+    if (node != nullptr && d.cidrs.empty())
       warnings.push_back(
           "detectLocalMode NodeCIDR: the Node has no spec.podCIDRs yet; local traffic is not "
           "told apart until it has");

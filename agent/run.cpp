@@ -22,6 +22,7 @@
 #include "agent/http_server.h"
 #include "agent/metrics.h"
 #include "agent/node_context_builder.h"
+#include "agent/pod_cidr_gate.h"
 #include "agent/sync_reporter.h"
 #include "k8swatch/backoff.h"
 #include "k8swatch/watcher.h"
@@ -197,13 +198,13 @@ struct Source {
 // Builds the source without starting it. Building the Watcher throws on a bad kubeconfig, so this
 // runs before any thread that would have to be stopped on that error.
 std::optional<Source> makeSource(const Options& options, const std::string& nodeName,
-                                 reconcile::ChangeQueue& queue, k8swatch::RequestObserver& observer,
+                                 k8swatch::EventSink& sink, k8swatch::RequestObserver& observer,
                                  const Logger& root) {
   const Config& config = options.config;
   Source source;
   if (!config.agent.source.empty()) {
     source.file =
-        std::make_unique<FileSource>(config.agent.source, queue, root.withComponent("source"));
+        std::make_unique<FileSource>(config.agent.source, sink, root.withComponent("source"));
     return source;
   }
   k8swatch::WatcherOptions wo;
@@ -220,13 +221,51 @@ std::optional<Source> makeSource(const Options& options, const std::string& node
         withMaskedTokens(
             k8swatch::resolveClusterConfig(config.clientConnection.kubeconfig, options.master),
             root),
-        wo, queue);
+        wo, sink);
   } catch (const std::exception& e) {
     root.withComponent("agent").error("cannot configure the API client", {{"error", e.what()}});
     return std::nullopt;
   }
   return source;
 }
+
+// --- detect-local-mode NodeCIDR ---
+
+// With NodeCIDR the Node's podCIDRs gate the start and a change of them ends the agent (exit 1),
+// as in kube-proxy (agent/pod_cidr_gate.h). Other modes have no gate.
+std::unique_ptr<PodCidrGate> makePodCidrGate(const Config& config, const std::string& nodeName,
+                                             reconcile::ChangeQueue& queue,
+                                             std::atomic<bool>& changed, const Logger& log) {
+  if (effectiveDetectLocalMode(config) != "NodeCIDR") return nullptr;
+  PodCidrGateOptions options{nodeName, kPodCidrWaitTimeout, !config.agent.source.empty()};
+  return std::make_unique<PodCidrGate>(queue, std::move(options), ipvs::steadyClock(), log,
+                                       [&changed] {
+                                         changed = true;
+                                         kill(getpid(), SIGTERM);  // stops the queue
+                                       });
+}
+
+// Where changes come from and what ends the agent: the source (through the NodeCIDR gate, if
+// any) into the queue, the signal thread and the --config watch.
+struct Inputs {
+  reconcile::ChangeQueue queue;
+  std::atomic<bool> podCidrsChanged{false};
+  std::atomic<bool> configChanged{false};
+  std::unique_ptr<PodCidrGate> gate;
+  std::optional<Source> source;
+  std::thread signals;
+  std::unique_ptr<ConfigWatch> configWatch;
+
+  k8swatch::EventSink& sink() { return gate ? static_cast<k8swatch::EventSink&>(*gate) : queue; }
+  void stop() {
+    if (configWatch) configWatch->stop();
+    if (source) source->stop();
+    if (!signals.joinable()) return;
+    // Only the signal thread stops the queue; before that it waits for a signal.
+    if (!queue.stopped()) kill(getpid(), SIGTERM);
+    signals.join();
+  }
+};
 
 // --- HTTP set-up ---
 
@@ -303,19 +342,43 @@ int runAgent(const Options& options) {
   HttpService http;
   auto status = startStatusServers(http, config, health, registry, metrics, log);
   if (!status) return 1;
-  auto kernel = openKernel(config, log);
-  if (!kernel) return 1;
 
   const std::string nodeName = nodeNameOf(config);
+  Inputs in;
+  in.gate = makePodCidrGate(config, nodeName, in.queue, in.podCidrsChanged, log);
+  RestClientMetrics restClient(metrics);
+  in.source = makeSource(options, nodeName, in.sink(), restClient, root);
+  if (!in.source) return 1;
+  in.signals = signalThread(in.queue);
+  in.configWatch = watchConfigFile(options, in.configChanged, log);
+  const auto listStarted = ipvs::steadyClock().now();
+  in.source->start();
+  log.info("started",
+           {{"node", nodeName},
+            {"source", config.agent.source.empty() ? std::string("api") : config.agent.source}});
+  // kube-proxy waits for the podCIDRs before its proxier creates anything in the kernel.
+  if (in.gate) {
+    const auto waited = in.gate->wait([&in] { return in.queue.stopped(); }, &health);
+    if (waited != PodCidrGate::Outcome::kReady) {
+      in.stop();  // a signal during the wait is a clean stop, anything else a failed start-up
+      return waited == PodCidrGate::Outcome::kStopped && !in.configChanged ? 0 : 1;
+    }
+  }
+  auto kernel = openKernel(config, log);
+  if (!kernel) {
+    in.stop();
+    return 1;
+  }
+
   const auto nodeContext = nodeContextOf(config, nodeName, *kernel, log);
-  reconcile::ChangeQueue queue;  // before the reconciler: its dump thread wakes the queue
   reconcile::Reconciler reconciler(kernel->dataplane,
                                    reconcilerOptions(config, nodeContext(nullptr)),
                                    k8swatch::defaultRandom());
   // Periodic full resyncs dump the kernel on a thread of their own, so that changes are not
   // queued behind the dump (seconds at 10,000 Services).
   if (auto reader = kernel->dataplane.openReader()) {
-    reconciler.dumpInBackground(std::move(reader), [&queue] { queue.wake(); });
+    // `in` outlives the reconciler, whose destructor waits for a running dump.
+    reconciler.dumpInBackground(std::move(reader), [&in] { in.queue.wake(); });
   } else {
     log.warn("cannot open a second set of kernel sockets: full resyncs dump on the sync thread");
   }
@@ -331,31 +394,16 @@ int runAgent(const Options& options) {
   reconcile::HostRules hostRules(iptables, hostRulesOptions(config, kernel->families));
   HealthCheckServer healthChecks(http, reconciler.node().nodePortAddresses, health, metrics,
                                  root.withComponent("healthcheck"));
-
-  RestClientMetrics restClient(metrics);
-  auto source = makeSource(options, nodeName, queue, restClient, root);
-  if (!source) return 1;
-  std::thread signals = signalThread(queue);
-  std::atomic<bool> configChanged{false};
-  auto configWatch = watchConfigFile(options, configChanged, log);
-  const auto listStarted = ipvs::steadyClock().now();
-  source->start();
-  log.info("started",
-           {{"node", nodeName},
-            {"source", config.agent.source.empty() ? std::string("api") : config.agent.source}});
-
   SyncReporter reporter(root.withComponent("sync"), metrics, health, &healthChecks);
   reconcile::SyncLoop loop(
-      reconciler, queue, reporter, &hostRules, ipvs::steadyClock(),
+      reconciler, in.queue, reporter, &hostRules, ipvs::steadyClock(),
       {std::chrono::duration_cast<std::chrono::milliseconds>(config.ipvs.syncPeriod),
        std::chrono::duration_cast<std::chrono::milliseconds>(config.ipvs.minSyncPeriod), nodeName,
        nodeContext, agentStarted, listStarted});
   loop.run();
   log.info("stopping; the kernel state is left in place");
-  if (configWatch) configWatch->stop();
-  source->stop();
-  signals.join();
-  return configChanged ? 1 : 0;
+  in.stop();
+  return in.configChanged || in.podCidrsChanged ? 1 : 0;
 }
 
 }  // namespace agent

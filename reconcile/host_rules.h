@@ -41,7 +41,8 @@ class HostRules {
   // Updates the LoadBalancer no-node-access drops of the replanned Services.
   void noteReplanned(const ipvs::DesiredState& desired, std::span<const ipvs::ObjectKey> keys);
   // Restores the families whose rules changed (all of them with `force`). `local` is the
-  // node's current local-traffic detector (it changes when NodeCIDR's podCIDRs become known).
+  // node's current local-traffic detector (the first sync brings NodeCIDR's podCIDRs; a later
+  // change of them ends the agent before it gets here, see agent/pod_cidr_gate.h).
   ipvs::Result<void> sync(const ipvs::KernelState& kernel, const ipvs::LocalDetector& local,
                           bool force);
 

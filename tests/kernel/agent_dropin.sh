@@ -104,17 +104,33 @@ wait_masq "! -i veth+" dst,dst
 assert_eq "1" "$(masq_rule | wc -l)"
 stop_agent
 
-t_begin "NodeCIDR: no detector until the Node has podCIDRs, then ! -s <podCIDR>"
+t_begin "NodeCIDR, manifest Node without podCIDRs: a clear error and status 1 at once"
 start_agent $NODE_ARGS --detect-local-mode=NodeCIDR --cluster-cidr=10.244.0.0/16
-wait_masq "" src,dst
-assert_contains "$(cat /tmp/agent.log)" "NodeCIDR"
-# The node gains its podCIDRs (written to a new file and renamed, as editors do).
-awk '{print} /^  name: demo-node/ {n = 1} n && /^    topology/ {
-  print "spec:\n  podCIDR: 10.244.1.0/24\n  podCIDRs:\n    - 10.244.1.0/24"; n = 0}' \
-  /run/src/node.yaml >/run/node.yaml
-mv /run/node.yaml /run/src/node.yaml
+retry 100 sh -c "! kill -0 $AGENT" || t_die "still running without podCIDRs: $(cat /tmp/agent.log)"
+wait "$AGENT"
+assert_eq "1" "$?" "exit status"
+assert_contains "$(cat /tmp/agent.log)" "level=error msg=\"detect-local-mode NodeCIDR needs the Node's spec.podCIDRs"
+
+t_begin "NodeCIDR: ! -s <the Node's first podCIDR of the family>"
+# set_pod_cidr CIDR: the node's podCIDRs become CIDR (a new file renamed over, as editors do).
+set_pod_cidr() {
+  awk -v c="$1" '/^spec:/ {skip = 1; next} skip && /^  / {next} {skip = 0} {print}
+    /^  name: demo-node/ {n = 1} n && /^    topology/ {
+    print "spec:\n  podCIDR: " c "\n  podCIDRs:\n    - " c; n = 0}' \
+    /run/src/node.yaml >/run/node.yaml
+  mv /run/node.yaml /run/src/node.yaml
+}
+set_pod_cidr 10.244.1.0/24
+start_agent $NODE_ARGS --detect-local-mode=NodeCIDR --cluster-cidr=10.244.0.0/16
 wait_masq "! -s 10.244.1.0/24" dst,dst
 assert_eq "1" "$(masq_rule | wc -l)"
-stop_agent
+
+t_begin "NodeCIDR: changed podCIDRs end the agent with status 1, the old rule left in place"
+set_pod_cidr 10.244.9.0/24
+retry 100 sh -c "! kill -0 $AGENT" || t_die "still running after the change: $(cat /tmp/agent.log)"
+wait "$AGENT"
+assert_eq "1" "$?" "exit status"
+assert_contains "$(cat /tmp/agent.log)" "current Node PodCIDRs are different than previous PodCIDRs, restarting"
+assert_eq "1" "$(masq_rule | grep -c -F -- '! -s 10.244.1.0/24')" "the rule of the old podCIDR"
 
 t_summary
