@@ -134,11 +134,12 @@ asio::awaitable<void> Reflector::run() {
       case Outcome::kOk:
         break;
     }
-    co_await sleep_(backoff_.next(clock_.now()));
+    co_await sleep_(backoff_.next(clock_.now(), step.retryAfter));
   }
 }
 
 asio::awaitable<Reflector::Step> Reflector::failedStatus(const std::string& what) {
+  const auto wait = conn_.retryAfter();  // before the body: reading it may close the connection
   std::string body;
   json::value parsed;
   if (!co_await conn_.readAll(body, kErrorBodyLimit, options_.requestTimeout)) {
@@ -155,6 +156,10 @@ asio::awaitable<Reflector::Step> Reflector::failedStatus(const std::string& what
     step.outcome = Outcome::kTooLargeRv;
   } else if (s.code == 429) {
     step.outcome = Outcome::kRetryWatch;
+  }
+  if (wait) {
+    step.retryAfter = *wait;
+    step.error += "; Retry-After " + std::to_string(wait->count()) + " s";
   }
   co_return step;
 }

@@ -2,7 +2,8 @@
 // List+watch of one resource, as client-go's reflector does it: a LIST (resourceVersion=0 first,
 // paged), then WATCHes from the last seen resourceVersion with bookmarks, relisting after 410
 // Gone or "Too large resource version" (from "") and after a dropped stream (from the last seen
-// version), with exponential backoff between failures. Objects go through an ObjectCache.
+// version), with exponential backoff between failures, never shorter than a Retry-After the
+// server sends with a 429 or 5xx (as client-go honours it). Objects go through an ObjectCache.
 // Threading: one coroutine on the watcher's io_context; all members are touched only there.
 // Ownership: borrows the endpoint, cache, stats and clock from the Watcher.
 // Errors: never thrown; each failure is counted, logged once, remembered as lastError, and
@@ -61,6 +62,7 @@ class Reflector {
   struct Step {
     Outcome outcome = Outcome::kOk;
     std::string error;
+    Clock::Duration retryAfter{0};  // the server's Retry-After: the backoff waits at least this
   };
 
   asio::awaitable<Step> list(const std::string& fromRv);

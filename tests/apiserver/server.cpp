@@ -149,6 +149,7 @@ asio::awaitable<bool> FakeApiServer::Impl::handle(tcp::socket& socket, Request& 
       res = statusResponse(req, statusFaultCode,
                            statusFaultCode == 429 ? "TooManyRequests" : "InternalError",
                            "injected fault " + std::to_string(statusFaultCode));
+      if (!statusFaultRetryAfter.empty()) res.set(http::field::retry_after, statusFaultRetryAfter);
     } else if (!r || req.method() != http::verb::get) {
       res = statusResponse(req, 404, "NotFound", "the server could not find " + t.path);
     } else if (t.param("watch") == "true" || t.param("watch") == "1") {
@@ -271,8 +272,8 @@ void FakeApiServer::compact() {
   impl_->run([&] { impl_->store.compact(); });
 }
 
-void FakeApiServer::Impl::injectFault(Fault kind, unsigned count, unsigned status,
-                                      std::size_t size) {
+void FakeApiServer::Impl::injectFault(Fault kind, unsigned count, unsigned status, std::size_t size,
+                                      std::string retryAfter) {
   auto& im = *this;
   switch (kind) {
     case Fault::kDrop:
@@ -281,6 +282,7 @@ void FakeApiServer::Impl::injectFault(Fault kind, unsigned count, unsigned statu
     case Fault::kStatus:
       im.statusFaults = count;
       im.statusFaultCode = status;
+      im.statusFaultRetryAfter = std::move(retryAfter);
       break;
     case Fault::kGarbage:
       im.pushAll("{\"type\":\"ADDED\",\"object\":{\"kind\":nope}}\n");
@@ -312,8 +314,9 @@ void FakeApiServer::Impl::injectFault(Fault kind, unsigned count, unsigned statu
   }
 }
 
-void FakeApiServer::fault(Fault kind, unsigned count, unsigned status, std::size_t size) {
-  impl_->run([&] { impl_->injectFault(kind, count, status, size); });
+void FakeApiServer::fault(Fault kind, unsigned count, unsigned status, std::size_t size,
+                          std::string retryAfter) {
+  impl_->run([&] { impl_->injectFault(kind, count, status, size, std::move(retryAfter)); });
 }
 
 void FakeApiServer::bookmarkNow() {
