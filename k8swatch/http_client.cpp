@@ -70,6 +70,10 @@ std::optional<std::chrono::seconds> parseRetryAfter(std::string_view value) {
   return std::chrono::seconds(n);
 }
 
+bool isTimeout(const std::error_code& ec) {
+  return ec && ec == toStd(make_error_code(boost::beast::error::timeout));
+}
+
 std::string urlEncode(std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;

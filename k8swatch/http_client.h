@@ -51,6 +51,9 @@ ServerAddress parseServerUrl(const std::string& url);
 // day read as a day, so that any conversion of the result is safe; callers cap it further.
 std::optional<std::chrono::seconds> parseRetryAfter(std::string_view value);
 
+// True for the error get(), readBody() and readAll() return when their deadline passed.
+bool isTimeout(const std::error_code& ec);
+
 // Percent-encodes everything but RFC 3986 unreserved characters.
 std::string urlEncode(std::string_view s);
 

@@ -56,6 +56,12 @@ std::string describe(const StatusInfo& s) {
 
 }  // namespace
 
+std::chrono::milliseconds watchIdleLimit(const ReflectorOptions& options,
+                                         std::chrono::seconds watchTimeout) {
+  if (options.watchIdleTimeout.count() > 0) return options.watchIdleTimeout;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(watchTimeout + 30s);
+}
+
 Reflector::Reflector(asio::any_io_executor executor, ApiEndpoint& endpoint, ObjectCache& cache,
                      WatchStats& stats, const Clock& clock, SleepFn sleep, RandomFn random,
                      LogFn log, ReflectorOptions options)
@@ -268,9 +274,7 @@ asio::awaitable<Reflector::Step> Reflector::watch() {
   const auto timeout = options_.minWatchTimeout +
                        std::chrono::seconds(static_cast<std::int64_t>(
                            (random_ ? random_() : 0.0) * static_cast<double>(span.count())));
-  const auto idle = options_.watchIdleTimeout.count() > 0
-                        ? options_.watchIdleTimeout
-                        : std::chrono::duration_cast<std::chrono::milliseconds>(timeout + 30s);
+  const auto idle = watchIdleLimit(options_, timeout);
   const std::size_t before = conn_.connects();
   auto ec = co_await conn_.get(target(true, rv_, "", timeout), options_.requestTimeout);
   countReconnects(before);
@@ -296,6 +300,10 @@ asio::awaitable<Reflector::Step> Reflector::watch() {
   while (result.outcome == Outcome::kOk) {
     std::string_view piece;
     if (auto rec = co_await conn_.readBody(piece, idle)) {
+      if (isTimeout(rec)) {
+        co_return Step{Outcome::kRelist, "watch stream stalled: nothing for " +
+                                             std::to_string(idle.count()) + " ms; reconnecting"};
+      }
       co_return Step{Outcome::kRelist, "watch stream dropped: " + rec.message()};
     }
     if (piece.empty()) {

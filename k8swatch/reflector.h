@@ -39,6 +39,13 @@ struct ReflectorOptions {
   BackoffOptions backoff;
 };
 
+// How long an open watch may send nothing at all (no event, no bookmark, no chunk) before it
+// counts as stalled and is dropped and relisted: options.watchIdleTimeout, or by default the
+// watch's timeoutSeconds + 30 s. A healthy server ends every watch at timeoutSeconds, so a
+// stream still silent 30 s past that is a half-open connection (a dead peer, a lost route).
+std::chrono::milliseconds watchIdleLimit(const ReflectorOptions& options,
+                                         std::chrono::seconds watchTimeout);
+
 class Reflector {
  public:
   Reflector(asio::any_io_executor executor, ApiEndpoint& endpoint, ObjectCache& cache,

@@ -183,7 +183,7 @@ void FakeApiServer::Impl::pushAll(const std::string& bytes) {
 
 void FakeApiServer::Impl::bookmarkAll() {
   for (auto& w : watches) {
-    if (!w->bookmarks) continue;
+    if (!w->bookmarks || w->paused) continue;  // a paused watch is silent, as across a partition
     json::object obj{{"kind", resourceKind(w->resource)},
                      {"apiVersion", resourceApiVersion(w->resource)},
                      {"metadata", {{"resourceVersion", std::to_string(store.rv())}}}};

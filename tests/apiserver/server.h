@@ -33,7 +33,8 @@ enum class Fault {
   kOversize,  // write one valid event of `size` bytes into every open watch stream now
   kStall,     // the next `count` API requests are read but never answered
   kExpire,    // send an in-stream ERROR 410 (Expired) to every open watch and end it
-  kPause,     // open watches stop receiving changes (lost events, as across a partition)
+  kPause,     // open watches stay open but receive nothing more, not even bookmarks (lost
+              // events, as across a partition; a stalled stream)
 };
 
 class FakeApiServer {

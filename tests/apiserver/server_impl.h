@@ -47,7 +47,7 @@ struct WatchState {
   asio::steady_timer wake;
   bool drop = false;    // cut the connection without the final chunk
   bool end = false;     // finish the stream cleanly after the queue drains
-  bool paused = false;  // changes are not delivered (Fault::kPause)
+  bool paused = false;  // neither changes nor bookmarks are delivered (Fault::kPause)
 };
 
 struct FakeApiServer::Impl {

@@ -7,6 +7,7 @@
 
 #include "k8swatch/backoff.h"
 #include "k8swatch/http_client.h"
+#include "k8swatch/reflector.h"
 #include "tests/apiserver/server.h"
 #include "tests/unit/k8swatch/watch_harness.h"
 
@@ -121,4 +122,37 @@ TEST_CASE("apifaults: 429 with Retry-After while watching and events still arriv
   std::sort(after.begin(), after.end());
   CHECK(after == std::vector<Ms>{800ms, 800ms, 4000ms, 4000ms});
   CHECK(failures(h.watcher->stats()) == 4);
+}
+
+TEST_CASE("apifaults: the default watch idle limit is timeoutSeconds plus 30 s", "[apifaults]") {
+  k8swatch::ReflectorOptions o;
+  CHECK(k8swatch::watchIdleLimit(o, 300s) == 330000ms);
+  CHECK(k8swatch::watchIdleLimit(o, 600s) == 630000ms);
+  o.watchIdleTimeout = 1500ms;
+  CHECK(k8swatch::watchIdleLimit(o, 300s) == 1500ms);
+}
+
+TEST_CASE("apifaults: a watch that stalls is dropped after the idle limit and resumed",
+          "[apifaults]") {
+  fakeapi::ServerOptions so;
+  so.bookmarkInterval = 100ms;  // healthy watches are never silent for long
+  Harness h(so);
+  seed(h.server, 1);
+  h.server.start();
+  auto o = twoReflectors(h);
+  o.minWatchTimeout = 300s;  // the server would hold each watch open for five minutes
+  o.maxWatchTimeout = 300s;
+  o.watchIdleTimeout = 2s;  // the default would be 330 s: longer than waitFor's bound
+  h.startWatcher(o);
+  REQUIRE(h.sink.waitSynced());
+  REQUIRE(h.sink.waitFor([&] { return h.server.openWatches() == 2; }));
+  const auto before = h.watcher->stats().of(ResourceKind::kService);
+  h.server.fault(Fault::kPause);  // the open watches go silent: no events, no bookmarks
+  h.server.apply(service("during-stall", "10.0.6.1"));  // lost on the stalled stream
+  REQUIRE(h.sink.waitLog("svc+ default/during-stall"));
+  const auto stats = h.watcher->stats();
+  CHECK(stats.of(ResourceKind::kService).reconnects > before.reconnects);
+  CHECK(stats.of(ResourceKind::kService).failures > before.failures);
+  CHECK_THAT(stats.lastError, Catch::Contains("watch stream stalled: nothing for 2000 ms"));
+  h.sink.locked([&] { CHECK(h.sink.services.size() == 2); });
 }
