@@ -314,7 +314,11 @@ asio::awaitable<Reflector::Step> Reflector::watch() {
       co_return Step{};
     }
     counters_.bytesDecoded += piece.size();
-    if (!parser.feed(piece)) {
+    const bool fed = parser.feed(piece);
+    if (parser.peakBufferedBytes() > counters_.eventBufferPeak) {
+      counters_.eventBufferPeak = parser.peakBufferedBytes();  // only this thread writes it
+    }
+    if (!fed) {
       conn_.close();
       co_return Step{Outcome::kRelist, parser.error()};
     }

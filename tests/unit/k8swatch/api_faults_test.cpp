@@ -156,3 +156,35 @@ TEST_CASE("apifaults: a watch that stalls is dropped after the idle limit and re
   CHECK_THAT(stats.lastError, Catch::Contains("watch stream stalled: nothing for 2000 ms"));
   h.sink.locked([&] { CHECK(h.sink.services.size() == 2); });
 }
+
+TEST_CASE("apifaults: a 100 MiB watch event is rejected with memory bounded", "[apifaults]") {
+  Harness h;
+  seed(h.server, 1);
+  h.server.start();
+  auto o = twoReflectors(h);
+  const std::size_t bound = o.maxEventBytes;  // the default, 16 MiB
+  h.startWatcher(o);
+  REQUIRE(h.sink.waitSynced());
+  REQUIRE(h.sink.waitFor([&] { return h.server.openWatches() == 2; }));
+  h.server.fault(Fault::kOversize, 1, 0, 100u << 20);
+  h.server.apply(service("after-huge", "10.0.7.1"));
+  REQUIRE(h.sink.waitLog("svc+ default/after-huge"));
+  REQUIRE(h.sink.waitFor([&] {
+    const auto r = h.watcher->stats().rejectsByReason;
+    return r.count("oversize-event") && r.at("oversize-event") == 2;  // one per open watch
+  }));
+  const auto stats = h.watcher->stats();
+  CHECK(stats.of(ResourceKind::kService).relists == 0);  // skipped in place: no relist
+  CHECK(stats.of(ResourceKind::kService).failures == 0);
+  CHECK(stats.of(ResourceKind::kService).bytesDecoded > (100u << 20));  // it was all read
+  h.sink.locked([&] {
+    CHECK(h.sink.services.count("default/huge") == 0);
+    CHECK_THAT(h.sink.rejectMessages.back(), Catch::Contains("exceeds the bound of 16777216"));
+  });
+  // What the stream parser held at once: a fraction of the event (see event_stream_test for
+  // why up to 3 x the bound rather than the bound itself).
+  for (const auto kind : {ResourceKind::kService, ResourceKind::kEndpointSlice}) {
+    CHECK(stats.of(kind).eventBufferPeak >= bound);
+    CHECK(stats.of(kind).eventBufferPeak <= 3 * bound);
+  }
+}
