@@ -38,4 +38,14 @@ Clock::Duration Backoff::next(Clock::TimePoint now) {
   return std::chrono::duration_cast<Clock::Duration>(jittered);
 }
 
+Clock::Duration Backoff::next(Clock::TimePoint now, Clock::Duration atLeast) {
+  // A Retry-After longer than our own longest backoff is not obeyed in full: the API server's
+  // priority and fairness asks for seconds, so a larger value comes from a proxy or a broken
+  // server, and waiting longer than `max` would leave Services stale longer than any outage we
+  // back off from on our own. The exponential step still advances, as for any failure.
+  const Clock::Duration own = next(now);
+  const auto cap = std::chrono::duration_cast<Clock::Duration>(options_.max);
+  return std::max(own, std::min(atLeast, cap));
+}
+
 }  // namespace k8swatch

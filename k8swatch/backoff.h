@@ -38,6 +38,9 @@ class Backoff {
  public:
   Backoff(BackoffOptions options, RandomFn random);
   Clock::Duration next(Clock::TimePoint now);
+  // The same step, but never shorter than `atLeast` (a server's Retry-After), itself capped at
+  // `max`: see backoff.cpp for why the server's wish is capped.
+  Clock::Duration next(Clock::TimePoint now, Clock::Duration atLeast);
 
  private:
   BackoffOptions options_;

@@ -5,16 +5,37 @@
 #include <boost/json/monotonic_resource.hpp>
 #include <cctype>
 #include <cstring>
+#include <new>
 
 namespace k8swatch {
 
 namespace json = boost::json;
 
+void* EventStreamParser::CountingResource::do_allocate(std::size_t n, std::size_t align) {
+  void* p = ::operator new(n, std::align_val_t(align));
+  const std::size_t now = count_->live.fetch_add(n, std::memory_order_relaxed) + n;
+  std::size_t peak = count_->peak.load(std::memory_order_relaxed);
+  while (now > peak && !count_->peak.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+  }
+  return p;
+}
+
+void EventStreamParser::CountingResource::do_deallocate(void* p, std::size_t n, std::size_t align) {
+  count_->live.fetch_sub(n, std::memory_order_relaxed);
+  ::operator delete(p, std::align_val_t(align));
+}
+
 EventStreamParser::EventStreamParser(std::size_t maxEventBytes, EventFn onEvent,
                                      OversizeFn onOversize)
     : maxEventBytes_(maxEventBytes),
       onEvent_(std::move(onEvent)),
-      onOversize_(std::move(onOversize)) {}
+      onOversize_(std::move(onOversize)),
+      counting_(json::make_shared_resource<CountingResource>(count_)),
+      parser_(counting_) {}
+
+std::size_t EventStreamParser::peakBufferedBytes() const {
+  return count_->peak.load(std::memory_order_relaxed);
+}
 
 bool EventStreamParser::startValue(char c) {
   if (c != '{') {
@@ -25,7 +46,7 @@ bool EventStreamParser::startValue(char c) {
     return false;
   }
   // Each event's DOM lives in its own arena, freed at once when the event is done.
-  parser_.reset(json::make_shared_resource<json::monotonic_resource>(arenaSize_));
+  parser_.reset(json::make_shared_resource<json::monotonic_resource>(arenaSize_, counting_));
   skipping_ = false;
   valueBytes_ = 0;
   inString_ = false;

@@ -10,12 +10,19 @@
 // event are parsed, so invalid JSON there is an error whatever the event's size, while an event
 // over the bound is reported through OversizeFn once its end is scanned, whatever follows the
 // bound inside it.
+// Memory: everything the JSON parser holds for an event (its temporary stack and the event's
+// DOM arena) is drawn through one counting resource, whose high-water mark peakBufferedBytes()
+// reports, so the bound can be checked from outside, not only argued.
 
+#include <atomic>
+#include <boost/json/memory_resource.hpp>
 #include <boost/json/monotonic_resource.hpp>
+#include <boost/json/storage_ptr.hpp>
 #include <boost/json/stream_parser.hpp>
 #include <boost/json/value.hpp>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -35,8 +42,30 @@ class EventStreamParser {
   // Never after an error, whose position would otherwise depend on where the reads split.
   bool idle() const { return depth_ == 0 && error_.empty(); }
   std::size_t bytesConsumed() const { return consumed_; }
+  // The most bytes the JSON parser held at once (temporary stack plus DOM arena).
+  std::size_t peakBufferedBytes() const;
 
  private:
+  // Bytes live through the counting resource and their high-water mark. Atomic because an
+  // event's DOM (and the arena under it) may be freed on another thread.
+  struct BufferCount {
+    std::atomic<std::size_t> live{0};
+    std::atomic<std::size_t> peak{0};
+  };
+  // operator new/delete, counted into a BufferCount it shares with the parser.
+  class CountingResource final : public boost::json::memory_resource {
+   public:
+    explicit CountingResource(std::shared_ptr<BufferCount> count) : count_(std::move(count)) {}
+
+   private:
+    void* do_allocate(std::size_t n, std::size_t align) override;
+    void do_deallocate(void* p, std::size_t n, std::size_t align) override;
+    bool do_is_equal(const memory_resource& other) const noexcept override {
+      return this == &other;
+    }
+    std::shared_ptr<BufferCount> count_;
+  };
+
   bool startValue(char c);
   std::size_t scan(const char* p, std::size_t n);  // bytes up to and including the value's end
   bool forward(const char* p, std::size_t n, bool last);
@@ -44,6 +73,9 @@ class EventStreamParser {
   std::size_t maxEventBytes_;
   EventFn onEvent_;
   OversizeFn onOversize_;
+  std::shared_ptr<BufferCount> count_ = std::make_shared<BufferCount>();
+  // Shared: an event handed out keeps its arena, and so this resource, alive.
+  boost::json::storage_ptr counting_;
   boost::json::stream_parser parser_;
   std::size_t depth_ = 0;  // 0: between values
   bool inString_ = false;

@@ -1,5 +1,6 @@
 #include "k8swatch/http_client.h"
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -9,6 +10,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <charconv>
 
 namespace k8swatch {
 
@@ -51,6 +53,25 @@ ServerAddress parseServerUrl(const std::string& url) {
   if (a.host.empty()) throw ConfigError("no host in server URL " + url);
   if (a.port.empty()) a.port = a.tls ? "443" : "80";
   return a;
+}
+
+std::optional<std::chrono::seconds> parseRetryAfter(std::string_view value) {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  if (value.empty() ||
+      !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  constexpr std::int64_t kDay = 86400;
+  std::int64_t n = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+  if (ec == std::errc::result_out_of_range || n > kDay) return std::chrono::seconds(kDay);
+  if (ec != std::errc() || end != value.data() + value.size()) return std::nullopt;
+  return std::chrono::seconds(n);
+}
+
+bool isTimeout(const std::error_code& ec) {
+  return ec && ec == toStd(make_error_code(boost::beast::error::timeout));
 }
 
 std::string urlEncode(std::string_view s) {
@@ -218,6 +239,11 @@ std::string HttpConnection::header(std::string_view name) const {
   if (!parser_) return {};
   const auto it = parser_->get().find(beast::string_view(name.data(), name.size()));
   return it == parser_->get().end() ? std::string() : std::string(it->value());
+}
+
+std::optional<std::chrono::seconds> HttpConnection::retryAfter() const {
+  if (status_ != 429 && (status_ < 500 || status_ > 599)) return std::nullopt;
+  return parseRetryAfter(header("Retry-After"));
 }
 
 asio::awaitable<std::error_code> HttpConnection::readBody(std::string_view& out,

@@ -46,6 +46,14 @@ struct ServerAddress {
 // "https://host:port" -> parts. Throws ConfigError for a URL this client cannot use.
 ServerAddress parseServerUrl(const std::string& url);
 
+// A Retry-After value in the delta-seconds form (client-go's retryAfterSeconds reads only that
+// form too); nullopt for the HTTP-date form, a negative number or anything else. Values over a
+// day read as a day, so that any conversion of the result is safe; callers cap it further.
+std::optional<std::chrono::seconds> parseRetryAfter(std::string_view value);
+
+// True for the error get(), readBody() and readAll() return when their deadline passed.
+bool isTimeout(const std::error_code& ec);
+
 // Percent-encodes everything but RFC 3986 unreserved characters.
 std::string urlEncode(std::string_view s);
 
@@ -94,6 +102,9 @@ class HttpConnection {
                                        std::chrono::milliseconds timeout);
   unsigned status() const { return status_; }
   std::string header(std::string_view name) const;
+  // The wait the response asks for: Retry-After on a 429 or a 5xx, as client-go's checkWait
+  // reads it (other statuses: nullopt). Read it before the body: close() forgets the headers.
+  std::optional<std::chrono::seconds> retryAfter() const;
 
   // The next piece of the body into `out` (a view into an internal buffer, valid until the
   // next call). An empty view means the body ended; the connection is then reusable if the

@@ -67,6 +67,12 @@ std::string describe(const StatusInfo& s) {
 
 }  // namespace
 
+std::chrono::milliseconds watchIdleLimit(const ReflectorOptions& options,
+                                         std::chrono::seconds watchTimeout) {
+  if (options.watchIdleTimeout.count() > 0) return options.watchIdleTimeout;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(watchTimeout + 30s);
+}
+
 Reflector::Reflector(asio::any_io_executor executor, ApiEndpoint& endpoint, ObjectCache& cache,
                      WatchStats& stats, const Clock& clock, SleepFn sleep, RandomFn random,
                      LogFn log, ReflectorOptions options)
@@ -158,11 +164,12 @@ asio::awaitable<void> Reflector::run() {
       case Outcome::kNoWatchList:  // handled above
         break;
     }
-    co_await sleep_(backoff_.next(clock_.now()));
+    co_await sleep_(backoff_.next(clock_.now(), step.retryAfter));
   }
 }
 
 asio::awaitable<Reflector::Step> Reflector::failedStatus(const std::string& what) {
+  const auto wait = conn_.retryAfter();  // before the body: reading it may close the connection
   std::string body;
   json::value parsed;
   if (!co_await conn_.readAll(body, kErrorBodyLimit, options_.requestTimeout)) {
@@ -179,6 +186,10 @@ asio::awaitable<Reflector::Step> Reflector::failedStatus(const std::string& what
     step.outcome = Outcome::kTooLargeRv;
   } else if (s.code == 429) {
     step.outcome = Outcome::kRetryWatch;
+  }
+  if (wait) {
+    step.retryAfter = *wait;
+    step.error += "; Retry-After " + std::to_string(wait->count()) + " s";
   }
   co_return step;
 }
@@ -311,9 +322,7 @@ asio::awaitable<Reflector::Step> Reflector::watch(bool initialEvents, const std:
   const auto timeout = options_.minWatchTimeout +
                        std::chrono::seconds(static_cast<std::int64_t>(
                            (random_ ? random_() : 0.0) * static_cast<double>(span.count())));
-  const auto idle = options_.watchIdleTimeout.count() > 0
-                        ? options_.watchIdleTimeout
-                        : std::chrono::duration_cast<std::chrono::milliseconds>(timeout + 30s);
+  const auto idle = watchIdleLimit(options_, timeout);
   const std::size_t before = conn_.connects();
   auto ec =
       co_await conn_.get(target(true, initialEvents ? listFrom : rv_, "", timeout, initialEvents),
@@ -359,6 +368,10 @@ asio::awaitable<Reflector::Step> Reflector::watch(bool initialEvents, const std:
   while (result.outcome == Outcome::kOk) {
     std::string_view piece;
     if (auto rec = co_await conn_.readBody(piece, idle)) {
+      if (isTimeout(rec)) {
+        co_return ended({Outcome::kRelist, "watch stream stalled: nothing for " +
+                                               std::to_string(idle.count()) + " ms; reconnecting"});
+      }
       co_return ended({Outcome::kRelist, "watch stream dropped: " + rec.message()});
     }
     if (piece.empty()) {
@@ -374,7 +387,11 @@ asio::awaitable<Reflector::Step> Reflector::watch(bool initialEvents, const std:
       co_return ended({});
     }
     counters_.bytesDecoded += piece.size();
-    if (!parser.feed(piece)) {
+    const bool fed = parser.feed(piece);
+    if (parser.peakBufferedBytes() > counters_.eventBufferPeak) {
+      counters_.eventBufferPeak = parser.peakBufferedBytes();  // only this thread writes it
+    }
+    if (!fed) {
       conn_.close();
       co_return ended({Outcome::kRelist, parser.error()});
     }

@@ -2,7 +2,8 @@
 // List+watch of one resource, as client-go's reflector does it: a LIST (resourceVersion=0 first,
 // paged), then WATCHes from the last seen resourceVersion with bookmarks, relisting after 410
 // Gone or "Too large resource version" (from "") and after a dropped stream (from the last seen
-// version), with exponential backoff between failures. Objects go through an ObjectCache.
+// version), with exponential backoff between failures, never shorter than a Retry-After the
+// server sends with a 429 or 5xx (as client-go honours it). Objects go through an ObjectCache.
 // With `watchList`, each list is a streaming list instead (client-go's WatchListClient): one
 // WATCH with sendInitialEvents=true whose ADDED events are the list, ending at the BOOKMARK
 // annotated k8s.io/initial-events-end, after which the same stream goes on as the watch. A
@@ -44,6 +45,13 @@ struct ReflectorOptions {
   BackoffOptions backoff;
 };
 
+// How long an open watch may send nothing at all (no event, no bookmark, no chunk) before it
+// counts as stalled and is dropped and relisted: options.watchIdleTimeout, or by default the
+// watch's timeoutSeconds + 30 s. A healthy server ends every watch at timeoutSeconds, so a
+// stream still silent 30 s past that is a half-open connection (a dead peer, a lost route).
+std::chrono::milliseconds watchIdleLimit(const ReflectorOptions& options,
+                                         std::chrono::seconds watchTimeout);
+
 class Reflector {
  public:
   Reflector(asio::any_io_executor executor, ApiEndpoint& endpoint, ObjectCache& cache,
@@ -69,6 +77,7 @@ class Reflector {
     Outcome outcome = Outcome::kOk;
     std::string error;
     bool listed = false;  // a streaming list reached its end (whatever the stream did next)
+    Clock::Duration retryAfter{0};  // the server's Retry-After: the backoff waits at least this
   };
 
   asio::awaitable<Step> list(const std::string& fromRv);

@@ -34,6 +34,7 @@ WatchStatsSnapshot WatchStats::snapshot() const {
     o.reconnects = c.reconnects.load();
     o.failures = c.failures.load();
     o.objects = c.objects.load();
+    o.eventBufferPeak = c.eventBufferPeak.load();
     o.synced = c.synced.load();
   }
   std::lock_guard lock(mutex_);

@@ -27,16 +27,17 @@ struct ResourceCounters {
   std::atomic<std::uint64_t> bookmarks{0};
   std::atomic<std::uint64_t> errorEvents{0};
   std::atomic<std::uint64_t> bytesDecoded{0};
-  std::atomic<std::uint64_t> reconnects{0};  // connections opened after the first
-  std::atomic<std::uint64_t> failures{0};    // requests or streams that failed and backed off
-  std::atomic<std::uint64_t> objects{0};     // gauge: objects in the cache
+  std::atomic<std::uint64_t> reconnects{0};       // connections opened after the first
+  std::atomic<std::uint64_t> failures{0};         // requests or streams that failed and backed off
+  std::atomic<std::uint64_t> objects{0};          // gauge: objects in the cache
+  std::atomic<std::uint64_t> eventBufferPeak{0};  // most bytes one watch's parser held at once
   std::atomic<bool> synced{false};
 };
 
 struct ResourceCountersSnapshot {
   std::uint64_t lists = 0, listPages = 0, relists = 0, watches = 0, gone = 0, tooLargeRv = 0,
                 added = 0, modified = 0, deleted = 0, bookmarks = 0, errorEvents = 0,
-                bytesDecoded = 0, reconnects = 0, failures = 0, objects = 0;
+                bytesDecoded = 0, reconnects = 0, failures = 0, objects = 0, eventBufferPeak = 0;
   bool synced = false;
 };
 

@@ -149,6 +149,7 @@ asio::awaitable<bool> FakeApiServer::Impl::handle(tcp::socket& socket, Request& 
       res = statusResponse(req, statusFaultCode,
                            statusFaultCode == 429 ? "TooManyRequests" : "InternalError",
                            "injected fault " + std::to_string(statusFaultCode));
+      if (!statusFaultRetryAfter.empty()) res.set(http::field::retry_after, statusFaultRetryAfter);
     } else if (!r || req.method() != http::verb::get) {
       res = statusResponse(req, 404, "NotFound", "the server could not find " + t.path);
     } else if (t.param("watch") == "true" || t.param("watch") == "1") {
@@ -182,7 +183,7 @@ void FakeApiServer::Impl::pushAll(const std::string& bytes) {
 
 void FakeApiServer::Impl::bookmarkAll() {
   for (auto& w : watches) {
-    if (!w->bookmarks) continue;
+    if (!w->bookmarks || w->paused) continue;  // a paused watch is silent, as across a partition
     json::object obj{{"kind", resourceKind(w->resource)},
                      {"apiVersion", resourceApiVersion(w->resource)},
                      {"metadata", {{"resourceVersion", std::to_string(store.rv())}}}};
@@ -271,8 +272,8 @@ void FakeApiServer::compact() {
   impl_->run([&] { impl_->store.compact(); });
 }
 
-void FakeApiServer::Impl::injectFault(Fault kind, unsigned count, unsigned status,
-                                      std::size_t size) {
+void FakeApiServer::Impl::injectFault(Fault kind, unsigned count, unsigned status, std::size_t size,
+                                      std::string retryAfter) {
   auto& im = *this;
   switch (kind) {
     case Fault::kDrop:
@@ -281,6 +282,7 @@ void FakeApiServer::Impl::injectFault(Fault kind, unsigned count, unsigned statu
     case Fault::kStatus:
       im.statusFaults = count;
       im.statusFaultCode = status;
+      im.statusFaultRetryAfter = std::move(retryAfter);
       break;
     case Fault::kGarbage:
       im.pushAll("{\"type\":\"ADDED\",\"object\":{\"kind\":nope}}\n");
@@ -312,8 +314,9 @@ void FakeApiServer::Impl::injectFault(Fault kind, unsigned count, unsigned statu
   }
 }
 
-void FakeApiServer::fault(Fault kind, unsigned count, unsigned status, std::size_t size) {
-  impl_->run([&] { impl_->injectFault(kind, count, status, size); });
+void FakeApiServer::fault(Fault kind, unsigned count, unsigned status, std::size_t size,
+                          std::string retryAfter) {
+  impl_->run([&] { impl_->injectFault(kind, count, status, size, std::move(retryAfter)); });
 }
 
 void FakeApiServer::bookmarkNow() {

@@ -30,12 +30,14 @@ struct ServerOptions {
 
 enum class Fault {
   kDrop,      // cut every open watch stream now (no final chunk)
-  kStatus,    // the next `count` API requests get HTTP `status` (500, 429, 410, 504 ...)
+  kStatus,    // the next `count` API requests get HTTP `status` (500, 429, 410, 504 ...),
+              // with a Retry-After header carrying `retryAfter` verbatim when it is not empty
   kGarbage,   // write non-JSON into every open watch stream now
   kOversize,  // write one valid event of `size` bytes into every open watch stream now
   kStall,     // the next `count` API requests are read but never answered
   kExpire,    // send an in-stream ERROR 410 (Expired) to every open watch and end it
-  kPause,     // open watches stop receiving changes (lost events, as across a partition)
+  kPause,     // open watches stay open but receive nothing more, not even bookmarks (lost
+              // events, as across a partition; a stalled stream)
 };
 
 class FakeApiServer {
@@ -57,7 +59,8 @@ class FakeApiServer {
   std::uint64_t loadManifests(const std::string& path);         // file or directory
   bool remove(std::string_view kind, std::string_view ns, std::string_view name);
   void compact();
-  void fault(Fault kind, unsigned count = 1, unsigned status = 500, std::size_t size = 0);
+  void fault(Fault kind, unsigned count = 1, unsigned status = 500, std::size_t size = 0,
+             std::string retryAfter = {});
   void bookmarkNow();
   void setChunkSplit(std::size_t bytes);
   void setWatchList(std::string mode);  // see ServerOptions::watchList

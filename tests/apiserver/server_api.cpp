@@ -274,7 +274,8 @@ Response FakeApiServer::Impl::control(const Request& req, const Target& t) {
       const std::string count = t.param("count");
       const std::string size = t.param("size");
       injectFault(it->second.first, count.empty() ? 1u : static_cast<unsigned>(std::stoul(count)),
-                  it->second.second, size.empty() ? (17u << 20) : std::stoul(size));
+                  it->second.second, size.empty() ? (17u << 20) : std::stoul(size),
+                  t.param("retryAfter"));
     } else if (op == "requests") {
       std::string body;
       for (const auto& r : requests) body += r + "\n";

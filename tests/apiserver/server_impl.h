@@ -47,7 +47,7 @@ struct WatchState {
   asio::steady_timer wake;
   bool drop = false;    // cut the connection without the final chunk
   bool end = false;     // finish the stream cleanly after the queue drains
-  bool paused = false;  // changes are not delivered (Fault::kPause)
+  bool paused = false;  // neither changes nor bookmarks are delivered (Fault::kPause)
 };
 
 struct FakeApiServer::Impl {
@@ -77,7 +77,8 @@ struct FakeApiServer::Impl {
   std::uint64_t applyObject(boost::json::object obj);  // throws runtime_error
   void publish(const Event& ev);
   void bookmarkAll();
-  void injectFault(Fault kind, unsigned count, unsigned status, std::size_t size);
+  void injectFault(Fault kind, unsigned count, unsigned status, std::size_t size,
+                   std::string retryAfter);
   void pushAll(const std::string& bytes);
   void logRequest(std::string_view method, const std::string& target);
 
@@ -90,6 +91,7 @@ struct FakeApiServer::Impl {
   std::ofstream requestLog;
   unsigned statusFaults = 0;
   unsigned statusFaultCode = 500;
+  std::string statusFaultRetryAfter;  // "" : no Retry-After header
   unsigned stallFaults = 0;
   std::thread thread;
 };
