@@ -470,7 +470,8 @@ TEST_CASE("ENOBUFS on a large batch: a full resync re-reads the kernel and conve
   const Clock::TimePoint t0 = Clock::TimePoint{} + std::chrono::hours(1);
   loadBulk(r, t0);
 
-  // One sync, 1,000 IPVS adds: the kernel does them all but most of their ACKs are dropped.
+  // One sync, 1,000 IPVS adds in batches of ~50 with an ACK each: the kernel does them all,
+  // but most ACKs find the receive queue full and are dropped (ENOBUFS).
   const reconcile::SyncResult first = r.sync(t0);
   INFO("SO_RCVBUF " << dataplane->ipvs().receiveBufferBytes());
   CHECK(counters.enobufs.load() > 0);
@@ -479,6 +480,11 @@ TEST_CASE("ENOBUFS on a large batch: a full resync re-reads the kernel and conve
   CHECK(first.failures.size() == counters.lostReplies.load());
   for (const auto& f : first.failures) CHECK(f.error == std::errc::no_buffer_space);
   const std::uint64_t dumpsBefore = counters.dumps.load();
+  // ENOBUFS loses only ACKs: the kernel did every request. Another writer now undoes some of
+  // that work, acknowledged or not, so only a re-read of the kernel can put it back.
+  ipvsadm("-D -t " + bulkClusterIP(0) + ":80");
+  ipvsadm("-d -t " + bulkClusterIP(kBulkServices - 1) + ":80 -r " +
+          bulkEndpoint(kBulkServices - 1, 0) + ":8080");
 
   // The syncs the schedule asks for, until a full one reads the kernel with nothing uncertain.
   Clock::TimePoint t = t0;
