@@ -105,6 +105,7 @@ ipvs::ApplyReport IpvsClient::apply(std::span<const ipvs::Operation> ops) {
     opIndex.push_back(i);
   }
   BatchLimits limits{options_.batchMessages, options_.batchBytes, options_.ackEveryRequest};
+  limits.testOnlyOverrunReceiveQueue = options_.testOnlyOverrunReceiveQueue;
   if (options_.oneByOne) limits.maxMessages = 1;
   const BatchOutcome out = socket_.transact(*packed_, limits);
   for (std::size_t j = 0; j < opIndex.size(); ++j) report.results[opIndex[j]] = out.results[j];

@@ -43,6 +43,10 @@ struct IpvsOptions {
   bool oneByOne = false;               // one request per round trip: the benchmark's baseline
   // Ask for an ACK from every request instead of only the last of each batch (AckMode).
   bool ackEveryRequest = false;
+  // TEST ONLY, never set by the agent's flags: batches are not bounded by SO_RCVBUF, so with
+  // ackEveryRequest and a small socketBufferBytes a large apply() overruns the receive queue
+  // (ENOBUFS, stateUncertain). See BatchLimits::testOnlyOverrunReceiveQueue.
+  bool testOnlyOverrunReceiveQueue = false;
   int socketBufferBytes = 4 * 1024 * 1024;
   std::chrono::milliseconds replyTimeout{10000};
 };

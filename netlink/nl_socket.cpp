@@ -249,7 +249,9 @@ ipvs::Result<NetlinkSocket> NetlinkSocket::open(const SocketOptions& options) {
 }
 
 std::size_t NetlinkSocket::safeBatchMessages(const BatchLimits& limits) const {
-  const std::size_t budget = static_cast<std::size_t>(rcvbuf_) / 2 / kAckTruesize;
+  const std::size_t budget = limits.testOnlyOverrunReceiveQueue
+                                 ? kMaxIov
+                                 : static_cast<std::size_t>(rcvbuf_) / 2 / kAckTruesize;
   return std::clamp<std::size_t>(std::min({limits.maxMessages, budget, kMaxIov}), 1, kMaxIov);
 }
 

@@ -102,6 +102,10 @@ struct BatchLimits {
   std::size_t maxMessages = 256;     // per sendmsg; 1 means one request per round trip
   std::size_t maxBytes = 64 * 1024;  // per sendmsg
   bool ackEveryRequest = false;      // AckMode::kEvery instead of kLastOnly
+  // TEST ONLY, never set by the agent: drops the SO_RCVBUF bound of safeBatchMessages, so that
+  // with ackEveryRequest and a small buffer one batch's ACKs overrun the receive queue and the
+  // kernel reports ENOBUFS. The kernel test of the recovery path uses it.
+  bool testOnlyOverrunReceiveQueue = false;
 };
 
 struct BatchOutcome {
@@ -146,7 +150,8 @@ class NetlinkSocket {
   int fd() const;
   // The effective SO_RCVBUF, which bounds how many ACKs one batch may produce.
   int receiveBufferBytes() const { return rcvbuf_; }
-  // Messages per batch that the receive buffer can hold the ACKs of, at most `limits`.
+  // Messages per batch that the receive buffer can hold the ACKs of, at most `limits` (with
+  // testOnlyOverrunReceiveQueue: `limits` alone, up to the iovec limit).
   std::size_t safeBatchMessages(const BatchLimits& limits) const;
 
   // Sends the requests, many per sendmsg, each with NLM_F_REQUEST and its own sequence number,

@@ -1,12 +1,13 @@
 #!/bin/sh
 # IpvsClient against the real kernel (guest side). The Catch2 binary compares every write with
-# ipvsadm; this script adds real traffic: a weight-0 real server gets no new connections.
+# ipvsadm (and checks the recovery from a provoked ENOBUFS); this script adds real traffic: a
+# weight-0 real server gets no new connections.
 . /test/lib/testlib.sh
 net_init
 # Real servers without a namespace must be unicast-routable.
 route_cover 10.244.0.0/16 fd00:244::/64
 
-t_begin "IpvsClient vs ipvsadm: kinds, batches, idempotency, foreign VS, timeouts"
+t_begin "IpvsClient vs ipvsadm: kinds, batches, idempotency, foreign VS, timeouts, ENOBUFS recovery"
 ipvs_netlink_kernel_tests --durations yes >/tmp/catch.log 2>&1
 rc=$?
 sed 's/^/  | /' /tmp/catch.log | tail -n 150

@@ -3,6 +3,9 @@
 // (-Sn, -Ln --thresholds, --stats --exact, --timeout), and compares both with the state the
 // operations should have produced (ipvs::applyTo on an in-memory KernelState).
 //
+// The ENOBUFS case drives reconcile::Reconciler over a KernelDataplane whose socket is made to
+// overrun (IpvsOptions::testOnlyOverrunReceiveQueue) and checks the recovery the same way.
+//
 // Each test case starts from an empty IPVS table (ipvsadm -C: guest only). The hidden
 // [traffic-*] cases are steps of the traffic check, driven by the guest script between HTTP
 // requests.
@@ -18,6 +21,8 @@
 #include "ipvs/kernel_text.h"
 #include "ipvs/operation.h"
 #include "netlink/ipvs_client.h"
+#include "netlink/kernel_dataplane.h"
+#include "reconcile/reconciler.h"
 
 using namespace ipvs;
 using netlink::IpvsClient;
@@ -399,6 +404,118 @@ TEST_CASE("already-done operations are idempotent, real errors are reported", "[
   CHECK(c.operationCount(IpvsOpKind::kAddDest, IpvsOpResult::kOk) == 1);
   applyTo(model, ops[10]);
   checkKernel(client, model);
+}
+
+namespace {
+
+// A ClusterIP Service with one port and `endpoints` endpoints on another node; what the agent
+// must program for it is one virtual server and `endpoints` masquerading real servers.
+constexpr int kBulkServices = 200;
+constexpr int kBulkEndpoints = 4;
+
+std::string bulkClusterIP(int i) { return "10.96.100." + std::to_string(i + 1); }
+std::string bulkEndpoint(int i, int e) {
+  return "10.244." + std::to_string(10 + i) + "." + std::to_string(e + 1);
+}
+
+void loadBulk(reconcile::Reconciler& r, Clock::TimePoint at) {
+  for (int i = 0; i < kBulkServices; ++i) {
+    Service svc;
+    svc.key = {"bulk", "s" + std::to_string(i)};
+    svc.clusterIPs = {ip(bulkClusterIP(i).c_str())};
+    svc.ipFamilies = {Family::kV4};
+    svc.ports = {{"http", Protocol::kTcp, 80, 0, "8080"}};
+    r.upsertService(svc, at);
+    EndpointSlice slice;
+    slice.key = {"bulk", "s" + std::to_string(i) + "-x"};
+    slice.serviceName = svc.key.name;
+    slice.ports = {{"http", Protocol::kTcp, 8080}};
+    for (int e = 0; e < kBulkEndpoints; ++e) {
+      Endpoint ep;
+      ep.address = ip(bulkEndpoint(i, e).c_str());
+      ep.nodeName = "other";
+      slice.endpoints.push_back(ep);
+    }
+    r.upsertSlice(slice, at);
+  }
+}
+
+reconcile::Reconciler::Options bulkOptions() {
+  NodeContext node;
+  node.nodeName = "node-a";
+  node.families = {Family::kV4};
+  reconcile::RetryPolicy retry;
+  retry.max = std::chrono::seconds(30);
+  return {node, std::nullopt, retry};
+}
+
+}  // namespace
+
+TEST_CASE("ENOBUFS on a large batch: a full resync re-reads the kernel and converges",
+          "[ipvs-kernel][enobufs]") {
+  KernelState model = freshWithForeign();
+  int absent = 0;
+  run("/usr/sbin/ip link del kube-ipvs0", &absent);  // left by a failed earlier run, if any
+  netlink::KernelDataplaneOptions options;
+  options.ipvs.testOnlyOverrunReceiveQueue = true;
+  options.ipvs.ackEveryRequest = true;
+  options.ipvs.batchMessages = 1024;
+  options.ipvs.socketBufferBytes = 4096;  // SO_RCVBUF 8 KiB: the ACKs of about ten requests
+  options.ipvs.batchBytes = 6 * 1024;     // within SO_SNDBUF (8 KiB), ~50 requests
+  auto dataplane = netlink::KernelDataplane::open(options);
+  INFO((dataplane ? "" : dataplane.error().message()));
+  REQUIRE(dataplane.has_value());
+  const netlink::IpvsCounters& counters = dataplane->ipvs().counters();
+  reconcile::Reconciler r(*dataplane, bulkOptions());
+  const Clock::TimePoint t0 = Clock::TimePoint{} + std::chrono::hours(1);
+  loadBulk(r, t0);
+
+  // One sync, 1,000 IPVS adds in batches of ~50 with an ACK each: the kernel does them all,
+  // but most ACKs find the receive queue full and are dropped (ENOBUFS).
+  const reconcile::SyncResult first = r.sync(t0);
+  INFO("SO_RCVBUF " << dataplane->ipvs().receiveBufferBytes());
+  CHECK(counters.enobufs.load() > 0);
+  CHECK(counters.lostReplies.load() > 0);
+  CHECK(first.fullResyncScheduled);
+  CHECK(first.failures.size() == counters.lostReplies.load());
+  for (const auto& f : first.failures) CHECK(f.error == std::errc::no_buffer_space);
+  const std::uint64_t dumpsBefore = counters.dumps.load();
+  // ENOBUFS loses only ACKs: the kernel did every request. Another writer now undoes some of
+  // that work, acknowledged or not, so only a re-read of the kernel can put it back.
+  ipvsadm("-D -t " + bulkClusterIP(0) + ":80");
+  ipvsadm("-d -t " + bulkClusterIP(kBulkServices - 1) + ":80 -r " +
+          bulkEndpoint(kBulkServices - 1, 0) + ":8080");
+
+  // The syncs the schedule asks for, until a full one reads the kernel with nothing uncertain.
+  Clock::TimePoint t = t0;
+  bool converged = false;
+  for (int i = 0; i < 20 && !converged; ++i) {
+    const auto due = r.nextDue();
+    REQUIRE(due.has_value());
+    t = std::max(t, *due);
+    const reconcile::SyncResult res = r.sync(t);
+    converged = res.full && !res.fullResyncScheduled && res.failures.empty();
+  }
+  REQUIRE(converged);
+  CHECK(counters.dumps.load() > dumpsBefore);  // the resync re-read the kernel
+  const reconcile::SyncResult after = r.sync(t + std::chrono::seconds(1), true);
+  CHECK(after.operations == 0);
+  CHECK(after.failures.empty());
+  CHECK_FALSE(after.fullResyncScheduled);
+
+  // The kernel read back (IpvsClient dump and ipvsadm -Sn): every desired virtual and real
+  // server exactly once, the foreign one untouched, nothing else.
+  for (int i = 0; i < kBulkServices; ++i) {
+    const VirtualServer v = vs(bulkClusterIP(i).c_str(), 80, Protocol::kTcp, "rr");
+    applyTo(model, AddVirtualServer{v});
+    for (int e = 0; e < kBulkEndpoints; ++e)
+      applyTo(model, AddRealServer{v.key, rs(bulkEndpoint(i, e).c_str(), 8080)});
+  }
+  IpvsClient reader = openClient();
+  checkKernel(reader, model);
+  CHECK(lines(ipvsadm("-Sn")).size() == kBulkServices * (1 + kBulkEndpoints) + 2);
+  ipvsadm("-C");
+  run("/usr/sbin/ip link del kube-ipvs0");
 }
 
 // ---- traffic steps, driven by ipvs_netlink.sh around its HTTP requests ----

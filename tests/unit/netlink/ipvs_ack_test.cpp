@@ -1,7 +1,12 @@
 // The batching logic without a socket: ACK/sequence matching fed with synthetic reply
-// datagrams, the error categories, and the single idempotency rule.
+// datagrams, the error categories, and the single idempotency rule; and, on an unprivileged
+// rtnetlink socket, the batch bound SO_RCVBUF sets.
+#include <linux/netlink.h>
+
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 
 #include "ipvs_test_util.h"
@@ -230,4 +235,22 @@ TEST_CASE("operation kinds have stable metric names", "[ipvs][batch]") {
   CHECK(netlink::ipvsOpKind(BindAddress{}) == IpvsOpKind::kOther);
   CHECK(netlink::ipvsOpKindName(IpvsOpKind::kAddDest) == "add_dest");
   CHECK(netlink::ipvsOpResultName(netlink::IpvsOpResult::kIdempotent) == "idempotent");
+}
+
+TEST_CASE("the batch bound follows SO_RCVBUF unless the test-only overrun knob drops it",
+          "[ipvs][batch][enobufs]") {
+  // A NETLINK_ROUTE socket needs no privilege; only its receive buffer matters here.
+  auto socket = netlink::NetlinkSocket::open({NETLINK_ROUTE, 4096, std::chrono::seconds(1)});
+  REQUIRE(socket.has_value());
+  const auto rcvbuf = static_cast<std::size_t>(socket->receiveBufferBytes());
+  INFO("SO_RCVBUF " << rcvbuf);
+  REQUIRE(rcvbuf < 64 * 1024);
+  netlink::BatchLimits limits;
+  limits.maxMessages = 1000;
+  const std::size_t bounded = socket->safeBatchMessages(limits);
+  CHECK(bounded == std::max<std::size_t>(1, rcvbuf / 2 / 1024));
+  limits.testOnlyOverrunReceiveQueue = true;
+  CHECK(socket->safeBatchMessages(limits) == 1000);
+  limits.maxMessages = 5000;
+  CHECK(socket->safeBatchMessages(limits) == 1024);  // still one sendmsg's iovec limit
 }

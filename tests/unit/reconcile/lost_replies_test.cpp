@@ -1,8 +1,9 @@
 // Lost netlink replies (ENOBUFS on the receive queue, a reply timeout): the kernel may or may
 // not have done the work, so the reconciler must not trust its mirror; it schedules a full
 // resync, which re-reads the kernel and converges. The agent's own batches cannot overrun the
-// receive queue (NetlinkSocket::safeBatchMessages bounds them by SO_RCVBUF), so this path is
-// shown here with a dataplane that loses replies, not against the kernel (docs/reliability.md).
+// receive queue (NetlinkSocket::safeBatchMessages bounds them by SO_RCVBUF); a dataplane that
+// loses replies shows it here, also with the work itself lost (a kernel ENOBUFS drops only ACKs).
+// kernel.ipvs.netlink provokes a real ENOBUFS with a test-only option (docs/reliability.md).
 
 #include <catch2/catch.hpp>
 #include <string>
