@@ -63,7 +63,7 @@ void SyncReporter::changesQueued(std::size_t serviceChanges, std::size_t endpoin
 }
 
 bool worthTrimmingHeap(const reconcile::SyncReport& report) {
-  return report.first || report.result.full || report.result.operations >= kTrimHeapAfterOperations;
+  return report.first || report.result.operations >= kTrimHeapAfterOperations;
 }
 
 void SyncReporter::synced(const reconcile::SyncReport& report) {

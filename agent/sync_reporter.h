@@ -52,9 +52,10 @@ inline constexpr char kMetricNetlinkOperations[] = "ipvs_agent_netlink_operation
 inline constexpr char kMetricSyncPhaseDuration[] = "ipvs_agent_sync_phase_duration_seconds";
 
 // Whether a sync freed enough to hand the heap's free pages back to the kernel (malloc_trim):
-// the first sync, full resyncs (the whole kernel state was read, planned and dropped) and large
-// plans. glibc keeps freed memory resident otherwise, so VmRSS after a 10k-Service sync stayed
-// near its peak.
+// the first sync and large plans. glibc keeps freed memory resident otherwise, so VmRSS after a
+// 10k-Service first sync stayed near its peak. Not after every periodic full resync: what it
+// frees (the observed kernel state) is allocated again one sync period later, and trimming it
+// would only add page faults to each resync.
 inline constexpr std::size_t kTrimHeapAfterOperations = 1000;
 bool worthTrimmingHeap(const reconcile::SyncReport& report);
 
