@@ -1,5 +1,7 @@
 #include "agent/sync_reporter.h"
 
+#include <malloc.h>
+
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -60,6 +62,10 @@ void SyncReporter::changesQueued(std::size_t serviceChanges, std::size_t endpoin
   metrics_.endpointChangesPending.set(static_cast<double>(endpointChanges));
 }
 
+bool worthTrimmingHeap(const reconcile::SyncReport& report) {
+  return report.first || report.result.operations >= kTrimHeapAfterOperations;
+}
+
 void SyncReporter::synced(const reconcile::SyncReport& report) {
   const auto& result = report.result;
   if (report.hostRulesError) {
@@ -76,6 +82,7 @@ void SyncReporter::synced(const reconcile::SyncReport& report) {
                  {{"service", e.service.str()}, {"port", e.port}, {"error", e.error}});
   }
   logReport(report);
+  if (worthTrimmingHeap(report)) malloc_trim(0);
   publishMetrics(report);
   publishPhases(report);
   metrics_.syncProxyRulesDuration.observe(seconds(report.finished - report.started));

@@ -8,9 +8,7 @@ namespace {
 
 enum class Topology { kNone, kSameNode, kSameZone };
 
-bool contains(const std::vector<std::string>& v, const std::string& s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
-}
+bool contains(const NameList& v, const std::string& s) { return v.contains(s); }
 
 Topology topologyMode(std::span<const EndpointView> eps, const NodeContext& node) {
   bool allNodeHints = true, forNode = false, allZoneHints = true, forZone = false;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ipvs/address.h"
+#include "ipvs/name.h"
 
 namespace ipvs {
 
@@ -81,10 +82,11 @@ struct Endpoint {
   bool ready = true;
   bool serving = true;
   bool terminating = false;
-  std::string nodeName;
-  std::string zone;
-  std::vector<std::string> hintZones;  // hints.forZones[].name
-  std::vector<std::string> hintNodes;  // hints.forNodes[].name
+  // Interned and compact: 10^5 endpoints share a few node and zone names (ipvs/name.h).
+  Name nodeName;
+  Name zone;
+  NameList hintZones;  // hints.forZones[].name
+  NameList hintNodes;  // hints.forNodes[].name
 
   bool operator==(const Endpoint&) const = default;
 };

@@ -26,7 +26,7 @@ bool readConditions(DecodeContext& ctx, const json::object& c, ipvs::Endpoint& e
 }
 
 bool readHintNames(DecodeContext& ctx, const json::object& hints, std::string_view key,
-                   std::vector<std::string>& out) {
+                   ipvs::NameList& out) {
   const json::array* a = detail::optArray(ctx, hints, key);
   if (a == nullptr) return ctx.ok();
   if (a->size() > kMaxAddresses) return ctx.fail(reason::kTooLarge, key, "too many hints");
@@ -39,7 +39,7 @@ bool readHintNames(DecodeContext& ctx, const json::object& hints, std::string_vi
       ctx.withinIndex(key, i);
       return false;
     }
-    if (name) out.emplace_back(*name);
+    if (name) out.push_back(ipvs::Name(*name));
   }
   return true;
 }
@@ -84,7 +84,7 @@ bool readEndpoint(DecodeContext& ctx, const json::object& o, ipvs::Family family
     } else if (key == "nodeName" || key == "zone") {
       const auto s = detail::asName(ctx, v, key);
       if (!s) return false;
-      (key == "zone" ? ep.zone : ep.nodeName) = std::string(*s);
+      (key == "zone" ? ep.zone : ep.nodeName) = ipvs::Name(*s);
     } else if (key == "hints") {
       const auto* h = v.if_object();
       if (h == nullptr) return ctx.fail(reason::kBadType, key, "want object");

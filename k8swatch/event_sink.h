@@ -21,7 +21,8 @@ class EventSink {
   virtual void serviceUpdated(ipvs::Service svc) = 0;  // added or modified
   virtual void serviceDeleted(const ipvs::ObjectKey& key) = 0;
   virtual void sliceUpdated(ipvs::EndpointSlice slice) = 0;
-  virtual void sliceDeleted(const ipvs::EndpointSlice& last) = 0;  // last known state
+  // `last` carries the slice's identity (key, serviceName, resourceVersion), not its endpoints.
+  virtual void sliceDeleted(const ipvs::EndpointSlice& last) = 0;
   virtual void nodeUpdated(ipvs::Node node) = 0;
   virtual void nodeDeleted(const std::string& /*name*/) {}  // the agent's own Node went away
   virtual void synced(ResourceKind kind) = 0;               // its first full list is applied

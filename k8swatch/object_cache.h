@@ -1,10 +1,11 @@
 #pragma once
-// The reflector's store for one resource: the last good model struct of every object (not its
-// JSON), used to suppress unchanged re-deliveries, to hand sliceDeleted() the last state, and to
-// find deletions when a relist replaces the whole set. It decodes, dedupes and forwards to the
-// EventSink. Never emptied by a relist: a relist marks what it sees, then deletes the rest.
-// Threading: the watcher's thread only. Errors: bad objects are rejected alone (sink +
-// counter); an invalid new version leaves the last good one in place.
+// The reflector's store for one resource: the key, resourceVersion (and, for EndpointSlices,
+// Service name) of every accepted object, never the object itself: enough to suppress unchanged
+// re-deliveries, to name what sliceDeleted() deletes, and to find deletions when a relist
+// replaces the whole set. The objects go to the EventSink, whose consumer keeps the one copy. It
+// decodes, dedupes and forwards to the EventSink. Never emptied by a relist: a relist marks what it
+// sees, then deletes the rest. Threading: the watcher's thread only. Errors: bad objects are
+// rejected alone (sink + counter); an invalid new version leaves the last good one in place.
 
 #include <boost/json/fwd.hpp>
 #include <memory>

@@ -161,3 +161,18 @@ TEST_CASE("sync phases: every sync observes each phase, and start, list and wait
   CHECK(has("ipvs_agent_sync_phase_duration_seconds_count{phase=\"ipvs\"} 2\n"));
   CHECK(has("ipvs_agent_sync_phase_duration_seconds_count{phase=\"plan\"} 2\n"));
 }
+
+TEST_CASE("the heap is trimmed after the first sync and large plans only", "[sync_reporter]") {
+  ipvs::DesiredState desired;
+  reconcile::ClusterCache cluster;
+  reconcile::SyncReport report(desired, cluster);
+  report.result.operations = agent::kTrimHeapAfterOperations - 1;
+  CHECK_FALSE(agent::worthTrimmingHeap(report));  // an ordinary endpoint change
+  report.result.operations = agent::kTrimHeapAfterOperations;
+  CHECK(agent::worthTrimmingHeap(report));
+  report.result.operations = 0;
+  report.result.full = true;  // a periodic resync reallocates what it frees next period
+  CHECK_FALSE(agent::worthTrimmingHeap(report));
+  report.first = true;
+  CHECK(agent::worthTrimmingHeap(report));
+}

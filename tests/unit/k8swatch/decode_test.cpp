@@ -215,8 +215,8 @@ TEST_CASE("decode: EndpointSlice with conditions defaults and hints", "[decode]"
   CHECK((e0.ready && e0.serving && !e0.terminating));
   CHECK(e0.nodeName == "n1");
   CHECK(e0.zone == "z1");
-  CHECK(e0.hintZones == std::vector<std::string>{"z1", "z2"});
-  CHECK(e0.hintNodes == std::vector<std::string>{"n1"});
+  CHECK(e0.hintZones == ipvs::NameList{"z1", "z2"});
+  CHECK(e0.hintNodes == ipvs::NameList{"n1"});
   CHECK((!s.endpoints[1].ready && !s.endpoints[1].serving && !s.endpoints[1].terminating));
   CHECK((!s.endpoints[2].ready && s.endpoints[2].serving && s.endpoints[2].terminating));
   CHECK((s.endpoints[3].ready && s.endpoints[3].serving && !s.endpoints[3].terminating));
