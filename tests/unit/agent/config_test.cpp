@@ -517,7 +517,7 @@ conntrack: {maxPerCore: 0, min: 0, tcpEstablishedTimeout: 0s, tcpCloseWaitTimeou
   CHECK(c.conntrack.tcpCloseWaitTimeout == 0s);
 }
 
-TEST_CASE("A bare IP in a bind address gets the default port; IPv6 binds default to [::]",
+TEST_CASE("A bare IP in a bind address gets the default port - IPv6 binds default to [::]",
           "[config]") {
   Config c = parse("healthzBindAddress: 10.0.0.1\nmetricsBindAddress: \"::1\"\n");
   CHECK(c.healthzBindAddress == "10.0.0.1:10256");

@@ -45,7 +45,7 @@ TEST_CASE("config watch: a rewrite with the same bytes or a touch is no change",
   CHECK(watch.changed());
 }
 
-TEST_CASE("config watch: a missing file is no change; its return with new content is",
+TEST_CASE("config watch: a missing file is no change - its return with new content is",
           "[config_watch]") {
   TempConfig t;
   agent::ConfigWatch watch(t.file, 1h, [] {});

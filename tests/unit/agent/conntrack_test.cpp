@@ -132,7 +132,7 @@ TEST_CASE("the maximum is raised but never lowered", "[conntrack]") {
   CHECK(host.get("sys/module/nf_conntrack/parameters/hashsize") == "524288\n");
 }
 
-TEST_CASE("zero values leave the kernel alone; the optional ones are written when set",
+TEST_CASE("zero values leave the kernel alone - the optional ones are written when set",
           "[conntrack]") {
   FakeHost host;
   host.kernelDefaults();

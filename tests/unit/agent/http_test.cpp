@@ -403,7 +403,7 @@ TEST_CASE("A chunked request is refused before its chunk-size line is buffered",
   CHECK(request(port, "/healthz")->status == 200);
 }
 
-TEST_CASE("Idle connections beyond the cap evict the oldest; probes keep answering", "[http]") {
+TEST_CASE("Idle connections beyond the cap evict the oldest - probes keep answering", "[http]") {
   HttpService svc;
   RejectCounts rejects;
   HttpLimits limits;

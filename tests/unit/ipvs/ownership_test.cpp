@@ -25,7 +25,7 @@ void addVs(KernelState& k, const char* addr, std::uint16_t p, Protocol proto = P
 
 }  // namespace
 
-TEST_CASE("S13: stale owned VSs go; excluded, foreign and other-family ones stay", "[owner]") {
+TEST_CASE("S13: stale owned VSs go - excluded, foreign and other-family ones stay", "[owner]") {
   NodeContext n = node();
   n.excludeCIDRs = {cidr("3.3.3.0/24"), cidr("4.4.4.0/24")};
   Harness h(n);

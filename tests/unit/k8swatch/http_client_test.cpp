@@ -94,7 +94,7 @@ TEST_CASE("http client: chunk extensions are parsed and skipped", "[http_client]
   CHECK(out.bodyBytes == "hello");
 }
 
-TEST_CASE("http client: an endless chunk extension fails the read; memory stays bounded",
+TEST_CASE("http client: an endless chunk extension fails the read - memory stays bounded",
           "[http_client]") {
   // A hostile or broken server: `1;` and then chunk-extension bytes that never end. The
   // client used to buffer them all; now it gives up once its bounded buffer is full.

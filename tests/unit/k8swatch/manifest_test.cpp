@@ -144,7 +144,7 @@ TEST_CASE("manifest: one YAML file with several documents", "[manifest]") {
   CHECK(m.skipped[0].object == "ConfigMap c");
 }
 
-TEST_CASE("manifest: bad objects are rejected alone; syntax errors name the file", "[manifest]") {
+TEST_CASE("manifest: bad objects are rejected alone - syntax errors name the file", "[manifest]") {
   TempDir dir;
   dir.write("a.yaml", R"(
 kind: Service
@@ -177,7 +177,7 @@ spec: {ports: [{port: 99999}]}
   CHECK(m.nodes[0].addresses[0].toString() == "10.0.0.7");
 }
 
-TEST_CASE("manifest: JSON lists; typed lists and concatenated values", "[manifest]") {
+TEST_CASE("manifest: JSON lists - typed lists and concatenated values", "[manifest]") {
   TempDir dir;
   const auto file = dir.write("list.json", R"({"kind":"List","items":[
     {"kind":"Service","metadata":{"name":"a","namespace":"n"},"spec":{"clusterIP":"10.0.0.1"}},
@@ -200,7 +200,7 @@ TEST_CASE("manifest: JSON lists; typed lists and concatenated values", "[manifes
   CHECK_FALSE(loadManifests(dir.path / "missing.yaml").ok());
 }
 
-TEST_CASE("manifest: a duplicate object is reported naming both places; the last wins",
+TEST_CASE("manifest: a duplicate object is reported naming both places - the last wins",
           "[manifest]") {
   TempDir dir;
   dir.write("a.yaml", R"(
@@ -224,6 +224,7 @@ endpoints: [{addresses: [10.244.0.1]}]
     {"kind":"EndpointSlice","metadata":{"name":"web-1","namespace":"default",
      "labels":{"kubernetes.io/service-name":"web"}},"addressType":"IPv4",
      "endpoints":[{"addresses":["10.244.0.2"]}]})");
+  // An empty first document: the Node is document 2, as yaml-cpp counts them.
   dir.write("c.yml", "---\n---\nkind: Node\nmetadata: {name: n1}\n");
   const auto m = loadManifests(dir.path);
   REQUIRE(m.ok());
@@ -242,7 +243,7 @@ endpoints: [{addresses: [10.244.0.1]}]
                                     " (document 3) is defined again in " + b +
                                     " (document 2); the last one wins");
   CHECK(m.rejects[2].message == "Node n1 in " + b + " (document 1, item 1) is defined again in " +
-                                    c + " (document 3); the last one wins");
+                                    c + " (document 2); the last one wins");
   // One of each remains, the last one, in the place of the first.
   REQUIRE(m.services.size() == 2);
   CHECK(m.services[0].key.name == "web");

@@ -22,7 +22,7 @@ using k8stest::service;
 using k8stest::slice;
 using k8swatch::ResourceKind;
 
-TEST_CASE("watch: initial paged list with selectors; then synced", "[watch]") {
+TEST_CASE("watch: initial paged list with selectors - then synced", "[watch]") {
   Harness h;
   seed(h.server, 7);
   h.server.apply(service("other-proxy", "10.0.9.1", 80,
@@ -78,7 +78,7 @@ TEST_CASE("watch: serviceProxyName selects only that proxy's Services", "[watch]
              Catch::Contains("service.kubernetes.io%2Fservice-proxy-name%3Dipvs-agent%2C%21"));
 }
 
-TEST_CASE("watch: events after the list; chunk boundaries anywhere", "[watch]") {
+TEST_CASE("watch: events after the list - chunk boundaries anywhere", "[watch]") {
   Harness h;
   seed(h.server, 2);
   h.server.start();
@@ -241,7 +241,7 @@ TEST_CASE("watch: backoff caps at 30 s and resets after 2 healthy minutes", "[wa
   CHECK(jittered.next(t) == 1200ms);
 }
 
-TEST_CASE("watch: oversize events are skipped with a reject; the stream goes on", "[watch]") {
+TEST_CASE("watch: oversize events are skipped with a reject - the stream goes on", "[watch]") {
   Harness h;
   seed(h.server, 1);
   h.server.start();
@@ -290,7 +290,7 @@ TEST_CASE("watch: garbage and invalid objects", "[watch]") {
   CHECK(h.watcher->stats().rejectsByReason.at("bad-port") >= 1);
 }
 
-TEST_CASE("watch: an outage at start-up; synced only once the server is there", "[watch]") {
+TEST_CASE("watch: an outage at start-up - synced only once the server is there", "[watch]") {
   // Reserve a port, then leave it closed so connections are refused.
   std::uint16_t port = 0;
   {
@@ -352,7 +352,7 @@ TEST_CASE("watch: the server restarting behind our version relists from scratch"
   h.watcher->stop();
 }
 
-TEST_CASE("watch: bearer token auth; never logged; token file rotation", "[watch]") {
+TEST_CASE("watch: bearer token auth - never logged - token file rotation", "[watch]") {
   fakeapi::ServerOptions so;
   so.token = "s3cret-token";
   Harness h(so);
