@@ -300,10 +300,20 @@ int runAgent(const Options& options) {
   HttpService http;
   auto status = startStatusServers(http, config, health, registry, metrics, log);
   if (!status) return 1;
-  auto kernel = openKernel(config, log);
-  if (!kernel) return 1;
-
+  // The watches start first: the list (network and decoding) then runs while the kernel side
+  // opens (module loads, ipset creation, sysctls, the iptables probe). Changes wait in the queue.
   const std::string nodeName = nodeNameOf(config);
+  reconcile::ChangeQueue queue;
+  RestClientMetrics restClient(metrics);
+  auto source = makeSource(options, nodeName, queue, restClient, root);
+  if (!source) return 1;
+  source->start();
+  auto kernel = openKernel(config, log);
+  if (!kernel) {
+    source->stop();
+    return 1;
+  }
+
   const auto nodeContext = nodeContextOf(config, nodeName, *kernel, log);
   reconcile::Reconciler reconciler(kernel->dataplane,
                                    reconcilerOptions(config, nodeContext(nullptr)),
@@ -321,15 +331,11 @@ int runAgent(const Options& options) {
   HealthCheckServer healthChecks(http, reconciler.node().nodePortAddresses, health, metrics,
                                  root.withComponent("healthcheck"));
 
-  reconcile::ChangeQueue queue;
-  RestClientMetrics restClient(metrics);
-  auto source = makeSource(options, nodeName, queue, restClient, root);
-  if (!source) return 1;
   std::thread signals = signalThread(queue);
   std::atomic<bool> configChanged{false};
   auto configWatch = watchConfigFile(options, configChanged, log);
+  // The first sync's `list` phase is the part of the list left after the kernel side is open.
   const auto listStarted = ipvs::steadyClock().now();
-  source->start();
   log.info("started",
            {{"node", nodeName},
             {"source", config.agent.source.empty() ? std::string("api") : config.agent.source}});
