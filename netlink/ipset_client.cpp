@@ -5,11 +5,14 @@
 #include <libipset/parse.h>
 #include <libipset/session.h>
 #include <libipset/types.h>
+#include <linux/netlink.h>
 
 #include <cstdarg>
 #include <cstdio>
 #include <mutex>
 #include <utility>
+
+#include "netlink/nl_socket.h"
 
 namespace netlink {
 
@@ -117,10 +120,12 @@ std::once_flag gTypesLoaded;
 void IpsetHandleDeleter::operator()(struct ipset* handle) const noexcept { ipset_fini(handle); }
 
 IpsetClient::IpsetClient(std::unique_ptr<struct ipset, IpsetHandleDeleter> handle,
-                         std::unique_ptr<Capture> capture)
+                         std::unique_ptr<Capture> capture, std::unique_ptr<NetlinkSocket> socket)
     : handle_(std::move(handle)),
       capture_(std::move(capture)),
-      counters_(std::make_unique<IpsetCounters>()) {}
+      counters_(std::make_unique<IpsetCounters>()),
+      socket_(std::move(socket)),
+      packed_(std::make_unique<PackedRequests>()) {}
 IpsetClient::IpsetClient(IpsetClient&&) noexcept = default;
 IpsetClient& IpsetClient::operator=(IpsetClient&&) noexcept = default;
 IpsetClient::~IpsetClient() = default;
@@ -145,7 +150,13 @@ ipvs::Result<IpsetClient> IpsetClient::open() {
   auto capture = std::make_unique<Capture>();
   auto handle = newHandle(capture.get());
   if (!handle) return make_error_code(IpsetError::kLibrary);
-  return IpsetClient(std::move(handle), std::move(capture));
+  // Without this socket (e.g. a seccomp profile that forbids it) libipset does all the work,
+  // one entry per round trip.
+  std::unique_ptr<NetlinkSocket> socket;
+  if (auto opened = NetlinkSocket::open(SocketOptions{NETLINK_NETFILTER})) {
+    socket = std::make_unique<NetlinkSocket>(std::move(*opened));
+  }
+  return IpsetClient(std::move(handle), std::move(capture), std::move(socket));
 }
 
 std::error_code IpsetClient::fail(std::error_code ec, const std::string& context) {
@@ -244,8 +255,19 @@ ipvs::Result<void> IpsetClient::change(const ipvs::IpsetEntry& entry, bool add) 
   return fail(r.error(), context);
 }
 
-ipvs::Result<void> IpsetClient::add(const ipvs::IpsetEntry& entry) { return change(entry, true); }
-ipvs::Result<void> IpsetClient::del(const ipvs::IpsetEntry& entry) { return change(entry, false); }
+ipvs::Result<void> IpsetClient::add(const ipvs::IpsetEntry& entry) {
+  const IpsetChange one{&entry, true};
+  const ipvs::ApplyReport r = apply(std::span(&one, 1));
+  if (r.results[0]) return r.results[0];
+  return {};
+}
+
+ipvs::Result<void> IpsetClient::del(const ipvs::IpsetEntry& entry) {
+  const IpsetChange one{&entry, false};
+  const ipvs::ApplyReport r = apply(std::span(&one, 1));
+  if (r.results[0]) return r.results[0];
+  return {};
+}
 
 ipvs::Result<IpsetSetInfo> IpsetClient::describe(std::string_view name) {
   if (auto r = run({"save", std::string(name)}, false); !r) {

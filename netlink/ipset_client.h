@@ -11,7 +11,8 @@
 // Ownership: owns one `struct ipset` (and through it a netlink session to the kernel), freed by
 //   ipset_fini. Move-only. libipset's error and print handlers are replaced at open(), so the
 //   library never prints to stdout/stderr and never exit()s the process; everything it says goes
-//   to lastError().
+//   to lastError(). Also owns a NETLINK_NETFILTER socket over which apply() pipelines member
+//   changes (netlink/ipset_codec.h); entries the codec does not know go through libipset.
 // Errors: ipsetCategory() codes (ipset_text.h), mapped to std::errc. Idempotency lives here:
 //   adding a present entry, deleting an absent one and destroying a missing set succeed and are
 //   counted as idempotent; "in use" is kSetInUse (≈ EBUSY).
@@ -27,6 +28,7 @@
 #include <vector>
 
 #include "ipvs/address.h"
+#include "ipvs/dataplane.h"
 #include "ipvs/kernel_objects.h"
 #include "ipvs/result.h"
 #include "netlink/ipset_text.h"
@@ -34,6 +36,9 @@
 struct ipset;
 
 namespace netlink {
+
+class NetlinkSocket;
+class PackedRequests;
 
 struct IpsetCounters {
   using Counter = std::atomic<std::uint64_t>;
@@ -61,6 +66,12 @@ struct IpsetSetInfo {
   std::string family;
 };
 
+// One member change of a batch; `entry` stays the caller's for the duration of the call.
+struct IpsetChange {
+  const ipvs::IpsetEntry* entry = nullptr;
+  bool add = true;
+};
+
 struct IpsetHandleDeleter {
   void operator()(struct ipset* handle) const noexcept;
 };
@@ -83,6 +94,10 @@ class IpsetClient {
 
   [[nodiscard]] ipvs::Result<void> add(const ipvs::IpsetEntry& entry);
   [[nodiscard]] ipvs::Result<void> del(const ipvs::IpsetEntry& entry);
+  // The changes in order, many per sendmsg, with one result each (idempotent ones are success
+  // and counted in the report); a failure affects only its own entry. lastError() names the last
+  // entry that failed.
+  ipvs::ApplyReport apply(std::span<const IpsetChange> changes);
 
   // The members of the family's 17 sets. Absent sets count as empty (and in missingSets).
   [[nodiscard]] ipvs::Result<std::set<ipvs::IpsetEntry>> list(ipvs::Family family);
@@ -107,12 +122,16 @@ class IpsetClient {
 
  private:
   IpsetClient(std::unique_ptr<struct ipset, IpsetHandleDeleter> handle,
-              std::unique_ptr<Capture> capture);
+              std::unique_ptr<Capture> capture, std::unique_ptr<NetlinkSocket> socket);
 
   ipvs::Result<void> run(std::vector<std::string> args, bool exist);
   ipvs::Result<void> createNamed(std::string_view name, ipvs::IpsetId id, ipvs::Family family);
   ipvs::Result<void> destroyNamed(std::string_view name);
   ipvs::Result<void> change(const ipvs::IpsetEntry& entry, bool add);
+  // Sends the encoded requests of changes[indexes[i]] and records their results.
+  void flush(std::span<const IpsetChange> changes, std::vector<std::size_t>& indexes,
+             ipvs::ApplyReport& report);
+  void record(const IpsetChange& change, std::error_code& ec, ipvs::ApplyReport& report);
   ipvs::Result<IpsetResyncReport> fill(const std::string& name,
                                        std::span<const std::string> entries);
   std::error_code fail(std::error_code ec, const std::string& context);
@@ -122,6 +141,9 @@ class IpsetClient {
   std::unique_ptr<struct ipset, IpsetHandleDeleter> handle_;
   std::unique_ptr<Capture> capture_;
   std::unique_ptr<IpsetCounters> counters_;
+  std::unique_ptr<NetlinkSocket> socket_;  // null: every change goes through libipset
+  std::unique_ptr<PackedRequests> packed_;
+  std::vector<std::uint8_t> scratch_;
   std::string lastError_;
 };
 

@@ -139,14 +139,31 @@ ipvs::Result<std::string> IptablesRunner::save(ipvs::Family family, std::string_
   return std::move(r->out);
 }
 
+namespace {
+
+constexpr ipvs::CleanupScope kIptablesModeOnly{false, true};
+
+std::size_t familyIndex(ipvs::Family family) { return family == ipvs::Family::kV4 ? 0 : 1; }
+
+}  // namespace
+
 ipvs::Result<void> IptablesRunner::sync(const ipvs::IptablesRuleInputs& in) {
+  bool& clean = cleanSinceSync_[familyIndex(in.family)];
+  clean = false;
   auto current = save(in.family);
   if (!current) return current.error();
   const std::vector<ipvs::JumpRule> missing = ipvs::missingJumps(*current);
-  return restore(in.family, ipvs::renderRestore(in, missing));
+  const bool noLeftovers = ipvs::renderCleanup(*current, kIptablesModeOnly).empty();
+  auto restored = restore(in.family, ipvs::renderRestore(in, missing));
+  clean = restored && noLeftovers;
+  return restored;
 }
 
 ipvs::Result<void> IptablesRunner::cleanup(ipvs::Family family, ipvs::CleanupScope scope) {
+  // Our restore only writes IPVS-mode chains and jumps, so a sync's save without iptables-mode
+  // leftovers still stands for them after the restore.
+  const bool iptablesModeOnly = !scope.ipvsChains && scope.iptablesModeChains;
+  if (std::exchange(cleanSinceSync_[familyIndex(family)], false) && iptablesModeOnly) return {};
   auto current = save(family);
   if (!current) return current.error();
   const std::string text = ipvs::renderCleanup(*current, scope);

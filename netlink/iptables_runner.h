@@ -5,7 +5,9 @@
 //
 // One sync is: save (to learn which jumps from built-in chains are missing), then one
 // `iptables-restore -w N --noflush --counters` with every kube chain and only the missing jumps.
-// Nothing is flushed that is not ours, and running it twice changes nothing.
+// Nothing is flushed that is not ours, and running it twice changes nothing. The iptables-mode
+// cleanup that follows a sync reuses that sync's save when it held no iptables-mode leftovers
+// (our restore never adds any), which saves one iptables-save per family on the first sync.
 //
 // Threading: one thread at a time per runner; counters() may be read from any thread (relaxed
 //   atomics). The xtables lock (-w) serialises us with every
@@ -17,6 +19,7 @@
 // Metrics: counters() — restores, restore failures (kube-proxy's
 //   sync_proxy_rules_iptables_restore_failures_total), saves, save failures.
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -92,6 +95,9 @@ class IptablesRunner final : public ipvs::IptablesPort {
 
   IptablesTools tools_;
   std::unique_ptr<IptablesCounters> counters_;
+  // Per family (v4, v6): the last sync() succeeded and its save had no iptables-mode leftovers.
+  // Taken (and cleared) by the next iptables-mode-only cleanup() of the family.
+  std::array<bool, 2> cleanSinceSync_{};
   std::string lastError_;
 };
 

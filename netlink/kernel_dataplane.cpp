@@ -114,10 +114,7 @@ ipvs::ApplyReport KernelDataplane::apply(std::span<const ipvs::Operation> ops) {
     } else if (addressOf(ops[i], true) != nullptr || addressOf(ops[i], false) != nullptr) {
       i += applyAddressRun(ops.subspan(i), report);
     } else {
-      const std::error_code ec = applyIpset(ops[i]);
-      report.results.push_back(ec);
-      if (ec) ++report.failed;
-      ++i;
+      i += applyIpsetRun(ops.subspan(i), report);
     }
   }
   return report;
@@ -153,16 +150,29 @@ std::size_t KernelDataplane::applyAddressRun(std::span<const ipvs::Operation> op
   return addresses.size();
 }
 
-std::error_code KernelDataplane::applyIpset(const ipvs::Operation& op) {
-  if (const auto* add = std::get_if<ipvs::AddIpsetEntry>(&op)) {
-    auto r = ipsets_.add(add->entry);
-    return r ? std::error_code{} : r.error();
+std::size_t KernelDataplane::applyIpsetRun(std::span<const ipvs::Operation> ops,
+                                           ipvs::ApplyReport& report) {
+  std::vector<IpsetChange> changes;
+  for (const ipvs::Operation& op : ops) {
+    if (const auto* add = std::get_if<ipvs::AddIpsetEntry>(&op)) {
+      changes.push_back({&add->entry, true});
+    } else if (const auto* del = std::get_if<ipvs::DeleteIpsetEntry>(&op)) {
+      changes.push_back({&del->entry, false});
+    } else {
+      break;
+    }
   }
-  if (const auto* del = std::get_if<ipvs::DeleteIpsetEntry>(&op)) {
-    auto r = ipsets_.del(del->entry);
-    return r ? std::error_code{} : r.error();
+  if (changes.empty()) {  // an operation no client owns
+    report.results.push_back(std::make_error_code(std::errc::invalid_argument));
+    ++report.failed;
+    return 1;
   }
-  return std::make_error_code(std::errc::invalid_argument);
+  const ipvs::ApplyReport batch = ipsets_.apply(changes);
+  report.results.insert(report.results.end(), batch.results.begin(), batch.results.end());
+  report.failed += batch.failed;
+  report.idempotent += batch.idempotent;
+  report.stateUncertain = report.stateUncertain || batch.stateUncertain;
+  return changes.size();
 }
 
 }  // namespace netlink

@@ -3,8 +3,9 @@
 //
 // Purpose: routes each planned operation to the client that owns its object: IPVS virtual and
 //   real servers to IpvsClient (consecutive ones go out as one batch), ipset entries to
-//   IpsetClient, kube-ipvs0 addresses to LinkClient (consecutive binds or unbinds pipelined).
-//   observe() dumps all three. Order is kept: the plan's phases stay in sequence.
+//   IpsetClient (consecutive ones pipelined), kube-ipvs0 addresses to LinkClient (consecutive binds
+//   or unbinds pipelined). observe() dumps all three. Order is kept: the plan's phases stay in
+//   sequence.
 // Threading: one thread at a time (the sync loop's). Counters may be read from any thread.
 //   openReader() gives a reader with its own clients, for a dump on another thread.
 // Ownership: owns the three clients, each with one long-lived socket or session.
@@ -52,7 +53,7 @@ class KernelDataplane final : public ipvs::Dataplane {
                   LinkClient links, int dummyIndex);
   std::size_t applyIpvsRun(std::span<const ipvs::Operation> ops, ipvs::ApplyReport& report);
   std::size_t applyAddressRun(std::span<const ipvs::Operation> ops, ipvs::ApplyReport& report);
-  std::error_code applyIpset(const ipvs::Operation& op);
+  std::size_t applyIpsetRun(std::span<const ipvs::Operation> ops, ipvs::ApplyReport& report);
 
   KernelDataplaneOptions options_;
   IpvsClient ipvs_;

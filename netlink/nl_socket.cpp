@@ -108,10 +108,11 @@ std::error_code libnlError(int nle) {
   return {nle == INT_MIN ? NLE_FAILURE : (nle < 0 ? -nle : nle), netlinkCategory()};
 }
 
-// The code comes from the wire: an NLMSG_ERROR of INT_MIN (not negatable, UB) or beyond the
-// kernel's errno range (MAX_ERRNO, 4095) is a malformed reply, not an errno.
+// The code comes from the wire: an NLMSG_ERROR of INT_MIN (not negatable, UB) or far beyond the
+// kernel's errno range is a malformed reply, not an errno. The bound is not MAX_ERRNO (4095):
+// nfnetlink's ipset answers with its own codes from 4096 up (IPSET_ERR_EXIST is 4103).
 std::error_code kernelError(int error) {
-  constexpr int kMaxErrno = 4095;
+  constexpr int kMaxErrno = 0xffff;
   if (error < -kMaxErrno || error > kMaxErrno)
     return std::make_error_code(std::errc::protocol_error);
   return {error < 0 ? -error : error, std::generic_category()};

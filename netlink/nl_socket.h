@@ -45,7 +45,8 @@ using NlMsgPtr = std::unique_ptr<nl_msg, NlMsgDeleter>;
 const std::error_category& netlinkCategory();
 // `nle` may be negative (as libnl functions return it) or positive.
 std::error_code libnlError(int nle);
-// A kernel nlmsgerr.error (negative errno) or a positive errno, in the generic category.
+// A kernel nlmsgerr.error (negative errno, or a subsystem code such as ipset's 4096 and up) or a
+// positive one, in the generic category.
 std::error_code kernelError(int error);
 
 // Calls `fn` for each complete netlink message in one datagram. Stops at the first truncated or

@@ -67,6 +67,36 @@ assert_contains "$out" "error: ipset 3:" "missing set is kSetMissing"
 assert_contains "$out" "does not exist"
 assert_ok $P ipset-create-all 4
 
+t_begin "ipset: one batch with bad entries in the middle: the rest applied, each failure its own"
+$IPSET destroy KUBE-HEALTH-CHECK-NODE-PORT
+out=$($P ipset-apply add KUBE-CLUSTER-IP 10.96.1.1,tcp:80 add KUBE-HEALTH-CHECK-NODE-PORT 30100 \
+  add KUBE-CLUSTER-IP 10.96.1.2,udp:53 add KUBE-NODE-PORT-TCP 70000 \
+  add KUBE-CLUSTER-IP 10.96.0.1,tcp:80 del KUBE-CLUSTER-IP 10.96.9.9,tcp:80 \
+  add KUBE-6-CLUSTER-IP fd00:96::7,tcp:443 del KUBE-NODE-PORT-TCP 30001 \
+  add KUBE-LOAD-BALANCER-SOURCE-CIDR 1.2.3.4,udp:53,10.1.0.0/16 2>/dev/null)
+assert_ne 0 $? "a batch with failures reports them"
+# set missing (kSetMissing 3), syntax (kSyntax 8, through libipset); present/absent are success
+assert_eq "ok
+error ipset 3
+ok
+error ipset 8
+ok
+ok
+ok
+ok
+ok" "$out" "one result per change, in order"
+assert_eq "add KUBE-CLUSTER-IP 10.96.0.1,tcp:80
+add KUBE-CLUSTER-IP 10.96.1.1,tcp:80
+add KUBE-CLUSTER-IP 10.96.1.2,udp:53" "$($IPSET save KUBE-CLUSTER-IP | grep '^add' | sort)"
+assert_eq "add KUBE-6-CLUSTER-IP fd00:96::1,udp:53
+add KUBE-6-CLUSTER-IP fd00:96::7,tcp:443" "$($IPSET save KUBE-6-CLUSTER-IP | grep '^add' | sort)"
+assert_eq "" "$($IPSET save KUBE-NODE-PORT-TCP | grep '^add')" "30001 deleted"
+assert_contains "$($IPSET save KUBE-LOAD-BALANCER-SOURCE-CIDR)" "1.2.3.4,udp:53,10.1.0.0/16"
+assert_ok $P ipset-apply del KUBE-6-CLUSTER-IP fd00:96::7,tcp:443 add KUBE-NODE-PORT-TCP 30001 \
+  del KUBE-LOAD-BALANCER-SOURCE-CIDR 1.2.3.4,udp:53,10.1.0.0/16
+assert_eq "add KUBE-6-CLUSTER-IP fd00:96::1,udp:53" "$($IPSET save KUBE-6-CLUSTER-IP | grep '^add')"
+assert_ok $P ipset-create-all 4
+
 t_begin "ipset: full resync swaps in exactly the new members"
 out=$($P ipset-resync KUBE-CLUSTER-IP 10.96.0.2,tcp:80 10.96.0.3,udp:53 bogus 10.96.0.2,tcp:80 2>&1)
 assert_contains "$out" "added 3 skipped 1 first bogus"

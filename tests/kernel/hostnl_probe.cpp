@@ -4,6 +4,7 @@
 //
 //   hostnl_probe ipset-create-all 4|6          ipset-list 4|6          ipset-destroy-all 4|6
 //   hostnl_probe ipset-add|ipset-del SET ENTRY ipset-destroy SET       ipset-resync SET ENTRY...
+//   hostnl_probe ipset-apply add|del SET ENTRY [add|del SET ENTRY]...  (one batch; a line each)
 //   hostnl_probe link-ensure | link-delete | link-list | link-local | link-bind IP... |
 //                link-unbind IP...
 //   hostnl_probe ipt-render|ipt-sync 4|6 [--set NAME]... [--masq-all] [--cluster-cidr CIDR]
@@ -44,11 +45,42 @@ std::optional<ipvs::IpsetEntry> entryOf(const std::string& set, const std::strin
   return ipvs::IpsetEntry{found->first, found->second, text};
 }
 
+// One IpsetClient::apply of every (add|del SET ENTRY) triple; prints "ok" or the error of each.
+int ipsetApply(netlink::IpsetClient& c, const Args& a) {
+  if (a.empty() || a.size() % 3 != 0) {
+    return failed(std::make_error_code(std::errc::invalid_argument), "changes are triples");
+  }
+  std::vector<ipvs::IpsetEntry> entries;
+  std::vector<bool> adds;
+  for (std::size_t i = 0; i + 2 < a.size(); i += 3) {
+    const auto e = entryOf(a[i + 1], a[i + 2]);
+    if (!e || (a[i] != "add" && a[i] != "del")) {
+      return failed(std::make_error_code(std::errc::invalid_argument), "bad change " + a[i + 1]);
+    }
+    entries.push_back(*e);
+    adds.push_back(a[i] == "add");
+  }
+  std::vector<netlink::IpsetChange> changes;
+  for (std::size_t i = 0; i < entries.size(); ++i) changes.push_back({&entries[i], adds[i]});
+  const ipvs::ApplyReport report = c.apply(changes);
+  for (const std::error_code& ec : report.results) {
+    if (ec) {
+      std::cout << "error " << ec.category().name() << " " << ec.value() << "\n";
+    } else {
+      std::cout << "ok\n";
+    }
+  }
+  std::cerr << "failed " << report.failed << " idempotent " << report.idempotent << " last "
+            << c.lastError() << "\n";
+  return report.failed == 0 ? 0 : 1;
+}
+
 int ipsetCommand(const std::string& cmd, const Args& a) {
   auto client = netlink::IpsetClient::open();
   if (!client) return failed(client.error(), "open libipset");
   auto& c = *client;
   ipvs::Result<void> r;
+  if (cmd == "ipset-apply") return ipsetApply(c, a);
   if (cmd == "ipset-create-all" && a.size() == 1) {
     r = c.createAll(family(a[0]));
   } else if (cmd == "ipset-destroy-all" && a.size() == 1) {

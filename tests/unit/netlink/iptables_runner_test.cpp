@@ -185,6 +185,41 @@ TEST_CASE("cleanup restores nothing when nothing is ours", "[iptables]") {
   CHECK(t.read("in") == "*nat\n:KUBE-MARK-MASQ - [0:0]\n-X KUBE-MARK-MASQ\nCOMMIT\n");
 }
 
+TEST_CASE("the iptables-mode cleanup after a sync reuses the sync's save when it had no leftovers",
+          "[iptables]") {
+  FakeTools t;
+  std::ofstream(t.path("save.txt")) << "*nat\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+  netlink::IptablesTools tools;
+  tools.save4 = t.script("s4", "cat " + t.path("save.txt"));
+  tools.restore4 = t.script("r4", "cat > " + t.path("in"));
+  netlink::IptablesRunner runner(tools);
+  const ipvs::CleanupScope legacyOnly{false, true};
+  REQUIRE(runner.sync({}).has_value());
+  REQUIRE(runner.cleanup(ipvs::Family::kV4, legacyOnly).has_value());
+  CHECK(runner.counters().saves == 1);  // the sync's save only
+  // Taken once: a second cleanup reads the tables again, as does a cleanup of other scope.
+  REQUIRE(runner.cleanup(ipvs::Family::kV4, legacyOnly).has_value());
+  CHECK(runner.counters().saves == 2);
+  REQUIRE(runner.sync({}).has_value());
+  REQUIRE(runner.cleanup(ipvs::Family::kV4, {}).has_value());
+  CHECK(runner.counters().saves == 4);
+
+  // Leftovers of kube-proxy's iptables mode in the sync's save: the cleanup reads and removes.
+  std::ofstream(t.path("save.txt")) << "*nat\n:KUBE-SVC-ABC - [0:0]\nCOMMIT\n";
+  REQUIRE(runner.sync({}).has_value());
+  REQUIRE(runner.cleanup(ipvs::Family::kV4, legacyOnly).has_value());
+  CHECK(runner.counters().saves == 6);
+  CHECK(t.read("in") == "*nat\n:KUBE-SVC-ABC - [0:0]\n-X KUBE-SVC-ABC\nCOMMIT\n");
+
+  // A failed restore proves nothing: the cleanup reads the tables.
+  std::ofstream(t.path("save.txt")) << "*nat\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+  tools.restore4 = t.script("r4bad", "exit 1");
+  netlink::IptablesRunner failing(tools);
+  REQUIRE_FALSE(failing.sync({}).has_value());
+  REQUIRE(failing.cleanup(ipvs::Family::kV4, legacyOnly).has_value());
+  CHECK(failing.counters().saves == 2);
+}
+
 TEST_CASE("iptables version decides --random-fully", "[iptables]") {
   CHECK(netlink::versionSupportsRandomFully("iptables v1.8.9 (nf_tables)\n"));
   CHECK(netlink::versionSupportsRandomFully("iptables v1.6.2"));

@@ -186,7 +186,8 @@ TEST_CASE("error codes map to std::errc", "[ipvs][batch]") {
   // Fuzz finding (tests/fuzz/corpus/netlink_reply/error-int-min): INT_MIN was negated (UB);
   // codes outside the kernel's errno range are a malformed reply.
   CHECK(netlink::kernelError(INT_MIN) == std::errc::protocol_error);
-  CHECK(netlink::kernelError(-4096) == std::errc::protocol_error);
+  CHECK(netlink::kernelError(-65536) == std::errc::protocol_error);
+  CHECK(netlink::kernelError(-4103).value() == 4103);  // ipset's IPSET_ERR_EXIST
   CHECK(netlink::kernelError(INT_MAX) == std::errc::protocol_error);
   CHECK(netlink::kernelError(-4095).value() == 4095);
   CHECK(netlink::libnlError(INT_MIN).value() > 0);
