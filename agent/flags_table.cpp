@@ -50,8 +50,7 @@ const std::array kFlags = std::to_array<FlagSpec>({
      [](R& r, V v, bool) { r.opts.initOnly = toBool(v); }},
     {"master", S, kOpt, "", "Kubernetes API server address (overrides the kubeconfig's server).",
      [](R& r, V v, bool) { r.opts.master = v; }},
-    {"help", B, kOpt, "",
-     "Print this help and exit.",
+    {"help", B, kOpt, "", "Print this help and exit.",
      [](R& r, V v, bool) { r.opts.help = toBool(v); }},
     {"version", B, kOpt, "", "Print the version and exit.",
      [](R& r, V v, bool) { r.opts.version = toBool(v); }},
@@ -117,7 +116,8 @@ const std::array kFlags = std::to_array<FlagSpec>({
     {"show-hidden-metrics-for-version", S, kCfg, "", "Accepted and ignored.",
      [](R& r, V v, bool) { r.opts.config.showHiddenMetricsForVersion = v; }},
     {"feature-gates", FlagKind::kBoolMap, kCfg, "",
-     "Name=true|false pairs; accepted, none changes behaviour.",
+     "Name=true|false pairs. WatchListClient=true lists by streaming; other known gates change "
+     "nothing (a warning).",
      [](R& r, V v, bool) {
        for (const auto& item : splitList(v)) {
          const auto eq = item.find('=');
@@ -128,7 +128,7 @@ const std::array kFlags = std::to_array<FlagSpec>({
      "Default IPVS scheduler (Services may override it by annotation).",
      [](R& r, V v, bool) { r.opts.config.ipvs.scheduler = v; }},
     {"ipvs-sync-period", D, kCfg, "30s",
-     "Full resync period: the kernel is re-read and drift repaired.",
+     "Full resync period: the kernel is re-read (off the sync thread) and drift repaired.",
      [](R& r, V v, bool) { r.opts.config.ipvs.syncPeriod = toDuration(v); }},
     {"sync-period", D, kCfg, "30s", "Same as --ipvs-sync-period (kube-proxy's newer name).",
      [](R& r, V v, bool) { r.opts.config.ipvs.syncPeriod = toDuration(v); }},
