@@ -92,8 +92,10 @@ ipvs::ApplyReport IpvsClient::apply(std::span<const ipvs::Operation> ops) {
   ipvs::ApplyReport report;
   report.results.resize(ops.size());
   bump(counters_->applies);
-  std::vector<std::size_t> opIndex;  // request position -> operation position
-  opIndex.reserve(ops.size());
+  // Requests are packed and sent a window at a time, so the packed buffer stays small however
+  // long the run (a first sync at 10k Services is 110k requests, 16 MiB packed at once).
+  std::vector<std::size_t> opIndex;  // request position in the window -> operation position
+  opIndex.reserve(std::min(ops.size(), kPackWindow));
   packed_->clear();
   for (std::size_t i = 0; i < ops.size(); ++i) {
     // Not an IPVS kind, or a field the kernel would reject: fails here, never sent.
@@ -103,12 +105,9 @@ ipvs::ApplyReport IpvsClient::apply(std::span<const ipvs::Operation> ops) {
     }
     packed_->append(scratch_.get());
     opIndex.push_back(i);
+    if (opIndex.size() == kPackWindow) send(opIndex, report);
   }
-  BatchLimits limits{options_.batchMessages, options_.batchBytes, options_.ackEveryRequest};
-  limits.testOnlyOverrunReceiveQueue = options_.testOnlyOverrunReceiveQueue;
-  if (options_.oneByOne) limits.maxMessages = 1;
-  const BatchOutcome out = socket_.transact(*packed_, limits);
-  for (std::size_t j = 0; j < opIndex.size(); ++j) report.results[opIndex[j]] = out.results[j];
+  send(opIndex, report);
 
   for (std::size_t i = 0; i < ops.size(); ++i) {
     const IpvsOpKind kind = ipvsOpKind(ops[i]);
@@ -124,7 +123,17 @@ ipvs::ApplyReport IpvsClient::apply(std::span<const ipvs::Operation> ops) {
       count(kind, IpvsOpResult::kOk);
     }
   }
-  report.stateUncertain = out.uncertain;
+  return report;
+}
+
+void IpvsClient::send(std::vector<std::size_t>& opIndex, ipvs::ApplyReport& report) {
+  if (opIndex.empty()) return;
+  BatchLimits limits{options_.batchMessages, options_.batchBytes, options_.ackEveryRequest};
+  limits.testOnlyOverrunReceiveQueue = options_.testOnlyOverrunReceiveQueue;
+  if (options_.oneByOne) limits.maxMessages = 1;
+  const BatchOutcome out = socket_.transact(*packed_, limits);
+  for (std::size_t j = 0; j < opIndex.size(); ++j) report.results[opIndex[j]] = out.results[j];
+  report.stateUncertain = report.stateUncertain || out.uncertain;
   bump(counters_->batches, out.batches);
   bump(counters_->messages, opIndex.size());
   if (out.batches > 0) {
@@ -133,7 +142,8 @@ ipvs::ApplyReport IpvsClient::apply(std::span<const ipvs::Operation> ops) {
   }
   bump(counters_->enobufs, out.enobufs);
   bump(counters_->lostReplies, out.lostReplies);
-  return report;
+  opIndex.clear();
+  packed_->clear();
 }
 
 ipvs::Result<std::vector<ipvs::ObservedVirtualServer>> IpvsClient::dump() {

@@ -121,11 +121,13 @@ class IpvsClient {
   IpvsClient(NetlinkSocket socket, NlMsgPtr scratch, int familyId, IpvsOptions options);
 
   std::error_code dumpDests(ipvs::ObservedVirtualServer& vs);
+  // Sends what is packed (the operations at opIndex) and records their results.
+  void send(std::vector<std::size_t>& opIndex, ipvs::ApplyReport& report);
   void count(IpvsOpKind kind, IpvsOpResult result);
 
   NetlinkSocket socket_;
   NlMsgPtr scratch_;                        // each operation is encoded here, then packed
-  std::unique_ptr<PackedRequests> packed_;  // reused: a batch allocates nothing once warm
+  std::unique_ptr<PackedRequests> packed_;  // reused; at most kPackWindow requests
   int familyId_;
   IpvsOptions options_;
   std::unique_ptr<IpvsCounters> counters_;  // heap: atomics do not move

@@ -178,6 +178,7 @@ bool Reconciler::observeAll(bool awaiting, SyncResult& result) {
     return false;
   } else {
     BackgroundDump::Taken taken = dump_->take(observed_);
+    result.dump = taken.times;
     observed = taken.tainted ? ipvs::Result<ipvs::KernelState>(
                                    std::make_error_code(std::errc::resource_unavailable_try_again))
                              : std::move(taken.state);

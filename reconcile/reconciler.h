@@ -58,8 +58,9 @@ struct ConntrackFailure {
 
 struct SyncResult {
   bool full = false;
-  bool observeFailed = false;  // the kernel could not be read: nothing was applied
-  bool dumpStarted = false;    // a full resync's dump started in the background (not full yet)
+  bool observeFailed = false;     // the kernel could not be read: nothing was applied
+  bool dumpStarted = false;       // a full resync's dump started in the background (not full yet)
+  std::optional<DumpTimes> dump;  // this full sync took a background dump that cost this
   std::size_t servicesReplanned = 0;
   std::vector<ipvs::ObjectKey> replanned;  // the Services replanned by this sync
   std::size_t operations = 0;
