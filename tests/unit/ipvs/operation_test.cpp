@@ -37,10 +37,10 @@ TEST_CASE("applyTo follows the kernel's semantics", "[operation]") {
   REQUIRE(k.virtualServers[key].realServers.size() == 2);
   CHECK(k.virtualServers[key].realServers[0].server.key == rsKey("10.1.0.1", 80));  // sorted
 
-  k.virtualServers[key].realServers[0].stats.activeConns = 3;
+  k.virtualServers[key].realServers[0].conns.activeConns = 3;
   CHECK(applyTo(k, EditRealServer{key, rs("10.1.0.1", 80, 0)}));
   CHECK(k.virtualServers[key].realServers[0].server.weight == 0);
-  CHECK(k.virtualServers[key].realServers[0].stats.activeConns == 3);
+  CHECK(k.virtualServers[key].realServers[0].conns.activeConns == 3);
   CHECK_FALSE(applyTo(k, EditRealServer{key, rs("10.1.0.7", 80)}));
   CHECK(applyTo(k, DeleteRealServer{key, rsKey("10.1.0.1", 80)}));
   CHECK_FALSE(applyTo(k, DeleteRealServer{key, rsKey("10.1.0.1", 80)}));
@@ -120,7 +120,7 @@ TEST_CASE("MemoryDataplane: idempotent adds and deletes, real errors otherwise",
   CHECK(seen->virtualServers.size() == 1);
   CHECK(dp.setConnections(key, rsKey("10.1.0.1", 80), 2, 5));
   CHECK_FALSE(dp.setConnections(key, rsKey("10.1.0.2", 80), 2, 5));
-  CHECK(dp.state().virtualServers.at(key).realServers[0].stats.inactiveConns == 5);
+  CHECK(dp.state().virtualServers.at(key).realServers[0].conns.inactiveConns == 5);
 
   dp.injectErrors([](const Operation& op) {
     return std::holds_alternative<BindAddress>(op) ? errnoCode(ENOBUFS) : std::error_code{};
