@@ -110,7 +110,7 @@ void Planner::sync(const DesiredVirtualServer& want, const ObservedVirtualServer
 }
 
 void Planner::removeRealServer(const VirtualServerKey& vs, const ObservedRealServer& rs) {
-  const std::uint64_t conns = std::uint64_t{rs.stats.activeConns} + rs.stats.inactiveConns;
+  const std::uint64_t conns = std::uint64_t{rs.conns.activeConns} + rs.conns.inactiveConns;
   const bool expired = options_.drainExpired && options_.drainExpired(vs, rs.server.key);
   if (expired || vs.protocol != Protocol::kTcp || conns == 0) {
     removals_.push_back(DeleteRealServer{vs, rs.server.key});
@@ -121,7 +121,7 @@ void Planner::removeRealServer(const VirtualServerKey& vs, const ObservedRealSer
     quiesced.weight = 0;
     removals_.push_back(EditRealServer{vs, quiesced});
   }
-  plan_.draining.push_back({vs, rs.server.key, rs.stats.activeConns, rs.stats.inactiveConns});
+  plan_.draining.push_back({vs, rs.server.key, rs.conns.activeConns, rs.conns.inactiveConns});
 }
 
 void Planner::address(const IpAddress& ip, bool want, bool have) {

@@ -172,22 +172,34 @@ ipvs::Result<std::vector<ipvs::ObservedVirtualServer>> IpvsClient::dump() {
 }
 
 std::error_code IpvsClient::dumpDests(ipvs::ObservedVirtualServer& vs) {
-  auto request = encodeDumpDests(vs.server.key, familyId_);
+  auto dests = dumpDestStats(vs.server.key);
+  if (!dests) return dests.error();
+  // Exactly sized: the mirror holds 100k of these at 10k Services.
+  vs.realServers.clear();
+  vs.realServers.reserve(dests->size());
+  for (const auto& d : *dests) vs.realServers.push_back(d.observed());
+  return {};
+}
+
+ipvs::Result<std::vector<DecodedDest>> IpvsClient::dumpDestStats(
+    const ipvs::VirtualServerKey& key) {
+  auto request = encodeDumpDests(key, familyId_);
   if (!request) return request.error();
-  const ipvs::Family family = vs.server.key.family();
+  std::vector<DecodedDest> dests;
   std::error_code ec = socket_.request(request->get(), [&](const nlmsghdr& hdr) {
     if (hdr.nlmsg_type != familyId_) return std::error_code{};
-    auto rs = decodeDest(hdr, family);
+    auto rs = decodeDest(hdr, key.family());
     if (rs) {
-      vs.realServers.push_back(std::move(*rs));
+      dests.push_back(*rs);
     } else {
       bump(counters_->decodeErrors);
     }
     return std::error_code{};
   });
-  std::sort(vs.realServers.begin(), vs.realServers.end(),
+  if (ec) return ec;
+  std::sort(dests.begin(), dests.end(),
             [](const auto& a, const auto& b) { return a.server.key < b.server.key; });
-  return ec;
+  return dests;
 }
 
 ipvs::Result<std::vector<ipvs::ObservedRealServer>> IpvsClient::dumpRealServers(

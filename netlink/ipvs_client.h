@@ -108,6 +108,9 @@ class IpvsClient {
   // The real servers of one virtual server, with fresh counters (one dump request).
   ipvs::Result<std::vector<ipvs::ObservedRealServer>> dumpRealServers(
       const ipvs::VirtualServerKey& key);
+  // The same with all the kernel's counters (packets, bytes), sorted by key; for tools and
+  // tests, since the mirror keeps only the connection counters.
+  ipvs::Result<std::vector<DecodedDest>> dumpDestStats(const ipvs::VirtualServerKey& key);
   ipvs::Result<IpvsTimeouts> getTimeouts();
   ipvs::Result<void> setTimeouts(const IpvsTimeouts& timeouts);  // 0 leaves one unchanged
   ipvs::Result<IpvsInfo> info();

@@ -113,7 +113,7 @@ class World {
   void disturb(KernelState& k) {
     for (auto& [key, vs] : k.virtualServers) {
       for (auto& rs : vs.realServers) {
-        if (coin(30)) rs.stats.activeConns = static_cast<std::uint32_t>(pick(3));
+        if (coin(30)) rs.conns.activeConns = static_cast<std::uint32_t>(pick(3));
         if (coin(10)) rs.server.weight = static_cast<std::uint32_t>(pick(3));
       }
       if (coin(10)) vs.server.scheduler = "wlc";
@@ -253,7 +253,7 @@ TEST_CASE("diffKeys over the changed keys converges like a full diff", "[diff][p
     w.populate(n, desired);
     KernelState synced = applyAll({}, diff(desired, {}, o));
     for (auto& [key, vs] : synced.virtualServers) {
-      for (auto& rs : vs.realServers) rs.stats.inactiveConns = w.coin(30) ? 1 : 0;
+      for (auto& rs : vs.realServers) rs.conns.inactiveConns = w.coin(30) ? 1 : 0;
     }
     ChangedKeys changed;
     w.populate(n, desired, &changed);
