@@ -27,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -143,8 +144,10 @@ class Reconciler {
   bool readDrains(ipvs::ChangedKeys& changed, std::set<ipvs::VirtualServerKey>& fresh);
   bool refreshCounters(const ipvs::Plan& plan, const std::set<ipvs::VirtualServerKey>& fresh,
                        bool& uncertain);
-  bool apply(const ipvs::Plan& plan, const Attribution& attribution, SyncResult& result,
-             PhaseTimer* timer);
+  bool apply(std::span<const ipvs::Operation> ops, const Attribution& attribution,
+             SyncResult& result, PhaseTimer* timer);
+  void record(std::span<const ipvs::Operation> ops, std::span<const std::error_code> results,
+              const Attribution& attribution, SyncResult& result);
   bool settle(const std::vector<ipvs::ObjectKey>& replanned, SyncResult& result,
               Clock::TimePoint now);
   void trackDrains(const ipvs::Plan& plan, Clock::TimePoint now, bool full);
