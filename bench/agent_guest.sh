@@ -163,6 +163,9 @@ bench_size() {  # INDEX N E
   t0=$(now)
   $IPVSADM -Sn >/dev/null
   out dump_with_agent_s "$(since "$t0")"
+  # The peak over the agent's whole run: first sync, the changes, and a full resync (whose
+  # background dump holds a second copy of the kernel state while it runs).
+  out vm_hwm_end_kib "$(awk '/^VmHWM/ { print $2 }' "/proc/$agent/status")"
 
   kill "$agent"
   wait "$agent"

@@ -46,8 +46,11 @@ END {
     v[s, "cold_ratio"] = ratio(get(s, "cold_start_s"), get(s, "restore_s"))
     v[s, "resync_phases"] = field(get(s, "resync_line"), "phases")
     gsub(/"/, "", v[s, "resync_phases"]); gsub(/,/, ", ", v[s, "resync_phases"])
-    v[s, "resync_ratio"] = ratio(v[s, "resync_s"], get(s, "dump_with_agent_s"))
+    # Against `ipvsadm -Sn` of the same table with nothing else running (before the agent).
+    v[s, "resync_ratio"] = ratio(v[s, "resync_s"], get(s, "dump_s"))
+    v[s, "dump_both"] = get(s, "dump_s") " / " get(s, "dump_with_agent_s")
     v[s, "hwm"] = mib(s, "vm_hwm_kib"); v[s, "rss"] = mib(s, "vm_rss_kib")
+    v[s, "hwm_end"] = mib(s, "vm_hwm_end_kib")
     split(get(s, "agent_p50_p99_max"), a, " "); split(get(s, "probe_p50_p99_max"), p, " ")
     v[s, "agent_lat"] = a[1] " / " a[2] " / " a[3]
     v[s, "probe_lat"] = p[1] " / " p[2] " / " p[3]
@@ -74,7 +77,8 @@ END {
   print "| *first sync breakdown, from `ipvs_agent_sync_phase_duration_seconds` (s, % of cold start):* |"
   for (j = 1; j <= np; j++) row("&nbsp;&nbsp;" ph[j], "ph_" ph[j])
   row("&nbsp;&nbsp;the sync itself (cache..other)", "in_sync")
-  row("agent peak RSS, VmHWM (MiB)", "hwm")
+  row("agent peak RSS, VmHWM, at the end of the first sync (MiB)", "hwm")
+  row("agent peak RSS, VmHWM, over the whole run: first sync, changes, a full resync (MiB)", "hwm_end")
   row("agent steady RSS, VmRSS after the sync (MiB)", "rss")
   row("endpoint added → kernel, agent timer p50 / p99 / max (s)", "agent_lat")
   row("same, outside probe (`ipvsadm -Ln` every 20 ms) p50 / p99 / max (s)", "probe_lat")
@@ -83,7 +87,7 @@ END {
   row("&nbsp;&nbsp;its kernel dump: CPU of the dump thread (s)", "resync_dump_cpu_s")
   row("&nbsp;&nbsp;the sync that completes it (s)", "resync_sync_s")
   row("&nbsp;&nbsp;its phases (agent log, -v=2)", "resync_phases")
-  row("`ipvsadm -Sn > /dev/null` of the same table (s)", "dump_with_agent_s")
+  row("`ipvsadm -Sn > /dev/null` of the same table, before the agent starts / while it runs (s)", "dump_both")
   row("**full resync / `ipvsadm -Sn`**", "resync_ratio")
   row("agent CPU over one sync period (one full resync + idle)", "cpu")
 }' "$1"

@@ -25,10 +25,12 @@ SyncPhase phaseOf(const ipvs::Operation& op) {
   return SyncPhase::kIpvs;
 }
 
-void addUdpKeys(const ipvs::ServiceDesired* svc, std::set<ipvs::VirtualServerKey>& keys) {
+// Records the Service's UDP virtual servers, if it has any (most have none: no entry then).
+void addUdpKeys(const ipvs::ServiceDesired* svc,
+                std::map<ipvs::ObjectKey, std::set<ipvs::VirtualServerKey>>& keys) {
   if (svc == nullptr) return;
   for (const auto& vs : svc->virtualServers)
-    if (vs.server.key.protocol == ipvs::Protocol::kUdp) keys.insert(vs.server.key);
+    if (vs.server.key.protocol == ipvs::Protocol::kUdp) keys[svc->key].insert(vs.server.key);
 }
 
 }  // namespace
@@ -80,7 +82,7 @@ ipvs::ChangedKeys Reconciler::replan(const std::vector<ipvs::ObjectKey>& keys, S
   ipvs::ChangedKeys changed;
   udpKeys_.clear();
   for (const auto& key : keys) {
-    if (conntrack_ != nullptr) addUdpKeys(desired_.service(key), udpKeys_[key]);
+    if (conntrack_ != nullptr) addUdpKeys(desired_.service(key), udpKeys_);
     ipvs::ChangedKeys mine;
     if (const ipvs::Service* svc = cache_.service(key); svc == nullptr) {
       mine = desired_.remove(key);
@@ -92,7 +94,7 @@ ipvs::ChangedKeys Reconciler::replan(const std::vector<ipvs::ObjectKey>& keys, S
       const auto conflicts = desired_.conflicts(key);
       result.diagnostics.insert(result.diagnostics.end(), conflicts.begin(), conflicts.end());
     }
-    if (conntrack_ != nullptr) addUdpKeys(desired_.service(key), udpKeys_[key]);
+    if (conntrack_ != nullptr) addUdpKeys(desired_.service(key), udpKeys_);
     // A retry must look at what failed even when the Service itself did not change.
     if (const ipvs::ChangedKeys* failed = schedule_.failedKeys(key)) mine.merge(*failed);
     attribution.add(key, mine);
@@ -140,6 +142,7 @@ SyncResult Reconciler::sync(Clock::TimePoint now, bool full, PhaseTimer* timer) 
   UdpSnapshot udpBefore;
   ipvs::Plan plan;
   if (result.full) {
+    changed = {};  // the full diff looks at every key: free them for the plan's chunks
     udpBefore = snapshotUdp();
     lap(SyncPhase::kOther);
     // A full plan goes out in chunks while the diff runs, so it is never held whole (the first

@@ -97,10 +97,10 @@ assert_ok $P ipset-apply del KUBE-6-CLUSTER-IP fd00:96::7,tcp:443 add KUBE-NODE-
 assert_eq "add KUBE-6-CLUSTER-IP fd00:96::1,udp:53" "$($IPSET save KUBE-6-CLUSTER-IP | grep '^add')"
 assert_ok $P ipset-create-all 4
 
-t_begin "ipset: a run longer than one pack window (4,096): every result in its place"
+t_begin "ipset: a run of several pack windows (1,024 each): every result in its place"
 $IPSET flush KUBE-CLUSTER-IP
 $IPSET destroy KUBE-HEALTH-CHECK-NODE-PORT
-# 5,000 adds; the 4,500th (in the second window) goes to that missing set.
+# 5,000 adds; the 4,500th (in the fifth window) goes to that missing set.
 args=$(awk 'BEGIN { for (i = 1; i <= 5000; i++)
   if (i == 4500) printf "add KUBE-HEALTH-CHECK-NODE-PORT 30100 "
   else printf "add KUBE-CLUSTER-IP 10.%d.%d.%d,tcp:80 ", 100 + int(i / 65536), int(i / 256) % 256, i % 256 }')
