@@ -7,6 +7,9 @@
 //  3. WATCH: 10,000 MODIFIED events (one endpoint's readiness flips each time) fed through the
 //     stream splitter in 64 KiB pieces. Reports MB/s, and per-event latency (last byte of an
 //     event in -> model update delivered to the sink) as p50/p99/max over events fed one by one.
+//  4. DECODE: one watch event's text -> ipvs::EndpointSlice, the DOM decoder (json::parse into a
+//     per-event arena, then decodeEndpointSlice) against the streaming decoder
+//     (streamDecodeSliceEvent), alternating event by event in the same run; p50/p99 and the ratio.
 // Usage: k8swatch_bench [--endpoints-per-slice N] [--slices N] [--events N] [--runs N]
 
 #include <malloc.h>
@@ -23,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "k8swatch/decode_slice_stream.h"
 #include "k8swatch/event_stream.h"
 #include "k8swatch/object_cache.h"
 
@@ -114,6 +118,47 @@ int argInt(int argc, char** argv, const char* name, int def) {
     if (std::string(argv[i]) == name) return std::atoi(argv[i + 1]);
   }
   return def;
+}
+
+struct Percentiles {
+  double p50;
+  double p99;
+};
+
+Percentiles percentiles(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const auto at = [&](double p) {
+    return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1))];
+  };
+  return {at(0.5), at(0.99)};
+}
+
+// 4. The same event texts through both decoders, alternating, so load on the shared machine
+// hits both alike. Both results must agree, or the comparison means nothing.
+bool compareDecoders(const std::vector<std::string>& events) {
+  std::vector<double> tree;
+  std::vector<double> sax;
+  for (const auto& ev : events) {
+    auto t = Clock::now();
+    json::value v = json::parse(ev, json::make_shared_resource<json::monotonic_resource>());
+    auto fromTree = k8swatch::decodeEndpointSlice(v.at("object"));
+    tree.push_back(seconds(Clock::now() - t) * 1e6);
+    t = Clock::now();
+    auto fromSax = k8swatch::streamDecodeSliceEvent(ev);
+    sax.push_back(seconds(Clock::now() - t) * 1e6);
+    const auto* slice = std::get_if<ipvs::EndpointSlice>(&fromTree);
+    if (slice == nullptr || !fromSax || !(fromSax->slice == *slice)) {
+      std::fprintf(stderr, "the decoders disagree\n");
+      return false;
+    }
+  }
+  const Percentiles a = percentiles(tree);
+  const Percentiles b = percentiles(sax);
+  std::printf(
+      "DECODE %zu events, DOM: p50 %.1f us, p99 %.1f us; streaming: p50 %.1f us, "
+      "p99 %.1f us; streaming/DOM p50 %.2fx\n",
+      events.size(), a.p50, a.p99, b.p50, b.p99, b.p50 / a.p50);
+  return true;
 }
 
 }  // namespace
@@ -213,5 +258,5 @@ int main(int argc, char** argv) {
   };
   std::printf("EVENT  %.1f KB each: p50 %.1f us, p99 %.1f us, max %.1f us\n",
               static_cast<double>(events[0].size()) / 1e3, pct(0.5), pct(0.99), micros.back());
-  return 0;
+  return compareDecoders(events) ? 0 : 1;
 }
