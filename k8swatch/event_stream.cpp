@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/monotonic_resource.hpp>
 #include <cctype>
 #include <cstring>
@@ -45,8 +46,9 @@ bool EventStreamParser::startValue(char c) {
              " between events";
     return false;
   }
-  // Each event's DOM lives in its own arena, freed at once when the event is done.
-  parser_.reset(json::make_shared_resource<json::monotonic_resource>(arenaSize_, counting_));
+  // Each event's DOM lives in its own arena, freed at once when the event is done. Text mode
+  // makes one only for an event the TextFn declines.
+  if (!onText_) newArena();
   skipping_ = false;
   valueBytes_ = 0;
   inString_ = false;
@@ -55,6 +57,36 @@ bool EventStreamParser::startValue(char c) {
 }
 
 namespace {
+// Text mode keeps its buffer between events up to this size (a few typical events).
+constexpr std::size_t kKeptTextBytes = 1u << 20;
+
+// A basic_parser handler that keeps nothing: the syntax check of an oversize event's text,
+// with the DOM parser's limits so that it fails exactly where that would.
+struct SyntaxOnly {
+  static constexpr std::size_t max_object_size = json::object::max_size();
+  static constexpr std::size_t max_array_size = json::array::max_size();
+  static constexpr std::size_t max_key_size = json::string::max_size();
+  static constexpr std::size_t max_string_size = json::string::max_size();
+  using Ec = boost::system::error_code;
+  bool on_document_begin(Ec&) { return true; }
+  bool on_document_end(Ec&) { return true; }
+  bool on_object_begin(Ec&) { return true; }
+  bool on_object_end(std::size_t, Ec&) { return true; }
+  bool on_array_begin(Ec&) { return true; }
+  bool on_array_end(std::size_t, Ec&) { return true; }
+  bool on_key_part(json::string_view, std::size_t, Ec&) { return true; }
+  bool on_key(json::string_view, std::size_t, Ec&) { return true; }
+  bool on_string_part(json::string_view, std::size_t, Ec&) { return true; }
+  bool on_string(json::string_view, std::size_t, Ec&) { return true; }
+  bool on_number_part(json::string_view, Ec&) { return true; }
+  bool on_int64(std::int64_t, json::string_view, Ec&) { return true; }
+  bool on_uint64(std::uint64_t, json::string_view, Ec&) { return true; }
+  bool on_double(double, json::string_view, Ec&) { return true; }
+  bool on_bool(bool, Ec&) { return true; }
+  bool on_null(Ec&) { return true; }
+  bool on_comment_part(json::string_view, Ec&) { return true; }
+  bool on_comment(json::string_view, Ec&) { return true; }
+};
 // Bytes the scanner must look at; everything else is skipped by a tight table lookup.
 constexpr auto kSpecial = [] {
   std::array<bool, 256> t{};
@@ -96,7 +128,84 @@ std::size_t EventStreamParser::scan(const char* p, std::size_t n) {
   return n;
 }
 
+void EventStreamParser::newArena() {
+  parser_.reset(json::make_shared_resource<json::monotonic_resource>(arenaSize_, counting_));
+}
+
+void EventStreamParser::countText() {
+  const std::size_t now = text_.capacity();
+  if (now < textCounted_) count_->live.fetch_sub(textCounted_ - now, std::memory_order_relaxed);
+  if (now > textCounted_) {
+    const std::size_t grown = now - textCounted_;
+    const std::size_t live = count_->live.fetch_add(grown, std::memory_order_relaxed) + grown;
+    if (live > count_->peak.load(std::memory_order_relaxed)) {
+      count_->peak.store(live, std::memory_order_relaxed);  // only this thread grows text_
+    }
+  }
+  textCounted_ = now;
+}
+
+void EventStreamParser::clearText() {
+  text_.clear();
+  if (text_.capacity() > kKeptTextBytes) {
+    std::string().swap(text_);  // an event this large is rare: do not hold on to its buffer
+    countText();
+  }
+}
+
+// Text mode: the collected text through the DOM parser, as forward() would have fed it. At the
+// bound (`last` false) only to find invalid JSON within it, so without building anything.
+bool EventStreamParser::parseText(bool last) {
+  boost::system::error_code ec;
+  if (last) {
+    newArena();
+    parser_.write(text_.data(), text_.size(), ec);
+    if (!ec) parser_.finish(ec);
+  } else {
+    json::basic_parser<SyntaxOnly> check(json::parse_options{});
+    check.write_some(true, text_.data(), text_.size(), ec);
+  }
+  clearText();
+  if (ec) {
+    error_ = "watch stream: invalid JSON: " + ec.message();
+    return false;
+  }
+  return true;
+}
+
+bool EventStreamParser::collect(const char* p, std::size_t n, bool last) {
+  const std::size_t room = maxEventBytes_ - std::min(valueBytes_, maxEventBytes_);
+  valueBytes_ += n;
+  if (!skipping_) {
+    const std::size_t take = std::min(n, room);
+    if (text_.size() + take > text_.capacity()) {  // grow geometrically, but never past the bound
+      text_.reserve(std::min(maxEventBytes_, std::max(text_.capacity() * 2, text_.size() + take)));
+      countText();
+    }
+    text_.append(p, take);
+    if (valueBytes_ > maxEventBytes_) {
+      skipping_ = true;
+      if (!parseText(false)) return false;
+      parser_.reset();
+    }
+  }
+  if (skipping_) {
+    if (last) onOversize_(valueBytes_);
+    return true;
+  }
+  if (!last) return true;
+  if (onText_(text_)) {
+    clearText();
+    return true;
+  }
+  if (!parseText(true)) return false;
+  onEvent_(parser_.release());
+  arenaSize_ = std::clamp<std::size_t>(valueBytes_ * 2, 4096, 1u << 20);
+  return true;
+}
+
 bool EventStreamParser::forward(const char* p, std::size_t n, bool last) {
+  if (onText_) return collect(p, n, last);
   // Exactly the first maxEventBytes_ bytes of an event reach the parser, however the reads
   // split: capping each piece at the bytes left under the bound makes a syntax error there a
   // stream error for every split, and an error past the bound never seen (issue #14, defect 7).

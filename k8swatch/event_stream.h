@@ -13,6 +13,12 @@
 // Memory: everything the JSON parser holds for an event (its temporary stack and the event's
 // DOM arena) is drawn through one counting resource, whose high-water mark peakBufferedBytes()
 // reports, so the bound can be checked from outside, not only argued.
+// Text mode (setTextFn): each event's text is collected instead (up to the bound, counted the
+// same way) and offered whole to the TextFn, which may handle it without a DOM (the streaming
+// EndpointSlice decoder). Only when it declines is the text parsed into the DOM for onEvent;
+// at the bound the collected bytes are parsed, so the outcome is the same as without text mode,
+// except that invalid JSON inside an event is found at the event's end (or the bound), not at
+// the bad byte.
 
 #include <atomic>
 #include <boost/json/memory_resource.hpp>
@@ -32,11 +38,16 @@ class EventStreamParser {
  public:
   using EventFn = std::function<void(boost::json::value&&)>;
   using OversizeFn = std::function<void(std::size_t bytesSkipped)>;
+  // Returns true when it handled the event; it must then have read `text` as one complete,
+  // valid JSON value (as the DOM parser would).
+  using TextFn = std::function<bool(std::string_view text)>;
 
   EventStreamParser(std::size_t maxEventBytes, EventFn onEvent, OversizeFn onOversize);
 
   // Consumes all of `bytes`. Returns false on garbage (see error()); later calls keep failing.
   bool feed(std::string_view bytes);
+  // Text mode (see above); set between events only.
+  void setTextFn(TextFn fn) { onText_ = std::move(fn); }
   const std::string& error() const { return error_; }
   // True between events: no partial object is pending (a clean place for the stream to end).
   // Never after an error, whose position would otherwise depend on where the reads split.
@@ -67,8 +78,13 @@ class EventStreamParser {
   };
 
   bool startValue(char c);
+  void newArena();
   std::size_t scan(const char* p, std::size_t n);  // bytes up to and including the value's end
   bool forward(const char* p, std::size_t n, bool last);
+  bool collect(const char* p, std::size_t n, bool last);  // text mode's forward
+  bool parseText(bool last);
+  void clearText();
+  void countText();  // text_'s capacity into the counting resource's numbers
 
   std::size_t maxEventBytes_;
   EventFn onEvent_;
@@ -84,6 +100,9 @@ class EventStreamParser {
   std::size_t valueBytes_ = 0;
   std::size_t arenaSize_ = 4096;  // first block of the next event's arena: ~2x the last event
   std::size_t consumed_ = 0;
+  TextFn onText_;
+  std::string text_;             // text mode: the event so far, at most maxEventBytes
+  std::size_t textCounted_ = 0;  // text_'s capacity as counted in count_
   std::string error_;
 };
 

@@ -5,6 +5,7 @@
 #include <boost/json/stream_parser.hpp>
 
 #include "k8swatch/decode.h"
+#include "k8swatch/decode_slice_stream.h"
 #include "k8swatch/event_stream.h"
 
 namespace k8swatch {
@@ -317,6 +318,16 @@ Reflector::Step Reflector::onWatchEvent(json::value&& event, std::size_t& events
   return Step{};
 }
 
+Reflector::Step Reflector::onSliceEvent(SliceEvent&& ev, std::size_t& events, bool listing) {
+  // What onInitialEvent and onWatchEvent do with the same event through the DOM.
+  ++events;
+  const bool listItem = listing && ev.type == "ADDED";
+  const std::string rv = ev.slice.resourceVersion;
+  cache_.storeSlice(std::move(ev.slice));
+  if (!listItem && !rv.empty()) rv_ = rv;  // a streaming list's items do not move rv_
+  return Step{};
+}
+
 asio::awaitable<Reflector::Step> Reflector::watch(bool initialEvents, const std::string& listFrom) {
   const auto span = options_.maxWatchTimeout - options_.minWatchTimeout;
   const auto timeout = options_.minWatchTimeout +
@@ -361,6 +372,18 @@ asio::awaitable<Reflector::Step> Reflector::watch(bool initialEvents, const std:
                                     std::to_string(bytes) + " bytes exceeds the bound of " +
                                     std::to_string(options_.maxEventBytes) + "; skipped"});
       });
+  if (cache_.kind() == ResourceKind::kEndpointSlice) {
+    // Slice ADDED/MODIFIED events skip the DOM (issue #17); the decoder declines everything
+    // else, which then arrives as a DOM in the callback above.
+    parser.setTextFn([&](std::string_view text) {
+      auto ev = streamDecodeSliceEvent(text);
+      if (!ev) return false;
+      if (result.outcome != Outcome::kOk) return true;
+      result = onSliceEvent(std::move(*ev), events, listing);
+      result.listed = initialEvents && !listing;
+      return true;
+    });
+  }
   const auto ended = [&](Step step) {
     step.listed = initialEvents && !listing;
     return step;
