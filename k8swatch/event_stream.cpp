@@ -96,36 +96,44 @@ constexpr auto kSpecial = [] {
 }  // namespace
 
 std::size_t EventStreamParser::scan(const char* p, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!kSpecial[static_cast<unsigned char>(p[i])] && !escape_) continue;
-    const char c = p[i];
-    if (inString_) {
-      if (escape_) {
-        escape_ = false;
-      } else if (c == '\\') {
-        escape_ = true;
-      } else if (c == '"') {
-        inString_ = false;
+  // Every byte of the stream passes here. The state lives in locals (the compiler must reload
+  // members after each char read, which may alias them), and a string's body, most of the
+  // bytes, is searched with memchr for its end and for a backslash before it.
+  bool inString = inString_;
+  bool escape = escape_;
+  std::size_t depth = depth_;
+  std::size_t i = 0;
+  while (i < n) {
+    if (escape) {
+      escape = false;
+      ++i;
+    } else if (inString) {
+      const auto* quote = static_cast<const char*>(std::memchr(p + i, '"', n - i));
+      const std::size_t stop = quote != nullptr ? static_cast<std::size_t>(quote - p) : n;
+      const auto* slash = static_cast<const char*>(std::memchr(p + i, '\\', stop - i));
+      if (slash != nullptr) {
+        escape = true;
+        i = static_cast<std::size_t>(slash - p) + 1;
+      } else {
+        inString = quote == nullptr;
+        i = quote != nullptr ? stop + 1 : n;
       }
-      continue;
-    }
-    switch (c) {
-      case '"':
-        inString_ = true;
+    } else {
+      const auto c = static_cast<unsigned char>(p[i++]);
+      if (!kSpecial[c]) continue;
+      if (c == '"') {
+        inString = true;
+      } else if (c == '{' || c == '[') {
+        ++depth;
+      } else if ((c == '}' || c == ']') && --depth == 0) {
         break;
-      case '{':
-      case '[':
-        ++depth_;
-        break;
-      case '}':
-      case ']':
-        if (--depth_ == 0) return i + 1;
-        break;
-      default:
-        break;
+      }
     }
   }
-  return n;
+  inString_ = inString;
+  escape_ = escape;
+  depth_ = depth;
+  return i;
 }
 
 void EventStreamParser::newArena() {
