@@ -8,8 +8,10 @@
 // reject, a null where an element is required, a duplicate key the decoder reads, an FQDN slice,
 // endpoints before addressType, invalid JSON) it declines, and the text is decoded through the
 // DOM instead. So rejections, their messages and counters are the DOM decoder's by construction,
-// and an accepted slice equals what the DOM decoder returns (the differential fuzz target
-// fuzz_endpoint_slice_json checks both). Bad input costs one parse more, never less checking.
+// and an accepted slice equals what the DOM decoder returns (the differential fuzz targets
+// fuzz_endpoint_slice_json and fuzz_watch_stream check it). Bad input costs one parse more,
+// never less checking. The reflector uses it for EndpointSlice watch events (ADDED/MODIFIED,
+// also in a streaming list); paged LISTs still go through the DOM.
 // Pure functions: no I/O, no logging, no state. Memory is bounded by the text: nesting by the
 // parser's depth limit, lists by the decoder's limits (kMaxEndpoints, ...).
 

@@ -15,10 +15,10 @@
 // reports, so the bound can be checked from outside, not only argued.
 // Text mode (setTextFn): each event's text is collected instead (up to the bound, counted the
 // same way) and offered whole to the TextFn, which may handle it without a DOM (the streaming
-// EndpointSlice decoder). Only when it declines is the text parsed into the DOM for onEvent;
-// at the bound the collected bytes are parsed, so the outcome is the same as without text mode,
-// except that invalid JSON inside an event is found at the event's end (or the bound), not at
-// the bad byte.
+// EndpointSlice decoder). Only when it declines is the text parsed into the DOM for onEvent
+// (text and DOM then coexist for that event); at the bound the collected bytes are only
+// syntax-checked, building nothing. The outcome is the same as without text mode, except that
+// invalid JSON inside an event is found at the event's end (or the bound), not at the bad byte.
 
 #include <atomic>
 #include <boost/json/memory_resource.hpp>
