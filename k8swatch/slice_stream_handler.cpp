@@ -184,6 +184,7 @@ bool SliceHandler::on_string(json::string_view s, std::size_t, boost::system::er
   return text(stringRole_, text_, ec);
 }
 
+// The strings of the event and the slice's metadata and addressType.
 bool SliceHandler::text(Role role, std::string_view s, boost::system::error_code& ec) {
   const bool nameSized = s.size() <= kMaxNameLength;
   switch (role) {
@@ -216,8 +217,13 @@ bool SliceHandler::text(Role role, std::string_view s, boost::system::error_code
       haveAddressType_ = true;
       return true;
     default:
-      break;
+      return itemText(role, s, ec);
   }
+}
+
+// The strings of ports and endpoints.
+bool SliceHandler::itemText(Role role, std::string_view s, boost::system::error_code& ec) {
+  const bool nameSized = s.size() <= kMaxNameLength;
   if (!nameSized && role != Role::kProtocol && role != Role::kFirstAddress) return decline(ec);
   switch (role) {
     case Role::kPortName:

@@ -122,6 +122,7 @@ class SliceHandler {
   bool begin(bool array, boost::system::error_code& ec);
   bool end(std::size_t n, boost::system::error_code& ec);
   bool text(Role role, std::string_view s, boost::system::error_code& ec);
+  bool itemText(Role role, std::string_view s, boost::system::error_code& ec);
   bool scalar(boost::system::error_code& ec) { return valueRole() == Role::kSkip || decline(ec); }
   // Stops the parse: the caller goes through the DOM decoder instead.
   bool decline(boost::system::error_code& ec) {
