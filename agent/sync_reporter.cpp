@@ -150,7 +150,11 @@ void SyncReporter::logReport(const reconcile::SyncReport& report) {
           // The network-programming latency of this sync's oldest change, as in the histogram.
           {"latency", report.firstChange ? formatGoDuration(report.finished - *report.firstChange)
                                          : std::string("none")},
-          {"phases", phaseList(report.phases)}});
+          {"phases", phaseList(report.phases)},
+          // A full resync's kernel dump ran before this sync, on its own thread: its wall and
+          // CPU time (the sync's own duration does not include it).
+          {"dump", result.dump ? formatGoDuration(result.dump->wall) : std::string("none")},
+          {"dump_cpu", result.dump ? formatGoDuration(result.dump->cpu) : std::string("none")}});
 }
 
 void SyncReporter::logServiceEvents(const reconcile::SyncReport& report) {

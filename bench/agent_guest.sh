@@ -17,6 +17,15 @@
 #       and the agent's CPU time over the period (/proc/PID/stat), against `ipvsadm -Sn`.
 # Every figure is printed as "BENCH|size|key|value" for the host to tabulate. Times come from
 # /proc/uptime (10 ms): busybox date has no %N.
+#
+# Memory mode (scripts/bench-agent --memory / --heaptrack; environment from the host):
+#   BENCH_MEMORY=HOLD_S   instead of (a)-(d), only the cold start, with the agent's VmRSS/VmHWM and
+#                         its last log message sampled every second, until HOLD_S seconds after the
+#                         first sync; then VmRSS/VmHWM once more and the agent is stopped.
+#   BENCH_HEAPTRACK=PORT  the agent runs with heaptrack's preload library; its raw trace goes through
+#                         a fifo and socat to 10.0.2.100:(PORT+i), where the host stores it. The
+#                         agent is stopped with SIGKILL, so heaptrack's "leaked" is the steady heap.
+#   BENCH_AGENT_ENV="N=V ..." extra environment for the agent (e.g. MALLOC_ARENA_MAX=1).
 . /test/lib/testlib.sh
 net_init
 route_cover 10.128.0.0/9
@@ -161,9 +170,64 @@ bench_size() {  # INDEX N E
   $IP link del kube-ipvs0 2>/dev/null || true
 }
 
+status_kib() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$2/status"; }
+sample() { # PID LOG T0: seconds since T0, VmRSS, VmHWM (KiB) and the agent's last log message
+  echo "$(since "$3") $(status_kib VmRSS "$1") $(status_kib VmHWM "$1") \
+$(sed -n 's/.* msg="\([^"]*\)".*/\1/p' "$2" | tail -1 | cut -c1-60)"
+}
+
+memory_size() { # INDEX N E
+  SIZE="$2x$3"
+  port=$((6443 + $1))
+  log=/tmp/agent-$1.log
+  fresh_ipvs
+  preload=""
+  ship=""
+  if [ -n "${BENCH_HEAPTRACK:-}" ]; then
+    # heaptrack writes its trace to a path: a fifo whose reader ships it to the host.
+    fifo=/tmp/heaptrack-$1.fifo
+    mkfifo "$fifo"
+    socat -u "OPEN:$fifo" "TCP:10.0.2.100:$((BENCH_HEAPTRACK + $1))" &
+    ship=$!
+    preload="LD_PRELOAD=/usr/lib/heaptrack/libheaptrack_preload.so DUMP_HEAPTRACK_OUTPUT=$fifo"
+  fi
+  t0=$(now)
+  # shellcheck disable=SC2086 # word splitting of the NAME=VALUE lists is the point
+  env $preload ${BENCH_AGENT_ENV:-} ipvs-agent --master="http://10.0.2.100:$port" \
+    --hostname-override=bench-node --ipvs-sync-period="${PERIOD}s" -v=2 >"$log" 2>&1 &
+  agent=$!
+  until grep -q 'msg="sync done"' "$log"; do
+    kill -0 "$agent" 2>/dev/null || { cat "$log"; t_die "the agent exited"; }
+    out rss_sample "$(sample "$agent" "$log" "$t0")"
+    sleep 1
+  done
+  out cold_start_s "$(since "$t0")"
+  out first_sync_hwm_kib "$(status_kib VmHWM "$agent")"
+  out first_sync_rss_kib "$(status_kib VmRSS "$agent")"
+  t1=$(now)
+  while [ "$(awk -v a="$t1" -v b="$(now)" 'BEGIN { print (b - a < '"$BENCH_MEMORY"') }')" = 1 ]; do
+    out rss_sample "$(sample "$agent" "$log" "$t0")"
+    sleep 1
+  done
+  out vm_hwm_kib "$(status_kib VmHWM "$agent")"
+  out vm_rss_kib "$(status_kib VmRSS "$agent")"
+  out first_sync_line "$(grep -m1 'msg="sync done"' "$log")"
+  # Under heaptrack, SIGKILL: what the agent still holds is then reported as leaked, i.e. the
+  # steady heap after the first sync (the trace is flushed as it goes).
+  if [ -n "$ship" ]; then kill -KILL "$agent"; else kill "$agent"; fi
+  wait "$agent" || true
+  if [ -n "$ship" ]; then wait "$ship" || t_die "the heaptrack trace did not reach the host"; fi
+  ipvs-agent --cleanup >/dev/null 2>&1 || true
+  $IP link del kube-ipvs0 2>/dev/null || true
+}
+
 echo "guest: $(uname -r), $(grep -c ^processor /proc/cpuinfo) cpu, $(awk '/MemTotal/ { print $2 }' /proc/meminfo) kB, TCG"
 i=0
 for size in "$@"; do
-  bench_size "$i" "${size%x*}" "${size#*x}"
+  if [ -n "${BENCH_MEMORY:-}" ]; then
+    memory_size "$i" "${size%x*}" "${size#*x}"
+  else
+    bench_size "$i" "${size%x*}" "${size#*x}"
+  fi
   i=$((i + 1))
 done

@@ -23,14 +23,23 @@ bool sameSettings(const VirtualServer& a, const VirtualServer& b) {
 // (no second copy of a 165k-operation initial plan), the removal phases wait in side lists.
 class Planner {
  public:
-  Planner(const KernelState& observed, const DiffOptions& options)
-      : observed_(observed), options_(options) {}
+  Planner(const KernelState& observed, const DiffOptions& options, const PlanSink* sink = nullptr)
+      : observed_(observed), options_(options), sink_(sink) {}
 
   void reserveMore(std::size_t n) { plan_.operations.reserve(plan_.operations.size() + n); }
   void ipsetEntry(const IpsetEntry& e, bool want, bool have);
   void virtualServer(const VirtualServerKey& key, const DesiredVirtualServer* want,
                      const ObservedVirtualServer* have);
   void address(const IpAddress& ip, bool want, bool have);
+  // A point where the diff holds no iterator into the observed state and no decision left to
+  // make reads what the operations so far change: a full chunk may go, and be applied to the
+  // observed state, without changing the plan (diff.h, PlanSink).
+  void safePoint() {
+    if (sink_ != nullptr && plan_.operations.size() >= sink_->chunk) {
+      sink_->take(plan_.operations);
+      plan_.operations.clear();
+    }
+  }
   Plan finish();
 
  private:
@@ -48,6 +57,7 @@ class Planner {
 
   const KernelState& observed_;
   const DiffOptions& options_;
+  const PlanSink* sink_;
   Plan plan_;
   std::vector<Operation> removals_, unbinds_, vsDeletes_, ipsetDeletes_;
 };
@@ -110,7 +120,7 @@ void Planner::sync(const DesiredVirtualServer& want, const ObservedVirtualServer
 }
 
 void Planner::removeRealServer(const VirtualServerKey& vs, const ObservedRealServer& rs) {
-  const std::uint64_t conns = std::uint64_t{rs.stats.activeConns} + rs.stats.inactiveConns;
+  const std::uint64_t conns = std::uint64_t{rs.conns.activeConns} + rs.conns.inactiveConns;
   const bool expired = options_.drainExpired && options_.drainExpired(vs, rs.server.key);
   if (expired || vs.protocol != Protocol::kTcp || conns == 0) {
     removals_.push_back(DeleteRealServer{vs, rs.server.key});
@@ -121,7 +131,7 @@ void Planner::removeRealServer(const VirtualServerKey& vs, const ObservedRealSer
     quiesced.weight = 0;
     removals_.push_back(EditRealServer{vs, quiesced});
   }
-  plan_.draining.push_back({vs, rs.server.key, rs.stats.activeConns, rs.stats.inactiveConns});
+  plan_.draining.push_back({vs, rs.server.key, rs.conns.activeConns, rs.conns.inactiveConns});
 }
 
 void Planner::address(const IpAddress& ip, bool want, bool have) {
@@ -164,8 +174,9 @@ bool ownedByMarkers(const KernelState& observed, const VirtualServerKey& key) {
 // The full diff walks the observed state (sorted) and looks the desired state up by hash; only
 // desired objects missing from the kernel need the sorted desired listing, and a count tells
 // whether there are any. A resync against a converged kernel therefore sorts nothing.
-Plan diff(const DesiredState& desired, const KernelState& observed, const DiffOptions& options) {
-  Planner planner(observed, options);
+Plan diff(const DesiredState& desired, const KernelState& observed, const DiffOptions& options,
+          const PlanSink* sink) {
+  Planner planner(observed, options, sink);
   std::size_t seen = 0;
   for (const auto& e : observed.ipsetEntries) {
     const bool want = desired.hasIpsetEntry(e);
@@ -185,13 +196,16 @@ Plan diff(const DesiredState& desired, const KernelState& observed, const DiffOp
   }
   if (seen != desired.virtualServerCount()) {
     const auto missing = desired.virtualServers();
-    std::size_t estimate = desired.addressCount();
-    for (const auto* vs : missing) estimate += 1 + vs->realServers.size();
-    planner.reserveMore(estimate);  // untouched capacity costs no resident memory
+    if (sink == nullptr) {  // untouched capacity costs no resident memory
+      std::size_t estimate = desired.addressCount();
+      for (const auto* vs : missing) estimate += 1 + vs->realServers.size();
+      planner.reserveMore(estimate);
+    }
     for (const auto* vs : missing) {
       if (observed.virtualServers.count(vs->server.key) == 0) {
         planner.virtualServer(vs->server.key, vs, nullptr);
       }
+      planner.safePoint();
     }
   }
   seen = 0;
@@ -203,6 +217,7 @@ Plan diff(const DesiredState& desired, const KernelState& observed, const DiffOp
   if (seen != desired.addressCount()) {
     for (const auto& ip : desired.addresses()) {
       if (observed.boundAddresses.count(ip) == 0) planner.address(ip, true, false);
+      planner.safePoint();
     }
   }
   return planner.finish();

@@ -67,7 +67,23 @@ struct Plan {
   std::vector<VirtualServerKey> excludedDesired;  // desired but inside excludeCIDRs: left alone
 };
 
-Plan diff(const DesiredState& desired, const KernelState& observed, const DiffOptions& options);
+// Takes the plan's operations in order, a chunk at a time, while the diff still runs, so a large
+// plan (the first sync at 10k Services is 140k operations) is never held whole. The diff hands
+// over chunks of at least `chunk` operations only while it adds the virtual servers and the
+// addresses the kernel lacks (where a large plan's volume is): by then it holds no iterator
+// into `observed`, and no decision left to make reads what those chunks change (the real servers
+// to keep and the virtual servers owned are decided before). So the sink may apply a chunk and
+// update `observed` (the caller's mirror) at once, and the plan stays exactly the one diff()
+// returns without a sink. What is left when the diff ends is returned in Plan::operations.
+struct PlanSink {
+  std::size_t chunk = 4096;
+  std::function<void(std::vector<Operation>& operations)> take;
+};
+
+// With a sink, the operations go to it as above; the Plan keeps the rest, and all of draining
+// and excludedDesired.
+Plan diff(const DesiredState& desired, const KernelState& observed, const DiffOptions& options,
+          const PlanSink* sink = nullptr);
 Plan diffKeys(const DesiredState& desired, const KernelState& observed, const DiffOptions& options,
               const ChangedKeys& changed);
 

@@ -77,18 +77,15 @@ struct RealServer {
   bool operator==(const RealServer&) const = default;
 };
 
-// Connection counters and traffic statistics of a real server, as dumped by the kernel.
-struct RealServerStats {
+// The connection counters of a real server that the planner reads (graceful termination keeps
+// a TCP real server while ActiveConn+InactConn > 0). The kernel's traffic counters (packets,
+// bytes) are not kept: the mirror holds 100k real servers at 10k Services, and nothing reads
+// them. netlink::RealServerStats is the full set, for who needs it.
+struct RealServerConns {
   std::uint32_t activeConns = 0;
   std::uint32_t inactiveConns = 0;
-  std::uint32_t persistConns = 0;
-  std::uint64_t conns = 0;
-  std::uint64_t inPackets = 0;
-  std::uint64_t outPackets = 0;
-  std::uint64_t inBytes = 0;
-  std::uint64_t outBytes = 0;
 
-  bool operator==(const RealServerStats&) const = default;
+  bool operator==(const RealServerConns&) const = default;
 };
 
 // ---- ipsets (docs/kube-proxy-behaviour.md#ipsets) ----
@@ -138,7 +135,7 @@ struct IpsetEntry {
 
 struct ObservedRealServer {
   RealServer server;
-  RealServerStats stats;
+  RealServerConns conns;
 };
 
 struct ObservedVirtualServer {

@@ -116,8 +116,8 @@ bool MemoryDataplane::setConnections(const VirtualServerKey& vs, const RealServe
   auto& rss = it->second.realServers;
   auto r = std::find_if(rss.begin(), rss.end(), [&](const auto& o) { return o.server.key == rs; });
   if (r == rss.end()) return false;
-  r->stats.activeConns = activeConns;
-  r->stats.inactiveConns = inactiveConns;
+  r->conns.activeConns = activeConns;
+  r->conns.inactiveConns = inactiveConns;
   return true;
 }
 

@@ -4,6 +4,7 @@
 
 #include <linux/netlink.h>
 
+#include <algorithm>
 #include <string>
 
 #include "netlink/ipset_client.h"
@@ -16,7 +17,7 @@ ipvs::ApplyReport IpsetClient::apply(std::span<const IpsetChange> changes) {
   ipvs::ApplyReport report;
   report.results.resize(changes.size());
   std::vector<std::size_t> pending;  // positions of the changes in packed_, not sent yet
-  pending.reserve(changes.size());
+  pending.reserve(std::min(changes.size(), kPackWindow));
   packed_->clear();
   for (std::size_t i = 0; i < changes.size(); ++i) {
     const IpsetChange& c = changes[i];
@@ -27,6 +28,7 @@ ipvs::ApplyReport IpsetClient::apply(std::span<const IpsetChange> changes) {
                           e.entry, c.add, scratch_)) {
       packed_->append(*reinterpret_cast<const nlmsghdr*>(scratch_.data()));
       pending.push_back(i);
+      if (pending.size() == kPackWindow) flush(changes, pending, report);
       continue;
     }
     // libipset parses (and words the error for) what the codec does not know. What is queued

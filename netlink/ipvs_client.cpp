@@ -92,8 +92,10 @@ ipvs::ApplyReport IpvsClient::apply(std::span<const ipvs::Operation> ops) {
   ipvs::ApplyReport report;
   report.results.resize(ops.size());
   bump(counters_->applies);
-  std::vector<std::size_t> opIndex;  // request position -> operation position
-  opIndex.reserve(ops.size());
+  // Requests are packed and sent a window at a time, so the packed buffer stays small however
+  // long the run (a first sync at 10k Services is 110k requests, 16 MiB packed at once).
+  std::vector<std::size_t> opIndex;  // request position in the window -> operation position
+  opIndex.reserve(std::min(ops.size(), kPackWindow));
   packed_->clear();
   for (std::size_t i = 0; i < ops.size(); ++i) {
     // Not an IPVS kind, or a field the kernel would reject: fails here, never sent.
@@ -103,12 +105,9 @@ ipvs::ApplyReport IpvsClient::apply(std::span<const ipvs::Operation> ops) {
     }
     packed_->append(scratch_.get());
     opIndex.push_back(i);
+    if (opIndex.size() == kPackWindow) send(opIndex, report);
   }
-  BatchLimits limits{options_.batchMessages, options_.batchBytes, options_.ackEveryRequest};
-  limits.testOnlyOverrunReceiveQueue = options_.testOnlyOverrunReceiveQueue;
-  if (options_.oneByOne) limits.maxMessages = 1;
-  const BatchOutcome out = socket_.transact(*packed_, limits);
-  for (std::size_t j = 0; j < opIndex.size(); ++j) report.results[opIndex[j]] = out.results[j];
+  send(opIndex, report);
 
   for (std::size_t i = 0; i < ops.size(); ++i) {
     const IpvsOpKind kind = ipvsOpKind(ops[i]);
@@ -124,7 +123,17 @@ ipvs::ApplyReport IpvsClient::apply(std::span<const ipvs::Operation> ops) {
       count(kind, IpvsOpResult::kOk);
     }
   }
-  report.stateUncertain = out.uncertain;
+  return report;
+}
+
+void IpvsClient::send(std::vector<std::size_t>& opIndex, ipvs::ApplyReport& report) {
+  if (opIndex.empty()) return;
+  BatchLimits limits{options_.batchMessages, options_.batchBytes, options_.ackEveryRequest};
+  limits.testOnlyOverrunReceiveQueue = options_.testOnlyOverrunReceiveQueue;
+  if (options_.oneByOne) limits.maxMessages = 1;
+  const BatchOutcome out = socket_.transact(*packed_, limits);
+  for (std::size_t j = 0; j < opIndex.size(); ++j) report.results[opIndex[j]] = out.results[j];
+  report.stateUncertain = report.stateUncertain || out.uncertain;
   bump(counters_->batches, out.batches);
   bump(counters_->messages, opIndex.size());
   if (out.batches > 0) {
@@ -133,7 +142,8 @@ ipvs::ApplyReport IpvsClient::apply(std::span<const ipvs::Operation> ops) {
   }
   bump(counters_->enobufs, out.enobufs);
   bump(counters_->lostReplies, out.lostReplies);
-  return report;
+  opIndex.clear();
+  packed_->clear();
 }
 
 ipvs::Result<std::vector<ipvs::ObservedVirtualServer>> IpvsClient::dump() {
@@ -162,22 +172,34 @@ ipvs::Result<std::vector<ipvs::ObservedVirtualServer>> IpvsClient::dump() {
 }
 
 std::error_code IpvsClient::dumpDests(ipvs::ObservedVirtualServer& vs) {
-  auto request = encodeDumpDests(vs.server.key, familyId_);
+  auto dests = dumpDestStats(vs.server.key);
+  if (!dests) return dests.error();
+  // Exactly sized: the mirror holds 100k of these at 10k Services.
+  vs.realServers.clear();
+  vs.realServers.reserve(dests->size());
+  for (const auto& d : *dests) vs.realServers.push_back(d.observed());
+  return {};
+}
+
+ipvs::Result<std::vector<DecodedDest>> IpvsClient::dumpDestStats(
+    const ipvs::VirtualServerKey& key) {
+  auto request = encodeDumpDests(key, familyId_);
   if (!request) return request.error();
-  const ipvs::Family family = vs.server.key.family();
+  std::vector<DecodedDest> dests;
   std::error_code ec = socket_.request(request->get(), [&](const nlmsghdr& hdr) {
     if (hdr.nlmsg_type != familyId_) return std::error_code{};
-    auto rs = decodeDest(hdr, family);
+    auto rs = decodeDest(hdr, key.family());
     if (rs) {
-      vs.realServers.push_back(std::move(*rs));
+      dests.push_back(*rs);
     } else {
       bump(counters_->decodeErrors);
     }
     return std::error_code{};
   });
-  std::sort(vs.realServers.begin(), vs.realServers.end(),
+  if (ec) return ec;
+  std::sort(dests.begin(), dests.end(),
             [](const auto& a, const auto& b) { return a.server.key < b.server.key; });
-  return ec;
+  return dests;
 }
 
 ipvs::Result<std::vector<ipvs::ObservedRealServer>> IpvsClient::dumpRealServers(

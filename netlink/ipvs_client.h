@@ -108,6 +108,9 @@ class IpvsClient {
   // The real servers of one virtual server, with fresh counters (one dump request).
   ipvs::Result<std::vector<ipvs::ObservedRealServer>> dumpRealServers(
       const ipvs::VirtualServerKey& key);
+  // The same with all the kernel's counters (packets, bytes), sorted by key; for tools and
+  // tests, since the mirror keeps only the connection counters.
+  ipvs::Result<std::vector<DecodedDest>> dumpDestStats(const ipvs::VirtualServerKey& key);
   ipvs::Result<IpvsTimeouts> getTimeouts();
   ipvs::Result<void> setTimeouts(const IpvsTimeouts& timeouts);  // 0 leaves one unchanged
   ipvs::Result<IpvsInfo> info();
@@ -121,11 +124,13 @@ class IpvsClient {
   IpvsClient(NetlinkSocket socket, NlMsgPtr scratch, int familyId, IpvsOptions options);
 
   std::error_code dumpDests(ipvs::ObservedVirtualServer& vs);
+  // Sends what is packed (the operations at opIndex) and records their results.
+  void send(std::vector<std::size_t>& opIndex, ipvs::ApplyReport& report);
   void count(IpvsOpKind kind, IpvsOpResult result);
 
   NetlinkSocket socket_;
   NlMsgPtr scratch_;                        // each operation is encoded here, then packed
-  std::unique_ptr<PackedRequests> packed_;  // reused: a batch allocates nothing once warm
+  std::unique_ptr<PackedRequests> packed_;  // reused; at most kPackWindow requests
   int familyId_;
   IpvsOptions options_;
   std::unique_ptr<IpvsCounters> counters_;  // heap: atomics do not move

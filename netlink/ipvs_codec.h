@@ -41,6 +41,33 @@ struct IpvsTimeouts {
   bool operator==(const IpvsTimeouts&) const = default;
 };
 
+// Connection counters and traffic statistics of a real server, as the kernel dumps them. The
+// agent's mirror keeps only the two connection counters (ipvs::RealServerConns); the rest is
+// for tests and tools that compare with `ipvsadm --stats`.
+struct RealServerStats {
+  std::uint32_t activeConns = 0;
+  std::uint32_t inactiveConns = 0;
+  std::uint32_t persistConns = 0;
+  std::uint64_t conns = 0;
+  std::uint64_t inPackets = 0;
+  std::uint64_t outPackets = 0;
+  std::uint64_t inBytes = 0;
+  std::uint64_t outBytes = 0;
+
+  bool operator==(const RealServerStats&) const = default;
+};
+
+// One decoded destination: the real server and all its counters.
+struct DecodedDest {
+  ipvs::RealServer server;
+  RealServerStats stats;
+
+  // The mirror's view: the server and the counters the planner reads.
+  ipvs::ObservedRealServer observed() const {
+    return {server, {stats.activeConns, stats.inactiveConns}};
+  }
+};
+
 struct IpvsInfo {
   std::uint32_t version = 0;  // e.g. 0x010201 for 1.2.1
   std::uint32_t connTableSize = 0;
@@ -69,7 +96,7 @@ ipvs::Result<NlMsgPtr> encodeGetInfo(int familyId);
 ipvs::Result<ipvs::VirtualServerKey> decodeServiceKey(const nlmsghdr& msg);
 ipvs::Result<ipvs::VirtualServer> decodeService(const nlmsghdr& msg);
 // `serviceFamily` is used when the kernel predates IPVS_DEST_ATTR_ADDR_FAMILY (< 3.18).
-ipvs::Result<ipvs::ObservedRealServer> decodeDest(const nlmsghdr& msg, ipvs::Family serviceFamily);
+ipvs::Result<DecodedDest> decodeDest(const nlmsghdr& msg, ipvs::Family serviceFamily);
 ipvs::Result<IpvsTimeouts> decodeConfig(const nlmsghdr& msg);
 ipvs::Result<IpvsInfo> decodeInfo(const nlmsghdr& msg);
 // The generic-netlink command of a message, or -1 if it has no valid genl header.

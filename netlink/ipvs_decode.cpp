@@ -191,8 +191,8 @@ Result<std::uint32_t> prefixOf(std::uint32_t wire, Family family) {
   return static_cast<std::uint32_t>(ones);
 }
 
-ipvs::RealServerStats statsOf(const DestAttrs& a) {
-  ipvs::RealServerStats s;
+RealServerStats statsOf(const DestAttrs& a) {
+  RealServerStats s;
   if (a[IPVS_DEST_ATTR_ACTIVE_CONNS]) s.activeConns = nla_get_u32(a[IPVS_DEST_ATTR_ACTIVE_CONNS]);
   if (a[IPVS_DEST_ATTR_INACT_CONNS]) s.inactiveConns = nla_get_u32(a[IPVS_DEST_ATTR_INACT_CONNS]);
   if (a[IPVS_DEST_ATTR_PERSIST_CONNS]) {
@@ -258,7 +258,7 @@ Result<ipvs::VirtualServer> decodeService(const nlmsghdr& msg) {
   return vs;
 }
 
-Result<ipvs::ObservedRealServer> decodeDest(const nlmsghdr& msg, Family serviceFamily) {
+Result<DecodedDest> decodeDest(const nlmsghdr& msg, Family serviceFamily) {
   auto top = parseGenl(msg, commandPolicy());
   if (!top) return top.error();
   auto a = parseNested((*top)[IPVS_CMD_ATTR_DEST], destPolicy());
@@ -279,7 +279,7 @@ Result<ipvs::ObservedRealServer> decodeDest(const nlmsghdr& msg, Family serviceF
   const std::uint32_t method = nla_get_u32(d[IPVS_DEST_ATTR_FWD_METHOD]) & IP_VS_CONN_F_FWD_MASK;
   if (method > IP_VS_CONN_F_BYPASS) return libnlError(NLE_RANGE);
 
-  ipvs::ObservedRealServer out;
+  DecodedDest out;
   out.server.key.address = *addr;
   out.server.key.port = ntohs(nla_get_u16(d[IPVS_DEST_ATTR_PORT]));
   out.server.method = static_cast<ipvs::ForwardMethod>(method);

@@ -322,22 +322,28 @@ std::vector<std::error_code> LinkClient::changeAll(int ifindex,
                                                    std::span<const ipvs::IpAddress> addresses,
                                                    bool add) {
   std::vector<std::error_code> results(addresses.size());
-  std::vector<NlMsgPtr> owned;
-  std::vector<nl_msg*> requests;
-  std::vector<std::size_t> slot;  // request -> index in addresses
-  owned.reserve(addresses.size());
+  // Each request is encoded into a libnl message (a page each) and copied into the packed
+  // buffer at once, a window at a time: 10,000 addresses never hold 10,000 pages.
+  PackedRequests packed;
+  std::vector<std::size_t> slot;  // request in the window -> index in addresses
+  const auto send = [&] {
+    if (slot.empty()) return;
+    const BatchOutcome outcome = socket_.transact(packed, BatchLimits{});
+    for (std::size_t r = 0; r < slot.size(); ++r) results[slot[r]] = outcome.results[r];
+    packed.clear();
+    slot.clear();
+  };
   for (std::size_t i = 0; i < addresses.size(); ++i) {
     auto msg = encodeAddressRequest(add, ifindex, addresses[i]);
     if (!msg) {
       results[i] = msg.error();
       continue;
     }
-    requests.push_back(msg->get());
-    owned.push_back(std::move(*msg));
+    packed.append(msg->get());
     slot.push_back(i);
+    if (slot.size() == kPackWindow) send();
   }
-  const BatchOutcome outcome = socket_.transact(requests, BatchLimits{});
-  for (std::size_t r = 0; r < slot.size(); ++r) results[slot[r]] = outcome.results[r];
+  send();
   const LinkOp op = add ? LinkOp::kBind : LinkOp::kUnbind;
   for (std::size_t i = 0; i < addresses.size(); ++i) {
     results[i] = note(op, results[i],

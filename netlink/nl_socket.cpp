@@ -84,7 +84,9 @@ std::error_condition NetlinkCategory::default_error_condition(int code) const no
 // batch never produces more ACKs than the socket can queue.
 constexpr std::size_t kAckTruesize = 1024;
 constexpr std::size_t kMaxIov = 1024;  // UIO_MAXIOV
-constexpr std::size_t kArenaBytes = 1024 * 1024;
+// The receive arena of each socket (the agent holds six). recvmmsg fills up to 64 ACK slots or 8
+// dump slots per call; more replies take more calls, not more memory.
+constexpr std::size_t kArenaBytes = 256 * 1024;
 constexpr std::size_t kAckSlotBytes = 4096;    // ACKs are ~40 bytes with NETLINK_CAP_ACK
 constexpr std::size_t kDumpSlotBytes = 32768;  // the kernel's dump skbs stay below 32 KiB
 constexpr std::size_t kMaxSlots = kArenaBytes / kAckSlotBytes;
@@ -218,7 +220,8 @@ struct NetlinkSocket::Arena {
 };
 
 NetlinkSocket::NetlinkSocket(NlSockPtr sock, std::chrono::milliseconds timeout)
-    : sock_(std::move(sock)), arena_(std::make_unique<Arena>()), timeout_(timeout) {}
+    // Not zero-filled: a socket that never receives much never makes its arena resident.
+    : sock_(std::move(sock)), arena_(std::make_unique_for_overwrite<Arena>()), timeout_(timeout) {}
 NetlinkSocket::NetlinkSocket(NetlinkSocket&&) noexcept = default;
 NetlinkSocket& NetlinkSocket::operator=(NetlinkSocket&&) noexcept = default;
 NetlinkSocket::~NetlinkSocket() = default;

@@ -123,6 +123,9 @@ using ReplyHandler = std::function<std::error_code(const nlmsghdr&)>;
 
 // Requests packed back to back in one buffer that is reused from call to call, so a large batch
 // costs no allocation per request (encode each one into a scratch nl_msg, then append it).
+// Callers pack at most kPackWindow requests before a transact, so the buffer stays near half a
+// MiB however long the run: the sendmsg batches inside a window are bounded by BatchLimits.
+inline constexpr std::size_t kPackWindow = 4096;
 class PackedRequests {
  public:
   void clear();

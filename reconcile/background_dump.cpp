@@ -1,11 +1,22 @@
 #include "reconcile/background_dump.h"
 
+#include <time.h>
+
 #include <chrono>
 #include <utility>
 
 #include "reconcile/attribution.h"
 
 namespace reconcile {
+namespace {
+
+std::chrono::nanoseconds threadCpuTime() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+
+}  // namespace
 
 BackgroundDump::BackgroundDump(std::unique_ptr<ipvs::KernelReader> reader,
                                std::function<void()> onDone)
@@ -25,7 +36,12 @@ void BackgroundDump::start() {
   result_ = promise.get_future();
   // The result is set before onDone runs, so whoever onDone wakes finds ready() true.
   thread_ = std::thread([this, promise = std::move(promise)]() mutable {
-    promise.set_value(reader_->observe());
+    const auto wallStart = std::chrono::steady_clock::now();
+    const auto cpuStart = threadCpuTime();
+    ipvs::Result<ipvs::KernelState> state = reader_->observe();
+    times_.cpu = threadCpuTime() - cpuStart;
+    times_.wall = std::chrono::steady_clock::now() - wallStart;
+    promise.set_value(std::move(state));  // publishes times_ to whoever gets the future
     if (onDone_) onDone_();
   });
 }
@@ -49,7 +65,7 @@ void BackgroundDump::touched(const ipvs::VirtualServerKey& key) {
 }
 
 BackgroundDump::Taken BackgroundDump::take(const ipvs::KernelState& mirror) {
-  Taken taken{result_.get(), tainted_};
+  Taken taken{result_.get(), tainted_, times_};
   thread_.join();
   if (!taken.state) return taken;
   ipvs::KernelState& state = *taken.state;

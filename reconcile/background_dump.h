@@ -16,6 +16,7 @@
 // Errors: a failed dump is returned by take(); a dump during which the sync thread lost track
 //   of the kernel (ENOBUFS) is returned as tainted, to be repeated.
 
+#include <chrono>
 #include <functional>
 #include <future>
 #include <memory>
@@ -26,6 +27,13 @@
 #include "ipvs/operation.h"
 
 namespace reconcile {
+
+// What one dump cost, measured on its own thread: the wall time from start() until the result
+// was in, and that thread's CPU time (most of the kernel's work is charged to it too).
+struct DumpTimes {
+  std::chrono::nanoseconds wall{};
+  std::chrono::nanoseconds cpu{};
+};
 
 class BackgroundDump {
  public:
@@ -46,6 +54,7 @@ class BackgroundDump {
   struct Taken {
     ipvs::Result<ipvs::KernelState> state;
     bool tainted = false;
+    DumpTimes times;
   };
   // Waits for the dump and returns it with the touched objects taken from `mirror`.
   Taken take(const ipvs::KernelState& mirror);
@@ -55,6 +64,7 @@ class BackgroundDump {
   std::function<void()> onDone_;
   std::thread thread_;
   std::future<ipvs::Result<ipvs::KernelState>> result_;
+  DumpTimes times_;  // written by the dump's thread before the result is set
   std::set<ipvs::VirtualServerKey> virtualServers_;
   std::set<ipvs::IpsetEntry> ipsetEntries_;
   std::set<ipvs::IpAddress> addresses_;

@@ -11,6 +11,9 @@
 namespace reconcile {
 namespace {
 
+// Operations of a full plan applied at a time (see ipvs::PlanSink).
+constexpr std::size_t kApplyChunk = 4096;
+
 // The phase an operation's time is charged to.
 SyncPhase phaseOf(const ipvs::Operation& op) {
   if (std::holds_alternative<ipvs::AddIpsetEntry>(op) ||
@@ -134,17 +137,32 @@ SyncResult Reconciler::sync(Clock::TimePoint now, bool full, PhaseTimer* timer) 
   if (result.drainCheck) uncertain = readDrains(changed, fresh) || uncertain;
   lap(SyncPhase::kObserve);
   const ipvs::DiffOptions opts = diffOptions(now, awaiting && result.full);
-  ipvs::Plan plan = result.full ? ipvs::diff(desired_, observed_, opts)
-                                : ipvs::diffKeys(desired_, observed_, opts, changed);
-  lap(SyncPhase::kPlan);
-  if (!result.full && refreshCounters(plan, fresh, uncertain)) {
-    lap(SyncPhase::kObserve);
+  UdpSnapshot udpBefore;
+  ipvs::Plan plan;
+  if (result.full) {
+    udpBefore = snapshotUdp();
+    lap(SyncPhase::kOther);
+    // A full plan goes out in chunks while the diff runs, so it is never held whole (the first
+    // sync at 10k Services is 140k operations).
+    const ipvs::PlanSink sink{kApplyChunk, [&](std::vector<ipvs::Operation>& ops) {
+                                lap(SyncPhase::kPlan);
+                                uncertain = apply(ops, attribution, result, timer) || uncertain;
+                              }};
+    plan = ipvs::diff(desired_, observed_, opts, &sink);
+    lap(SyncPhase::kPlan);
+  } else {
     plan = ipvs::diffKeys(desired_, observed_, opts, changed);
     lap(SyncPhase::kPlan);
+    if (refreshCounters(plan, fresh, uncertain)) {
+      lap(SyncPhase::kObserve);
+      plan = ipvs::diffKeys(desired_, observed_, opts, changed);
+      lap(SyncPhase::kPlan);
+    }
+    udpBefore = snapshotUdp();
+    lap(SyncPhase::kOther);
   }
-  const UdpSnapshot udpBefore = snapshotUdp();
-  lap(SyncPhase::kOther);
-  uncertain = apply(plan, attribution, result, timer) || uncertain;
+  uncertain = apply(plan.operations, attribution, result, timer) || uncertain;
+  plan.operations = {};  // what trackDrains needs is plan.draining
   cleanConntrack(udpBefore, result);
   lap(SyncPhase::kConntrack);
   trackDrains(plan, now, result.full);
@@ -178,6 +196,7 @@ bool Reconciler::observeAll(bool awaiting, SyncResult& result) {
     return false;
   } else {
     BackgroundDump::Taken taken = dump_->take(observed_);
+    result.dump = taken.times;
     observed = taken.tainted ? ipvs::Result<ipvs::KernelState>(
                                    std::make_error_code(std::errc::resource_unavailable_try_again))
                              : std::move(taken.state);
@@ -266,42 +285,44 @@ bool Reconciler::refreshCounters(const ipvs::Plan& plan,
   return !stale.empty();
 }
 
-bool Reconciler::apply(const ipvs::Plan& plan, const Attribution& attribution, SyncResult& result,
-                       PhaseTimer* timer) {
-  if (plan.operations.empty()) return false;
+bool Reconciler::apply(std::span<const ipvs::Operation> ops, const Attribution& attribution,
+                       SyncResult& result, PhaseTimer* timer) {
+  if (ops.empty()) return false;
   // One dataplane call per run of operations of one kind (IPVS, ipsets, addresses), in plan
   // order, so each run is timed as its phase. The kernel dataplane batches by the same runs.
-  const std::span<const ipvs::Operation> ops(plan.operations);
-  ipvs::ApplyReport report;
-  report.results.reserve(ops.size());
+  bool uncertain = false;
   for (std::size_t begin = 0; begin < ops.size();) {
     const SyncPhase phase = phaseOf(ops[begin]);
     std::size_t end = begin + 1;
     while (end < ops.size() && phaseOf(ops[end]) == phase) ++end;
-    ipvs::ApplyReport run = dataplane_.apply(ops.subspan(begin, end - begin));
+    const auto run = ops.subspan(begin, end - begin);
+    ipvs::ApplyReport report = dataplane_.apply(run);
     if (timer != nullptr) timer->lap(phase);
-    run.results.resize(end - begin);  // a short report counts as success, as before
-    report.results.insert(report.results.end(), run.results.begin(), run.results.end());
-    report.idempotent += run.idempotent;
-    report.stateUncertain = report.stateUncertain || run.stateUncertain;
+    report.results.resize(run.size());  // a short report counts as success, as before
+    record(run, report.results, attribution, result);
+    result.idempotent += report.idempotent;
+    uncertain = uncertain || report.stateUncertain;  // e.g. ENOBUFS: replies were lost
     begin = end;
   }
-  result.operations = plan.operations.size();
-  result.idempotent = report.idempotent;
-  for (std::size_t i = 0; i < plan.operations.size(); ++i) {
-    const std::error_code ec = report.results[i];
-    const ipvs::Operation& op = plan.operations[i];
+  result.operations += ops.size();
+  if (timer != nullptr) timer->lap(SyncPhase::kOther);
+  return uncertain;
+}
+
+void Reconciler::record(std::span<const ipvs::Operation> ops,
+                        std::span<const std::error_code> results, const Attribution& attribution,
+                        SyncResult& result) {
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const ipvs::Operation& op = ops[i];
     if (dump_ != nullptr) dump_->touched(op);  // the dump in flight may not have seen it
-    if (ec) {
-      result.failures.push_back({op, ec, attribution.owners(op, desired_)});
+    if (results[i]) {
+      result.failures.push_back({op, results[i], attribution.owners(op, desired_)});
     } else {
       // Acknowledged (or idempotent): the kernel now holds what the operation says.
       (void)ipvs::applyOperation(observed_, op);
       ++result.appliedByKind[ipvs::operationKind(op)];
     }
   }
-  if (timer != nullptr) timer->lap(SyncPhase::kOther);
-  return report.stateUncertain;  // e.g. ENOBUFS: replies were lost
 }
 
 void Reconciler::trackDrains(const ipvs::Plan& plan, Clock::TimePoint now, bool full) {

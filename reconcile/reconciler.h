@@ -27,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -58,8 +59,9 @@ struct ConntrackFailure {
 
 struct SyncResult {
   bool full = false;
-  bool observeFailed = false;  // the kernel could not be read: nothing was applied
-  bool dumpStarted = false;    // a full resync's dump started in the background (not full yet)
+  bool observeFailed = false;     // the kernel could not be read: nothing was applied
+  bool dumpStarted = false;       // a full resync's dump started in the background (not full yet)
+  std::optional<DumpTimes> dump;  // this full sync took a background dump that cost this
   std::size_t servicesReplanned = 0;
   std::vector<ipvs::ObjectKey> replanned;  // the Services replanned by this sync
   std::size_t operations = 0;
@@ -142,8 +144,10 @@ class Reconciler {
   bool readDrains(ipvs::ChangedKeys& changed, std::set<ipvs::VirtualServerKey>& fresh);
   bool refreshCounters(const ipvs::Plan& plan, const std::set<ipvs::VirtualServerKey>& fresh,
                        bool& uncertain);
-  bool apply(const ipvs::Plan& plan, const Attribution& attribution, SyncResult& result,
-             PhaseTimer* timer);
+  bool apply(std::span<const ipvs::Operation> ops, const Attribution& attribution,
+             SyncResult& result, PhaseTimer* timer);
+  void record(std::span<const ipvs::Operation> ops, std::span<const std::error_code> results,
+              const Attribution& attribution, SyncResult& result);
   bool settle(const std::vector<ipvs::ObjectKey>& replanned, SyncResult& result,
               Clock::TimePoint now);
   void trackDrains(const ipvs::Plan& plan, Clock::TimePoint now, bool full);

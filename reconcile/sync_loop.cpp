@@ -28,7 +28,7 @@ SyncLoop::SyncLoop(Reconciler& reconciler, ChangeQueue& queue, SyncObserver& obs
       clock_(clock),
       options_(std::move(options)) {}
 
-void SyncLoop::applyChanges(ChangeBatch& batch, SyncReport& report) {
+void SyncLoop::applyChanges(ChangeBatch batch, SyncReport& report) {
   const Clock::TimePoint now = clock_.now();
   bool nodeChanged = false;
   for (auto& change : batch.changes) {
@@ -62,7 +62,7 @@ void SyncLoop::syncOnce(bool full) {
   ChangeBatch batch = queue_.take();
   SyncReport report(reconciler_.desired(), reconciler_.cluster());
   report.started = timer.start();
-  applyChanges(batch, report);
+  applyChanges(std::move(batch), report);
   report.result = reconciler_.sync(timer.lap(SyncPhase::kCache), full, &timer);
   if (hostRules_ != nullptr) {
     hostRules_->noteReplanned(reconciler_.desired(), report.result.replanned);

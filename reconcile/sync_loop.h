@@ -52,7 +52,8 @@ class SyncLoop {
   std::size_t syncs() const { return syncs_; }
 
  private:
-  void applyChanges(ChangeBatch& batch, SyncReport& report);
+  void applyChanges(ChangeBatch batch,
+                    SyncReport& report);  // frees the batch (a list is 10k+ changes)
 
   Reconciler& reconciler_;
   ChangeQueue& queue_;

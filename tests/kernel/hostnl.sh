@@ -97,6 +97,21 @@ assert_ok $P ipset-apply del KUBE-6-CLUSTER-IP fd00:96::7,tcp:443 add KUBE-NODE-
 assert_eq "add KUBE-6-CLUSTER-IP fd00:96::1,udp:53" "$($IPSET save KUBE-6-CLUSTER-IP | grep '^add')"
 assert_ok $P ipset-create-all 4
 
+t_begin "ipset: a run longer than one pack window (4,096): every result in its place"
+$IPSET flush KUBE-CLUSTER-IP
+$IPSET destroy KUBE-HEALTH-CHECK-NODE-PORT
+# 5,000 adds; the 4,500th (in the second window) goes to that missing set.
+args=$(awk 'BEGIN { for (i = 1; i <= 5000; i++)
+  if (i == 4500) printf "add KUBE-HEALTH-CHECK-NODE-PORT 30100 "
+  else printf "add KUBE-CLUSTER-IP 10.%d.%d.%d,tcp:80 ", 100 + int(i / 65536), int(i / 256) % 256, i % 256 }')
+# shellcheck disable=SC2086
+out=$($P ipset-apply $args 2>/dev/null)
+assert_eq 5000 "$(echo "$out" | wc -l)" "one result per change"
+assert_eq "4500:error ipset 3" "$(echo "$out" | grep -n -v '^ok$')" "the failure at its own place"
+assert_eq 4999 "$($IPSET save KUBE-CLUSTER-IP | grep -c '^add')"
+$IPSET flush KUBE-CLUSTER-IP
+assert_ok $P ipset-create-all 4
+
 t_begin "ipset: full resync swaps in exactly the new members"
 out=$($P ipset-resync KUBE-CLUSTER-IP 10.96.0.2,tcp:80 10.96.0.3,udp:53 bogus 10.96.0.2,tcp:80 2>&1)
 assert_contains "$out" "added 3 skipped 1 first bogus"

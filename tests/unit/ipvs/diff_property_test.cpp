@@ -113,7 +113,7 @@ class World {
   void disturb(KernelState& k) {
     for (auto& [key, vs] : k.virtualServers) {
       for (auto& rs : vs.realServers) {
-        if (coin(30)) rs.stats.activeConns = static_cast<std::uint32_t>(pick(3));
+        if (coin(30)) rs.conns.activeConns = static_cast<std::uint32_t>(pick(3));
         if (coin(10)) rs.server.weight = static_cast<std::uint32_t>(pick(3));
       }
       if (coin(10)) vs.server.scheduler = "wlc";
@@ -197,10 +197,35 @@ void checkConverged(const DesiredState& ds, const KernelState& before, const Ker
   }
 }
 
+// The same diff with a sink that applies each chunk to the very state the diff reads, as the
+// reconciler does, must make the same plan. Returns the number of chunks the sink took.
+std::size_t checkStreamed(const DesiredState& desired, const KernelState& observed,
+                          const DiffOptions& o, const Plan& whole, std::size_t chunk) {
+  std::size_t chunks = 0;
+  KernelState live = observed;
+  std::vector<std::string> streamed;
+  const PlanSink sink{chunk, [&](std::vector<Operation>& ops) {
+                        ++chunks;
+                        for (const auto& op : ops) {
+                          streamed.push_back(describe(op));
+                          (void)applyTo(live, op);
+                        }
+                      }};
+  const Plan rest = diff(desired, live, o, &sink);
+  for (const auto& op : rest.operations) streamed.push_back(describe(op));
+  std::vector<std::string> expected;
+  for (const auto& op : whole.operations) expected.push_back(describe(op));
+  CHECK(streamed == expected);
+  CHECK(rest.draining == whole.draining);
+  CHECK(rest.excludedDesired == whole.excludedDesired);
+  return chunks;
+}
+
 }  // namespace
 
 TEST_CASE("Applying diff(desired, observed) yields the desired state", "[diff][property]") {
   std::map<std::string, int> seen;  // operation kinds and drains over all seeds
+  std::size_t chunks = 0;           // taken by the streamed diffs
   for (std::uint32_t seed = 1; seed <= 300; ++seed) {
     INFO("seed " << seed);
     World w(seed);
@@ -223,6 +248,7 @@ TEST_CASE("Applying diff(desired, observed) yields the desired state", "[diff][p
     DesiredState desired;
     w.populate(n, desired);
     const Plan plan = diff(desired, observed, o);
+    chunks += checkStreamed(desired, observed, o, plan, 1 + seed % 5);
     const KernelState after = applyAll(observed, plan);
     checkConverged(desired, observed, after, plan, o);
     const Plan again = diff(desired, after, o);
@@ -239,6 +265,7 @@ TEST_CASE("Applying diff(desired, observed) yields the desired state", "[diff][p
     INFO(kind);
     CHECK(seen[kind] > 0);
   }
+  CHECK(chunks > 100);  // the generator's plans are long enough to be cut
 }
 
 TEST_CASE("diffKeys over the changed keys converges like a full diff", "[diff][property]") {
@@ -253,7 +280,7 @@ TEST_CASE("diffKeys over the changed keys converges like a full diff", "[diff][p
     w.populate(n, desired);
     KernelState synced = applyAll({}, diff(desired, {}, o));
     for (auto& [key, vs] : synced.virtualServers) {
-      for (auto& rs : vs.realServers) rs.stats.inactiveConns = w.coin(30) ? 1 : 0;
+      for (auto& rs : vs.realServers) rs.conns.inactiveConns = w.coin(30) ? 1 : 0;
     }
     ChangedKeys changed;
     w.populate(n, desired, &changed);

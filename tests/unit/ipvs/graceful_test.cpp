@@ -89,7 +89,7 @@ TEST_CASE("S12: a TCP real server with connections drains at weight 0", "[gracef
     REQUIRE(reset.operations.size() == 1);
     CHECK(std::holds_alternative<EditRealServer>(reset.operations[0]));
     CHECK(f.rs("10.180.0.1")->server.weight == 1);
-    CHECK(f.rs("10.180.0.1")->stats.activeConns == 4);  // same destination, counters kept
+    CHECK(f.rs("10.180.0.1")->conns.activeConns == 4);  // same destination, counters kept
   }
 }
 

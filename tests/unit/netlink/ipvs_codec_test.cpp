@@ -105,7 +105,7 @@ TEST_CASE("real servers of every shape survive encode and decode", "[ipvs][codec
         auto d = decodeDest(hdr, svc.family());
         REQUIRE(d);
         CHECK(d->server == r);
-        CHECK(d->stats == RealServerStats{});
+        CHECK(d->stats == netlink::RealServerStats{});
       }
     }
   }

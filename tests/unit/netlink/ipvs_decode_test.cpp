@@ -183,6 +183,17 @@ TEST_CASE("a kernel destination reply decodes with counters", "[ipvs][decode]") 
   CHECK(d->stats.outBytes == 15);
 }
 
+TEST_CASE("the mirror's view of a destination keeps the server and its connection counters",
+          "[ipvs][decode]") {
+  Builder b(IPVS_CMD_NEW_DEST);
+  putKernelDest(b, {ip("10.244.1.5"), 8080, IP_VS_CONN_F_DROUTE});
+  auto d = decodeDest(b.hdr(), Family::kV4);
+  REQUIRE(d);
+  const ObservedRealServer o = d->observed();
+  CHECK(o.server == d->server);
+  CHECK(o.conns == RealServerConns{3, 4});  // what graceful termination reads
+}
+
 TEST_CASE("missing mandatory attributes are clean errors", "[ipvs][decode]") {
   for (unsigned omit : {kNoAf, kNoSched, kNoFlags, kNoNetmask, kNoPort, kNoTimeout}) {
     INFO("omit " << omit);

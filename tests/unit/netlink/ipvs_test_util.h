@@ -35,11 +35,15 @@ inline std::ostream& operator<<(std::ostream& os, const RealServer& r) {
             << static_cast<int>(r.method) << " u" << r.upperThreshold << " l" << r.lowerThreshold;
 }
 inline std::ostream& operator<<(std::ostream& os, const ObservedRealServer& r) {
-  return os << r.server << " conns " << r.stats.conns;
+  return os << r.server << " active " << r.conns.activeConns << " inactive "
+            << r.conns.inactiveConns;
 }
 }  // namespace ipvs
 
 namespace netlink {
+inline std::ostream& operator<<(std::ostream& os, const DecodedDest& d) {
+  return os << d.server << " conns " << d.stats.conns;
+}
 inline std::ostream& operator<<(std::ostream& os, const IpvsTimeouts& t) {
   return os << "tcp " << t.tcp << " tcpfin " << t.tcpFin << " udp " << t.udp;
 }

@@ -73,6 +73,7 @@ TEST_CASE("background dump: changes go out while it runs, and its completion rep
   const auto first = r.sync(kT0);
   REQUIRE(first.full);  // the first full sync reads on the sync thread: nothing to wait for
   CHECK_FALSE(first.dumpStarted);
+  CHECK_FALSE(first.dump.has_value());  // read on this thread: no background dump to time
   REQUIRE(realServers(kernel, "10.96.0.11") == 1);
 
   // Drift by another writer: api's virtual server deleted by hand.
@@ -98,6 +99,10 @@ TEST_CASE("background dump: changes go out while it runs, and its completion rep
   const auto completed = r.sync(kT0 + 3s);
   CHECK(completed.full);
   CHECK_FALSE(completed.observeFailed);
+  // The dump it completes was timed on its own thread (it was held at the gate meanwhile).
+  REQUIRE(completed.dump.has_value());
+  CHECK(completed.dump->wall > std::chrono::nanoseconds(0));
+  CHECK_FALSE(during.dump.has_value());
   // Only the drift is repaired. The dump still shows web with one real server; taking it as is
   // would plan web's second real server again (an idempotent add).
   CHECK(completed.appliedByKind ==

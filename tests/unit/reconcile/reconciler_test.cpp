@@ -137,3 +137,66 @@ TEST_CASE("a removed TCP endpoint with connections drains at weight 0, then goes
   CHECK(kernel.state().virtualServers.at(vsKey("10.96.0.10")).realServers.size() == 1);
   CHECK(r.drainingCount() == 0);
 }
+
+namespace {
+
+// The in-memory kernel, recording the size of each apply call.
+class RecordingDataplane final : public Dataplane {
+ public:
+  Result<KernelState> observe() override { return kernel.observe(); }
+  std::unique_ptr<KernelReader> openReader() override { return nullptr; }
+  ApplyReport apply(std::span<const Operation> ops) override {
+    calls.push_back(ops.size());
+    return kernel.apply(ops);
+  }
+  Result<std::vector<ObservedRealServer>> observeRealServers(const VirtualServerKey& key) override {
+    return kernel.observeRealServers(key);
+  }
+
+  MemoryDataplane kernel;
+  std::vector<std::size_t> calls;
+};
+
+}  // namespace
+
+TEST_CASE("a first sync larger than one chunk goes out in chunks and lands whole", "[reconciler]") {
+  RecordingDataplane dp;
+  // One real server of the last Service fails: its failure is still its own.
+  const VirtualServerKey lastVs = vsKey("10.96.2.100");
+  dp.kernel.injectErrors([&](const Operation& op) {
+    const auto* add = std::get_if<AddRealServer>(&op);
+    return add != nullptr && add->virtualServer == lastVs &&
+                   add->server.key.address == ip("10.244.0.10")
+               ? std::make_error_code(std::errc::no_such_device)
+               : std::error_code();
+  });
+  Reconciler r(dp, {node(), std::nullopt, {}});
+  for (int i = 0; i < 600; ++i) {
+    const std::string name = "svc" + std::to_string(i);
+    const std::string vip = "10.96." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1);
+    r.upsertService(service(name, vip.c_str()), kNow);
+    r.upsertSlice(
+        slice(name, {"10.244.0.1", "10.244.0.2", "10.244.0.3", "10.244.0.4", "10.244.0.5",
+                     "10.244.0.6", "10.244.0.7", "10.244.0.8", "10.244.0.9", "10.244.0.10"}),
+        kNow);
+  }
+  const auto first = r.sync(kNow);
+  CHECK(first.full);
+  // 1,200 ipset entries (KUBE-CLUSTER-IP, KUBE-IPVS-IPS), 600 virtual servers, 6,000 real
+  // servers, 600 addresses.
+  CHECK(first.operations == 8400);
+  CHECK(first.appliedByKind.at("add_real_server") == 5999);
+  std::size_t applied = 0;
+  for (const std::size_t n : dp.calls) {
+    CHECK(n <= 4096 + 11);  // a chunk is cut after the virtual server that fills it
+    applied += n;
+  }
+  CHECK(applied == 8400);
+  CHECK(dp.calls.size() > 2);
+  // The mirror holds exactly what the kernel acknowledged.
+  CHECK(formatIpvsadmSave(r.observed()) == formatIpvsadmSave(dp.kernel.state()));
+  CHECK(dp.kernel.state().virtualServers.size() == 600);
+  CHECK(dp.kernel.state().boundAddresses.size() == 600);
+  REQUIRE(first.failures.size() == 1);
+  CHECK(first.failures[0].services == std::vector<ObjectKey>{{"ns", "svc599"}});
+}
