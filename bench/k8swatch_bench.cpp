@@ -158,9 +158,8 @@ std::unique_ptr<WatchPath> makeWatchPath(const std::string& list, bool text) {
   w->parser = std::make_unique<k8swatch::EventStreamParser>(
       16u << 20, [cache](json::value&& ev) { cache->upsert(ev.at("object")); }, [](std::size_t) {});
   if (text) {
-    w->parser->setTextFn([cache](std::string_view t) {
-      auto ev = k8swatch::streamDecodeSliceEvent(t);
-      return ev && cache->storeSlice(std::move(ev->slice));
+    w->parser->setSliceFn([cache](k8swatch::SliceEvent&& ev, std::string_view) {
+      cache->storeSlice(std::move(ev.slice));
     });
   }
   return w;

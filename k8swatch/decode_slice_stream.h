@@ -16,6 +16,8 @@
 // parser's depth limit, lists by the decoder's limits (kMaxEndpoints, ...).
 
 #include <boost/system/error_code.hpp>
+#include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,5 +44,30 @@ struct SliceEvent {
   ipvs::EndpointSlice slice;
 };
 std::optional<SliceEvent> streamDecodeSliceEvent(std::string_view json);
+
+// The same, fed one watch event's bytes as they arrive (the watch stream's text mode,
+// event_stream.h). It is also the event's syntax check: invalid JSON is reported at the bad
+// byte, and the parse stops at the event's end, so no separate pass has to find it. A decline
+// only stops the decoding; the syntax check goes on to the end.
+// Single-threaded; start() before each event.
+class SliceEventParser {
+ public:
+  SliceEventParser();
+  ~SliceEventParser();
+  SliceEventParser(const SliceEventParser&) = delete;
+  SliceEventParser& operator=(const SliceEventParser&) = delete;
+
+  void start();
+  // Parses from `p`; returns the bytes used: all `n` until the event is complete, then up to
+  // its end (and any whitespace after it). Invalid JSON sets `ec` (the DOM parser's code).
+  std::size_t write(const char* p, std::size_t n, boost::system::error_code& ec);
+  bool done() const;
+  // After done(): the event when the streaming path accepted it, else nullopt (see above).
+  std::optional<SliceEvent> take();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace k8swatch

@@ -34,6 +34,11 @@ EventStreamParser::EventStreamParser(std::size_t maxEventBytes, EventFn onEvent,
       counting_(json::make_shared_resource<CountingResource>(count_)),
       parser_(counting_) {}
 
+void EventStreamParser::setSliceFn(SliceFn fn) {
+  onSlice_ = std::move(fn);
+  if (!slices_) slices_ = std::make_unique<SliceEventParser>();
+}
+
 std::size_t EventStreamParser::peakBufferedBytes() const {
   return count_->peak.load(std::memory_order_relaxed);
 }
@@ -47,8 +52,13 @@ bool EventStreamParser::startValue(char c) {
     return false;
   }
   // Each event's DOM lives in its own arena, freed at once when the event is done. Text mode
-  // makes one only for an event the TextFn declines.
-  if (!onText_) newArena();
+  // makes one only for an event the slice parser declines.
+  if (slices_) {
+    slices_->start();
+    depth_ = 1;  // inside an event; the slice parser, not the scanner, finds its end
+  } else {
+    newArena();
+  }
   skipping_ = false;
   valueBytes_ = 0;
   inString_ = false;
@@ -60,33 +70,6 @@ namespace {
 // Text mode keeps its buffer between events up to this size (a few typical events).
 constexpr std::size_t kKeptTextBytes = 1u << 20;
 
-// A basic_parser handler that keeps nothing: the syntax check of an oversize event's text,
-// with the DOM parser's limits so that it fails exactly where that would.
-struct SyntaxOnly {
-  static constexpr std::size_t max_object_size = json::object::max_size();
-  static constexpr std::size_t max_array_size = json::array::max_size();
-  static constexpr std::size_t max_key_size = json::string::max_size();
-  static constexpr std::size_t max_string_size = json::string::max_size();
-  using Ec = boost::system::error_code;
-  bool on_document_begin(Ec&) { return true; }
-  bool on_document_end(Ec&) { return true; }
-  bool on_object_begin(Ec&) { return true; }
-  bool on_object_end(std::size_t, Ec&) { return true; }
-  bool on_array_begin(Ec&) { return true; }
-  bool on_array_end(std::size_t, Ec&) { return true; }
-  bool on_key_part(json::string_view, std::size_t, Ec&) { return true; }
-  bool on_key(json::string_view, std::size_t, Ec&) { return true; }
-  bool on_string_part(json::string_view, std::size_t, Ec&) { return true; }
-  bool on_string(json::string_view, std::size_t, Ec&) { return true; }
-  bool on_number_part(json::string_view, Ec&) { return true; }
-  bool on_int64(std::int64_t, json::string_view, Ec&) { return true; }
-  bool on_uint64(std::uint64_t, json::string_view, Ec&) { return true; }
-  bool on_double(double, json::string_view, Ec&) { return true; }
-  bool on_bool(bool, Ec&) { return true; }
-  bool on_null(Ec&) { return true; }
-  bool on_comment_part(json::string_view, Ec&) { return true; }
-  bool on_comment(json::string_view, Ec&) { return true; }
-};
 // Bytes the scanner must look at; everything else is skipped by a tight table lookup.
 constexpr auto kSpecial = [] {
   std::array<bool, 256> t{};
@@ -161,59 +144,62 @@ void EventStreamParser::clearText() {
   }
 }
 
-// Text mode: the collected text through the DOM parser, as forward() would have fed it. At the
-// bound (`last` false) only to find invalid JSON within it, so without building anything.
-bool EventStreamParser::parseText(bool last) {
-  boost::system::error_code ec;
-  if (last) {
-    newArena();
-    parser_.write(text_.data(), text_.size(), ec);
-    if (!ec) parser_.finish(ec);
-  } else {
-    json::basic_parser<SyntaxOnly> check(json::parse_options{});
-    check.write_some(true, text_.data(), text_.size(), ec);
+void EventStreamParser::appendText(const char* p, std::size_t n) {
+  if (text_.size() + n > text_.capacity()) {  // grow geometrically, but never past the bound
+    text_.reserve(std::min(maxEventBytes_, std::max(text_.capacity() * 2, text_.size() + n)));
+    countText();
   }
+  text_.append(p, n);
+}
+
+std::size_t EventStreamParser::parseSome(const char* p, std::size_t n) {
+  // Exactly the first maxEventBytes_ bytes reach the parser, as in forward().
+  const std::size_t take = std::min(n, maxEventBytes_ - valueBytes_);
+  boost::system::error_code ec;
+  const std::size_t used = slices_->write(p, take, ec);
+  if (ec) {
+    error_ = "watch stream: invalid JSON: " + ec.message();
+    return kFailed;
+  }
+  appendText(p, used);
+  valueBytes_ += used;
+  if (slices_->done()) {
+    depth_ = 0;
+    return endText() ? used : kFailed;
+  }
+  if (used < n) {
+    // Past the bound the event is only scanned for its end, as forward() does: the scanner's
+    // state at the bound comes from the text (valid JSON so far, so it cannot end there).
+    skipping_ = true;
+    depth_ = 0;
+    scan(text_.data(), text_.size());
+    clearText();
+  }
+  return used;
+}
+
+bool EventStreamParser::endText() {
+  if (auto ev = slices_->take()) {
+    onSlice_(std::move(*ev), text_);
+    clearText();
+    return true;
+  }
+  // Declined: the DOM from the text, already known to be valid JSON.
+  boost::system::error_code ec;
+  newArena();
+  parser_.write(text_.data(), text_.size(), ec);
+  if (!ec) parser_.finish(ec);
   clearText();
   if (ec) {
     error_ = "watch stream: invalid JSON: " + ec.message();
     return false;
   }
-  return true;
-}
-
-bool EventStreamParser::collect(const char* p, std::size_t n, bool last) {
-  const std::size_t room = maxEventBytes_ - std::min(valueBytes_, maxEventBytes_);
-  valueBytes_ += n;
-  if (!skipping_) {
-    const std::size_t take = std::min(n, room);
-    if (text_.size() + take > text_.capacity()) {  // grow geometrically, but never past the bound
-      text_.reserve(std::min(maxEventBytes_, std::max(text_.capacity() * 2, text_.size() + take)));
-      countText();
-    }
-    text_.append(p, take);
-    if (valueBytes_ > maxEventBytes_) {
-      skipping_ = true;
-      if (!parseText(false)) return false;
-      parser_.reset();
-    }
-  }
-  if (skipping_) {
-    if (last) onOversize_(valueBytes_);
-    return true;
-  }
-  if (!last) return true;
-  if (onText_(text_)) {
-    clearText();
-    return true;
-  }
-  if (!parseText(true)) return false;
   onEvent_(parser_.release());
   arenaSize_ = std::clamp<std::size_t>(valueBytes_ * 2, 4096, 1u << 20);
   return true;
 }
 
 bool EventStreamParser::forward(const char* p, std::size_t n, bool last) {
-  if (onText_) return collect(p, n, last);
   // Exactly the first maxEventBytes_ bytes of an event reach the parser, however the reads
   // split: capping each piece at the bytes left under the bound makes a syntax error there a
   // stream error for every split, and an error past the bound never seen (issue #14, defect 7).
@@ -260,9 +246,14 @@ bool EventStreamParser::feed(std::string_view bytes) {
       if (n == 0) break;
       if (!startValue(*p)) return false;
     }
-    const std::size_t used = scan(p, n);
-    const bool last = depth_ == 0;
-    if (!forward(p, used, last)) return false;
+    std::size_t used = 0;
+    if (slices_ && !skipping_) {
+      used = parseSome(p, n);
+      if (used == kFailed) return false;
+    } else {
+      used = scan(p, n);
+      if (!forward(p, used, depth_ == 0)) return false;
+    }
     p += used;
     n -= used;
     consumed_ += used;

@@ -375,13 +375,10 @@ asio::awaitable<Reflector::Step> Reflector::watch(bool initialEvents, const std:
   if (cache_.kind() == ResourceKind::kEndpointSlice) {
     // Slice ADDED/MODIFIED events skip the DOM (issue #17); the decoder declines everything
     // else, which then arrives as a DOM in the callback above.
-    parser.setTextFn([&](std::string_view text) {
-      auto ev = streamDecodeSliceEvent(text);
-      if (!ev) return false;
-      if (result.outcome != Outcome::kOk) return true;
-      result = onSliceEvent(std::move(*ev), events, listing);
+    parser.setSliceFn([&](SliceEvent&& ev, std::string_view) {
+      if (result.outcome != Outcome::kOk) return;
+      result = onSliceEvent(std::move(ev), events, listing);
       result.listed = initialEvents && !listing;
-      return true;
     });
   }
   const auto ended = [&](Step step) {
