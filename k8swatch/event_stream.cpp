@@ -161,33 +161,38 @@ std::size_t EventStreamParser::parseSome(const char* p, std::size_t n) {
     error_ = "watch stream: invalid JSON: " + ec.message();
     return kFailed;
   }
-  appendText(p, used);
   valueBytes_ += used;
   if (slices_->done()) {
     depth_ = 0;
-    return endText() ? used : kFailed;
+    // The text is copied only when the event began in an earlier piece.
+    if (text_.empty()) return endText(std::string_view(p, used)) ? used : kFailed;
+    appendText(p, used);
+    return endText(text_) ? used : kFailed;
   }
-  if (used < n) {
-    // Past the bound the event is only scanned for its end, as forward() does: the scanner's
-    // state at the bound comes from the text (valid JSON so far, so it cannot end there).
-    skipping_ = true;
-    depth_ = 0;
-    scan(text_.data(), text_.size());
-    clearText();
+  if (used == n) {
+    appendText(p, used);  // the piece is gone after feed(): keep the event's part of it
+    return used;
   }
+  // Past the bound the event is only scanned for its end, as forward() does; the scanner's
+  // state at the bound comes from the text (valid JSON so far, so it cannot end there).
+  skipping_ = true;
+  depth_ = 0;
+  scan(text_.data(), text_.size());
+  scan(p, used);
+  clearText();
   return used;
 }
 
-bool EventStreamParser::endText() {
+bool EventStreamParser::endText(std::string_view text) {
   if (auto ev = slices_->take()) {
-    onSlice_(std::move(*ev), text_);
+    onSlice_(std::move(*ev), text);
     clearText();
     return true;
   }
   // Declined: the DOM from the text, already known to be valid JSON.
   boost::system::error_code ec;
   newArena();
-  parser_.write(text_.data(), text_.size(), ec);
+  parser_.write(text.data(), text.size(), ec);
   if (!ec) parser_.finish(ec);
   clearText();
   if (ec) {

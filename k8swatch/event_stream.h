@@ -15,9 +15,10 @@
 // reports, so the bound can be checked from outside, not only argued.
 // Text mode (setSliceFn): each event's bytes go, as they arrive, to the streaming EndpointSlice
 // decoder (SliceEventParser), which is also the syntax check (invalid JSON is an error at the
-// bad byte, as above) and finds the event's end, so the scanner runs only past the bound. The
-// text is kept as well (up to the bound, counted the same way): an event the decoder declines
-// is parsed from it into the DOM for onEvent (text and DOM then coexist for that event). The
+// bad byte, as above) and finds the event's end, so the scanner runs only past the bound. An
+// event the decoder declines is parsed from its text into the DOM for onEvent (text and DOM
+// then coexist for that event), so an event spanning reads is also copied as it arrives (up to
+// the bound, counted the same way); one within a single read is used where it lies. The
 // outcome is the same as without text mode, for every split.
 #include <atomic>
 #include <boost/json/memory_resource.hpp>
@@ -83,7 +84,8 @@ class EventStreamParser {
   bool forward(const char* p, std::size_t n, bool last);
   // Text mode's scan and forward under the bound: the bytes used, or kFailed.
   std::size_t parseSome(const char* p, std::size_t n);
-  bool endText();  // the event is complete: to onSlice_ or, declined, through the DOM
+  // The event is complete: to onSlice_ or, declined, through the DOM.
+  bool endText(std::string_view text);
   void appendText(const char* p, std::size_t n);
   void clearText();
   void countText();  // text_'s capacity into the counting resource's numbers
