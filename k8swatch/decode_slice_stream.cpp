@@ -11,6 +11,7 @@
 namespace k8swatch {
 
 namespace json = boost::json;
+using detail::NameCache;
 using detail::SliceHandler;
 
 namespace {
@@ -36,7 +37,7 @@ class CheckedSliceHandler {
   using Ec = boost::system::error_code;
   using Sv = json::string_view;
 
-  CheckedSliceHandler() : slice_(std::in_place, true) {}
+  explicit CheckedSliceHandler(NameCache& names) : slice_(std::in_place, true, &names) {}
 
   bool on_document_begin(Ec&) { return pass(&SliceHandler::on_document_begin); }
   bool on_document_end(Ec&) { return pass(&SliceHandler::on_document_end); }
@@ -78,13 +79,14 @@ class CheckedSliceHandler {
 }  // namespace
 
 struct SliceEventParser::Impl {
+  NameCache names;  // across events
   std::optional<json::basic_parser<CheckedSliceHandler>> parser;
 };
 
 SliceEventParser::SliceEventParser() : impl_(std::make_unique<Impl>()) {}
 SliceEventParser::~SliceEventParser() = default;
 
-void SliceEventParser::start() { impl_->parser.emplace(json::parse_options()); }
+void SliceEventParser::start() { impl_->parser.emplace(json::parse_options(), impl_->names); }
 
 std::size_t SliceEventParser::write(const char* p, std::size_t n, boost::system::error_code& ec) {
   return impl_->parser->write_some(true, p, n, ec);

@@ -293,7 +293,16 @@ bool SliceHandler::on_null(boost::system::error_code& ec) {
   return true;
 }
 
+ipvs::Name NameCache::get(std::string_view s) {
+  if (auto it = names_.find(s); it != names_.end()) return it->second;
+  if (names_.size() >= kMaxNames) names_.clear();
+  ipvs::Name n(s);
+  names_.emplace(n.view(), n);
+  return n;
+}
+
 ipvs::Name SliceHandler::name(std::string_view s) {
+  if (names_ != nullptr) return names_->get(s);
   for (const auto& n : recent_) {
     if (n.view() == s) return n;
   }

@@ -18,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "ipvs/model.h"
@@ -61,6 +62,20 @@ enum class Role : std::uint8_t {
   kHintName,
 };
 
+// Node and zone names of recent slices, kept across a watch stream's events by its parser
+// (SliceEventParser): they repeat across a slice's endpoints and across slices, and a hit costs
+// a hash and a reference count instead of the intern table's mutex and lookup. Bounded: it
+// starts over when full, so it holds no more than kMaxNames names alive.
+class NameCache {
+ public:
+  static constexpr std::size_t kMaxNames = 4096;
+  ipvs::Name get(std::string_view s);
+  std::size_t size() const { return names_.size(); }
+
+ private:
+  std::unordered_map<std::string_view, ipvs::Name> names_;  // keys view their Name's text
+};
+
 struct Frame {
   Role role;
   bool array;
@@ -75,7 +90,9 @@ class SliceHandler {
   static constexpr std::size_t max_key_size = json::string::max_size();
   static constexpr std::size_t max_string_size = json::string::max_size();
 
-  explicit SliceHandler(bool event) : root_(event ? Role::kEvent : Role::kSlice) {}
+  // `names`, when given, outlives the handler (a watch stream's); else a small local one.
+  explicit SliceHandler(bool event, NameCache* names = nullptr)
+      : root_(event ? Role::kEvent : Role::kSlice), names_(names) {}
 
   bool on_document_begin(boost::system::error_code&) {
     stack_.reserve(8);
@@ -149,7 +166,8 @@ class SliceHandler {
   bool haveServiceLabel_ = false;
   bool haveAddress_ = false;  // the current endpoint's
   std::optional<bool> ready_, serving_, terminating_;
-  std::array<ipvs::Name, 8> recent_;
+  NameCache* names_;
+  std::array<ipvs::Name, 8> recent_;  // without names_
   std::size_t nextRecent_ = 0;
 };
 

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "k8swatch/slice_stream_handler.h"
+
 namespace json = boost::json;
 using namespace k8swatch;
 
@@ -229,4 +231,80 @@ TEST_CASE("slice stream: watch events", "[decode][stream]") {
     INFO(ev);
     CHECK_FALSE(streamDecodeSliceEvent(ev).has_value());
   }
+}
+
+namespace {
+
+// One event through SliceEventParser in pieces of `piece` bytes: the bytes it used, and ec.
+std::size_t parseInPieces(SliceEventParser& p, std::string_view text, std::size_t piece,
+                          boost::system::error_code& ec) {
+  p.start();
+  std::size_t used = 0;
+  while (used < text.size() && !p.done()) {
+    const std::size_t n = std::min(piece, text.size() - used);
+    const std::size_t took = p.write(text.data() + used, n, ec);
+    used += took;
+    if (ec || took < n) break;
+  }
+  return used;
+}
+
+}  // namespace
+
+TEST_CASE("slice stream: an event parsed as it arrives", "[decode][stream]") {
+  const std::string object = slice(R"([{"addresses":["10.0.0.1"],"nodeName":"n1","zone":"z"},)"
+                                   R"({"addresses":["10.0.0.2"],"nodeName":"n1","zone":"z"}])");
+  const std::string event = R"({"type":"ADDED","object":)" + object + "}";
+  const auto whole = streamDecodeSliceEvent(event);
+  REQUIRE(whole.has_value());
+  SliceEventParser p;
+  for (const std::size_t piece : {std::size_t{1}, std::size_t{7}, event.size()}) {
+    INFO("pieces of " << piece);
+    boost::system::error_code ec;
+    // It stops at the event's end, taking the whitespace after it but not the next event.
+    const std::size_t used = parseInPieces(p, event + " \n{}", piece, ec);
+    CHECK(used >= event.size());
+    CHECK(used <= event.size() + 2);
+    CHECK_FALSE(ec);
+    REQUIRE(p.done());
+    auto ev = p.take();
+    REQUIRE(ev.has_value());
+    CHECK(ev->slice == whole->slice);
+    // Names repeated across endpoints and events are one interned Name.
+    CHECK(ev->slice.endpoints[0].nodeName.view().data() ==
+          ev->slice.endpoints[1].nodeName.view().data());
+  }
+  // A decline stops the decoding, never the syntax check: invalid JSON after it is still found
+  // at the bad byte, before the event could end.
+  for (const std::string& bad : {std::string(R"({"type":"ADDED","type":"ADDED","object":[})"),
+                                 std::string(R"({"type":"DELETED","object":{"a":nope}})")}) {
+    INFO(bad);
+    boost::system::error_code ec;
+    const std::size_t used = parseInPieces(p, bad, 3, ec);
+    CHECK(ec == json::error::syntax);
+    CHECK(used < bad.size());
+    CHECK_FALSE(p.done());
+  }
+  // A declined but valid event is complete, and nothing is taken from it.
+  boost::system::error_code ec;
+  for (const std::string& declined :
+       {R"({"type":"DELETED","object":)" + object + "}",
+        R"({"type":"ADDED","type":"ADDED","object":)" + object + "}"}) {
+    INFO(declined);
+    CHECK(parseInPieces(p, declined, 5, ec) == declined.size());
+    CHECK_FALSE(ec);
+    REQUIRE(p.done());
+    CHECK_FALSE(p.take().has_value());
+  }
+}
+
+TEST_CASE("slice stream: the name cache is bounded", "[decode][stream]") {
+  detail::NameCache names;
+  const ipvs::Name first = names.get("node-a");
+  CHECK(names.get("node-a").view().data() == first.view().data());
+  for (std::size_t i = 0; i < 3 * detail::NameCache::kMaxNames; ++i) {
+    CHECK(names.get("node-" + std::to_string(i)).view() == "node-" + std::to_string(i));
+    REQUIRE(names.size() <= detail::NameCache::kMaxNames);
+  }
+  CHECK(names.get("node-a") == first);
 }
