@@ -6,7 +6,11 @@
 //     this binary's operator new/delete).
 //  3. WATCH: 10,000 MODIFIED events (one endpoint's readiness flips each time) fed through the
 //     stream splitter in 64 KiB pieces. Reports MB/s, and per-event latency (last byte of an
-//     event in -> model update delivered to the sink) as p50/p99/max over events fed one by one.
+//     event in -> model update delivered to the sink) as p50/p99/max over events fed one by one;
+//     both for the DOM path and for the streaming slice decoder the reflector now uses.
+//  4. DECODE: one watch event's text -> ipvs::EndpointSlice, the DOM decoder (json::parse into a
+//     per-event arena, then decodeEndpointSlice) against the streaming decoder
+//     (streamDecodeSliceEvent), alternating event by event in the same run; p50/p99 and the ratio.
 // Usage: k8swatch_bench [--endpoints-per-slice N] [--slices N] [--events N] [--runs N]
 
 #include <malloc.h>
@@ -19,10 +23,12 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <new>
 #include <string>
 #include <vector>
 
+#include "k8swatch/decode_slice_stream.h"
 #include "k8swatch/event_stream.h"
 #include "k8swatch/object_cache.h"
 
@@ -116,6 +122,94 @@ int argInt(int argc, char** argv, const char* name, int def) {
   return def;
 }
 
+struct Percentiles {
+  double p50;
+  double p99;
+  double max;
+};
+
+Percentiles percentiles(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const auto at = [&](double p) {
+    return v[static_cast<std::size_t>(p * static_cast<double>(v.size() - 1))];
+  };
+  return {at(0.5), at(0.99), v.back()};
+}
+
+// A cache filled from the LIST and a stream parser feeding it, wired as the reflector wires
+// them: every event through the DOM, or (text) slice events through the streaming decoder.
+struct WatchPath {
+  NullSink sink;
+  k8swatch::WatchStats stats;
+  std::unique_ptr<k8swatch::ObjectCache> cache;
+  std::unique_ptr<k8swatch::EventStreamParser> parser;
+};
+
+std::unique_ptr<WatchPath> makeWatchPath(const std::string& list, bool text) {
+  auto w = std::make_unique<WatchPath>();
+  w->cache = k8swatch::makeObjectCache(k8swatch::ResourceKind::kEndpointSlice, w->sink, w->stats);
+  k8swatch::ObjectCache* cache = w->cache.get();
+  {
+    json::value root = json::parse(list);
+    cache->beginList();
+    for (const auto& item : root.at("items").as_array()) cache->listItem(item);
+    cache->endList();
+  }
+  w->parser = std::make_unique<k8swatch::EventStreamParser>(
+      16u << 20, [cache](json::value&& ev) { cache->upsert(ev.at("object")); }, [](std::size_t) {});
+  if (text) {
+    w->parser->setSliceFn([cache](k8swatch::SliceEvent&& ev, std::string_view) {
+      cache->storeSlice(std::move(ev.slice));
+    });
+  }
+  return w;
+}
+
+// 3. The whole stream through one path in 64 KiB pieces.
+bool watchThroughput(WatchPath& w, const std::string& stream, int eventCount, const char* what) {
+  const std::size_t before = w.sink.updates;
+  const auto t0 = Clock::now();
+  const double c0 = cpuSeconds();
+  for (std::size_t pos = 0; pos < stream.size(); pos += 64 * 1024) {
+    if (!w.parser->feed(std::string_view(stream).substr(pos, 64 * 1024))) return false;
+  }
+  const double secs = seconds(Clock::now() - t0);
+  const double cpu = cpuSeconds() - c0;
+  if (w.sink.updates - before != static_cast<std::size_t>(eventCount)) return false;
+  std::printf("WATCH  %s: %d events, %.1f MB: %.3f s wall, %.3f s CPU: %.0f MB/s per core\n", what,
+              eventCount, static_cast<double>(stream.size()) / 1e6, secs, cpu,
+              static_cast<double>(stream.size()) / 1e6 / cpu);
+  return true;
+}
+
+// 4. The same event texts through both decoders, alternating, so load on the shared machine
+// hits both alike. Both results must agree, or the comparison means nothing.
+bool compareDecoders(const std::vector<std::string>& events) {
+  std::vector<double> tree;
+  std::vector<double> sax;
+  for (const auto& ev : events) {
+    auto t = Clock::now();
+    json::value v = json::parse(ev, json::make_shared_resource<json::monotonic_resource>());
+    auto fromTree = k8swatch::decodeEndpointSlice(v.at("object"));
+    tree.push_back(seconds(Clock::now() - t) * 1e6);
+    t = Clock::now();
+    auto fromSax = k8swatch::streamDecodeSliceEvent(ev);
+    sax.push_back(seconds(Clock::now() - t) * 1e6);
+    const auto* slice = std::get_if<ipvs::EndpointSlice>(&fromTree);
+    if (slice == nullptr || !fromSax || !(fromSax->slice == *slice)) {
+      std::fprintf(stderr, "the decoders disagree\n");
+      return false;
+    }
+  }
+  const Percentiles a = percentiles(tree);
+  const Percentiles b = percentiles(sax);
+  std::printf(
+      "DECODE %zu events, DOM: p50 %.1f us, p99 %.1f us; streaming: p50 %.1f us, "
+      "p99 %.1f us; streaming/DOM p50 %.2fx\n",
+      events.size(), a.p50, a.p99, b.p50, b.p99, b.p50 / a.p50);
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -173,45 +267,32 @@ int main(int argc, char** argv) {
   std::string stream;
   stream.reserve(streamBytes);
   for (const auto& e : events) stream += e;
-  NullSink sink;
-  k8swatch::WatchStats stats;
-  auto cache = k8swatch::makeObjectCache(k8swatch::ResourceKind::kEndpointSlice, sink, stats);
-  {
-    json::value root = json::parse(list);
-    cache->beginList();
-    for (const auto& item : root.at("items").as_array()) cache->listItem(item);
-    cache->endList();
+  auto dom = makeWatchPath(list, false);
+  auto text = makeWatchPath(list, true);
+  if (!watchThroughput(*dom, stream, eventCount, "DOM") ||
+      !watchThroughput(*text, stream, eventCount, "streaming")) {
+    return 1;
   }
-  k8swatch::EventStreamParser parser(
-      16u << 20, [&](json::value&& ev) { cache->upsert(ev.at("object")); }, [](std::size_t) {});
-  const std::size_t before = sink.updates;
-  const auto t0 = Clock::now();
-  const double c0 = cpuSeconds();
-  for (std::size_t pos = 0; pos < stream.size(); pos += 64 * 1024) {
-    if (!parser.feed(std::string_view(stream).substr(pos, 64 * 1024))) return 1;
-  }
-  const double watchSecs = seconds(Clock::now() - t0);
-  const double watchCpu = cpuSeconds() - c0;
-  if (sink.updates - before != static_cast<std::size_t>(eventCount)) return 1;
-  std::printf("WATCH  %d events, %.1f MB: %.3f s wall, %.3f s CPU: %.0f MB/s per core\n",
-              eventCount, static_cast<double>(stream.size()) / 1e6, watchSecs, watchCpu,
-              static_cast<double>(stream.size()) / 1e6 / watchCpu);
 
-  // Per event: the whole event is fed as one piece; the clock stops when the sink has it.
-  std::vector<double> micros;
-  micros.reserve(events.size());
+  // Per event: the whole event is fed as one piece; the clock stops when the sink has it. The
+  // two paths take turns, event by event, each into its own cache.
+  std::vector<double> viaDom;
+  std::vector<double> viaText;
   for (int i = 0; i < eventCount; ++i) {
     const std::string ev = R"({"type":"MODIFIED","object":)" +
                            sliceJson(i % slices, perSlice, 50000 + i, (i + 7) % perSlice) + "}\n";
-    const auto t = Clock::now();
-    parser.feed(ev);
-    micros.push_back(seconds(Clock::now() - t) * 1e6);
+    for (auto* path : {dom.get(), text.get()}) {
+      const auto t = Clock::now();
+      path->parser->feed(ev);
+      (path == dom.get() ? viaDom : viaText).push_back(seconds(Clock::now() - t) * 1e6);
+    }
   }
-  std::sort(micros.begin(), micros.end());
-  const auto pct = [&](double p) {
-    return micros[static_cast<std::size_t>(p * static_cast<double>(micros.size() - 1))];
-  };
-  std::printf("EVENT  %.1f KB each: p50 %.1f us, p99 %.1f us, max %.1f us\n",
-              static_cast<double>(events[0].size()) / 1e3, pct(0.5), pct(0.99), micros.back());
-  return 0;
+  if (dom->sink.updates != text->sink.updates) return 1;
+  const Percentiles a = percentiles(viaDom);
+  const Percentiles b = percentiles(viaText);
+  std::printf("EVENT  %.1f KB each, DOM: p50 %.1f us, p99 %.1f us, max %.1f us\n",
+              static_cast<double>(events[0].size()) / 1e3, a.p50, a.p99, a.max);
+  std::printf("EVENT  streaming: p50 %.1f us, p99 %.1f us, max %.1f us; streaming/DOM p50 %.2fx\n",
+              b.p50, b.p99, b.max, b.p50 / a.p50);
+  return compareDecoders(events) ? 0 : 1;
 }

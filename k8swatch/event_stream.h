@@ -13,7 +13,13 @@
 // Memory: everything the JSON parser holds for an event (its temporary stack and the event's
 // DOM arena) is drawn through one counting resource, whose high-water mark peakBufferedBytes()
 // reports, so the bound can be checked from outside, not only argued.
-
+// Text mode (setSliceFn): each event's bytes go, as they arrive, to the streaming EndpointSlice
+// decoder (SliceEventParser), which is also the syntax check (invalid JSON is an error at the
+// bad byte, as above) and finds the event's end, so the scanner runs only past the bound. An
+// event the decoder declines is parsed from its text into the DOM for onEvent (text and DOM
+// then coexist for that event), so an event spanning reads is also copied as it arrives (up to
+// the bound, counted the same way); one within a single read is used where it lies. The
+// outcome is the same as without text mode, for every split.
 #include <atomic>
 #include <boost/json/memory_resource.hpp>
 #include <boost/json/monotonic_resource.hpp>
@@ -26,17 +32,23 @@
 #include <string>
 #include <string_view>
 
+#include "k8swatch/decode_slice_stream.h"
+
 namespace k8swatch {
 
 class EventStreamParser {
  public:
   using EventFn = std::function<void(boost::json::value&&)>;
   using OversizeFn = std::function<void(std::size_t bytesSkipped)>;
+  // An event the streaming decoder accepted, with its text (valid JSON).
+  using SliceFn = std::function<void(SliceEvent&& event, std::string_view text)>;
 
   EventStreamParser(std::size_t maxEventBytes, EventFn onEvent, OversizeFn onOversize);
 
   // Consumes all of `bytes`. Returns false on garbage (see error()); later calls keep failing.
   bool feed(std::string_view bytes);
+  // Text mode (see above); set between events only.
+  void setSliceFn(SliceFn fn);
   const std::string& error() const { return error_; }
   // True between events: no partial object is pending (a clean place for the stream to end).
   // Never after an error, whose position would otherwise depend on where the reads split.
@@ -67,8 +79,16 @@ class EventStreamParser {
   };
 
   bool startValue(char c);
+  void newArena();
   std::size_t scan(const char* p, std::size_t n);  // bytes up to and including the value's end
   bool forward(const char* p, std::size_t n, bool last);
+  // Text mode's scan and forward under the bound: the bytes used, or kFailed.
+  std::size_t parseSome(const char* p, std::size_t n);
+  // The event is complete: to onSlice_ or, declined, through the DOM.
+  bool endText(std::string_view text);
+  void appendText(const char* p, std::size_t n);
+  void clearText();
+  void countText();  // text_'s capacity into the counting resource's numbers
 
   std::size_t maxEventBytes_;
   EventFn onEvent_;
@@ -84,6 +104,11 @@ class EventStreamParser {
   std::size_t valueBytes_ = 0;
   std::size_t arenaSize_ = 4096;  // first block of the next event's arena: ~2x the last event
   std::size_t consumed_ = 0;
+  static constexpr std::size_t kFailed = ~std::size_t{0};
+  SliceFn onSlice_;
+  std::unique_ptr<SliceEventParser> slices_;  // text mode's
+  std::string text_;                          // text mode: the event so far, at most maxEventBytes
+  std::size_t textCounted_ = 0;               // text_'s capacity as counted in count_
   std::string error_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <boost/json/value.hpp>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 
 #include "k8swatch/decode.h"
@@ -108,6 +109,15 @@ class TypedCache final : public ObjectCache {
     counters_.objects = entries_.size();
   }
 
+  bool storeSlice(ipvs::EndpointSlice slice) override {
+    if constexpr (std::is_same_v<Object, ipvs::EndpointSlice>) {
+      store(std::move(slice));
+      return true;
+    } else {
+      return false;
+    }
+  }
+
   void reject(Rejection r) override {
     stats_.recordReject(r.reason);
     sink_.rejected(r.kind, r.object, r.reason, r.message);
@@ -131,7 +141,10 @@ class TypedCache final : public ObjectCache {
       return;
     }
     if (!std::holds_alternative<Object>(decoded)) return;  // skipped (FQDN)
-    Object& obj = std::get<Object>(decoded);
+    store(std::move(std::get<Object>(decoded)));
+  }
+
+  void store(Object obj) {
     auto [it, inserted] = entries_.try_emplace(Traits::key(obj));
     Entry& e = it->second;
     e.generation = generation_;

@@ -28,6 +28,9 @@ class ObjectCache {
 
   virtual void upsert(const boost::json::value& object) = 0;  // ADDED, MODIFIED
   virtual void remove(const boost::json::value& object) = 0;  // DELETED
+  // A valid EndpointSlice the streaming decoder already decoded, stored as listItem() and
+  // upsert() store what they decode. Returns false, doing nothing, in a cache of another kind.
+  virtual bool storeSlice(ipvs::EndpointSlice slice) = 0;
   virtual std::size_t size() const = 0;
   // Reports a dropped object or event that never reached decoding (oversize, malformed event).
   virtual void reject(Rejection r) = 0;

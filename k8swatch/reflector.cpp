@@ -4,7 +4,9 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/stream_parser.hpp>
 
+#include "k8swatch/api_status.h"
 #include "k8swatch/decode.h"
+#include "k8swatch/decode_slice_stream.h"
 #include "k8swatch/event_stream.h"
 
 namespace k8swatch {
@@ -15,7 +17,6 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr std::size_t kErrorBodyLimit = 1u << 20;
-constexpr std::string_view kTooLargeRvText = "Too large resource version";
 
 std::string_view stringAt(const json::object& o, std::string_view key) {
   const json::value* v = o.if_contains(key);
@@ -31,38 +32,6 @@ bool endsInitialEvents(const json::object& object) {
   const json::value* ann = m ? m->if_contains("annotations") : nullptr;
   const json::object* a = ann ? ann->if_object() : nullptr;
   return a != nullptr && stringAt(*a, kInitialEventsEnd) == "true";
-}
-
-// A Kubernetes Status (error body or in-stream ERROR object) -> what to do next.
-struct StatusInfo {
-  std::int64_t code = 0;
-  std::string reason;
-  std::string message;
-};
-
-StatusInfo readStatus(const json::value* v, unsigned httpStatus) {
-  StatusInfo s;
-  s.code = httpStatus;
-  const auto* o = v ? v->if_object() : nullptr;
-  if (o == nullptr) return s;
-  if (const json::value* c = o->if_contains("code"); c && c->is_int64()) s.code = c->get_int64();
-  s.reason = stringAt(*o, "reason");
-  s.message = stringAt(*o, "message");
-  return s;
-}
-
-bool isGone(const StatusInfo& s) {
-  return s.code == 410 || s.reason == "Expired" || s.reason == "Gone";
-}
-bool isTooLargeRv(const StatusInfo& s) {
-  return s.message.find(kTooLargeRvText) != std::string::npos;
-}
-
-std::string describe(const StatusInfo& s) {
-  std::string d = "HTTP " + std::to_string(s.code);
-  if (!s.reason.empty()) d += " " + s.reason;
-  if (!s.message.empty()) d += ": " + s.message;
-  return d;
 }
 
 }  // namespace
@@ -317,6 +286,16 @@ Reflector::Step Reflector::onWatchEvent(json::value&& event, std::size_t& events
   return Step{};
 }
 
+Reflector::Step Reflector::onSliceEvent(SliceEvent&& ev, std::size_t& events, bool listing) {
+  // What onInitialEvent and onWatchEvent do with the same event through the DOM.
+  ++events;
+  const bool listItem = listing && ev.type == "ADDED";
+  const std::string rv = ev.slice.resourceVersion;
+  cache_.storeSlice(std::move(ev.slice));
+  if (!listItem && !rv.empty()) rv_ = rv;  // a streaming list's items do not move rv_
+  return Step{};
+}
+
 asio::awaitable<Reflector::Step> Reflector::watch(bool initialEvents, const std::string& listFrom) {
   const auto span = options_.maxWatchTimeout - options_.minWatchTimeout;
   const auto timeout = options_.minWatchTimeout +
@@ -361,6 +340,15 @@ asio::awaitable<Reflector::Step> Reflector::watch(bool initialEvents, const std:
                                     std::to_string(bytes) + " bytes exceeds the bound of " +
                                     std::to_string(options_.maxEventBytes) + "; skipped"});
       });
+  if (cache_.kind() == ResourceKind::kEndpointSlice) {
+    // Slice ADDED/MODIFIED events skip the DOM (issue #17); the decoder declines everything
+    // else, which then arrives as a DOM in the callback above.
+    parser.setSliceFn([&](SliceEvent&& ev, std::string_view) {
+      if (result.outcome != Outcome::kOk) return;
+      result = onSliceEvent(std::move(ev), events, listing);
+      result.listed = initialEvents && !listing;
+    });
+  }
   const auto ended = [&](Step step) {
     step.listed = initialEvents && !listing;
     return step;

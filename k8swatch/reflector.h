@@ -21,6 +21,7 @@
 #include <string>
 
 #include "k8swatch/backoff.h"
+#include "k8swatch/decode_slice_stream.h"
 #include "k8swatch/http_client.h"
 #include "k8swatch/object_cache.h"
 #include "k8swatch/stats.h"
@@ -89,6 +90,8 @@ class Reflector {
   asio::awaitable<Step> failedStatus(const std::string& what);
   void badEvent(const std::string& what);
   Step onWatchEvent(boost::json::value&& event, std::size_t& events);
+  // An EndpointSlice ADDED/MODIFIED event the streaming decoder read (decode_slice_stream.h).
+  Step onSliceEvent(SliceEvent&& event, std::size_t& events, bool listing);
   std::string target(bool watching, const std::string& rv, const std::string& cont,
                      std::chrono::seconds timeout, bool initialEvents = false) const;
   void noteFailure(const Step& step);

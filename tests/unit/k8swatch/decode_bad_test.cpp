@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "k8swatch/decode.h"
+#include "k8swatch/decode_slice_stream.h"
 #include "k8swatch/object_cache.h"
 #include "k8swatch/stats.h"
 
@@ -287,4 +288,21 @@ TEST_CASE("bad objects: every EndpointSlice field mutated is rejected alone and 
           "[decode][bad]") {
   checkMutations(ResourceKind::kEndpointSlice, kSlice, "shop/web-1", sliceMutations(),
                  [](const json::value& v) { return decodeEndpointSlice(v); });
+}
+
+TEST_CASE("bad objects: the streaming slice decoder gives the DOM decoder's every rejection",
+          "[decode][bad][stream]") {
+  for (const auto& m : sliceMutations()) {
+    INFO(m.pointer << " = " << json::serialize(m.value).substr(0, 80));
+    const std::string text = json::serialize(mutate(kSlice, m));
+    CHECK_FALSE(streamDecodeEndpointSlice(text).has_value());
+    boost::system::error_code ec;
+    const auto viaText = decodeEndpointSliceText(text, ec);
+    const auto viaDom = decodeEndpointSlice(json::parse(text));
+    REQUIRE(std::holds_alternative<Rejection>(viaText));
+    REQUIRE(std::holds_alternative<Rejection>(viaDom));
+    CHECK(std::get<Rejection>(viaText).reason == std::get<Rejection>(viaDom).reason);
+    CHECK(std::get<Rejection>(viaText).object == std::get<Rejection>(viaDom).object);
+    CHECK(std::get<Rejection>(viaText).message == std::get<Rejection>(viaDom).message);
+  }
 }

@@ -1,6 +1,7 @@
 #include "k8swatch/event_stream.h"
 
 #include <algorithm>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <catch2/catch.hpp>
 #include <random>
@@ -20,14 +21,31 @@ struct Collector {
         limit, [this](json::value&& v) { events.push_back(json::serialize(v)); },
         [this](std::size_t n) { oversize.push_back(n); });
   }
+  // Text mode: the slice events the streaming decoder accepts come with their text, the rest
+  // through the DOM. Both end up in `events` alike, so an outcome compares equal with and
+  // without text mode.
+  void textMode(EventStreamParser& p) {
+    p.setSliceFn([this](k8swatch::SliceEvent&& ev, std::string_view text) {
+      CHECK(ev.slice.serviceName == "v");
+      events.push_back(json::serialize(json::parse(text)));
+      ++handledAsText;
+    });
+  }
+  std::size_t handledAsText = 0;
 };
+
+// The smallest EndpointSlice event the streaming decoder accepts (115 bytes).
+const std::string kSlice = R"({"type":"ADDED","object":{"metadata":{"name":"s","labels":)"
+                           R"({"kubernetes.io/service-name":"v"}},"addressType":"IPv4"}})";
 
 const std::string kStream =
     R"({"type":"ADDED","object":{"s":"a \"q\" \\ {[}] \u00e9","n":[1,2,{"x":null}]}})"
     "\n"
     R"(  {"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"12"}}})"
     "\r\n\n"
-    R"({"type":"DELETED","object":{}})";
+    R"({"type":"DELETED","object":{}})"
+    "\n" +
+    kSlice;
 
 }  // namespace
 
@@ -35,7 +53,7 @@ TEST_CASE("event stream: every split point of a stream gives the same events", "
   Collector whole;
   auto p = whole.parser(1 << 20);
   REQUIRE(p.feed(kStream));
-  REQUIRE(whole.events.size() == 3);
+  REQUIRE(whole.events.size() == 4);
   CHECK(p.idle());
   for (std::size_t a = 0; a <= kStream.size(); ++a) {
     for (std::size_t b = a; b <= kStream.size(); b += 7) {
@@ -58,7 +76,7 @@ TEST_CASE("event stream: byte-at-a-time, and a partial event is not idle", "[str
   CHECK(c.events.empty());
   for (std::size_t i = 20; i < kStream.size(); ++i) REQUIRE(p.feed(kStream.substr(i, 1)));
   CHECK(p.idle());
-  CHECK(c.events.size() == 3);
+  CHECK(c.events.size() == 4);
 }
 
 TEST_CASE("event stream: an oversize event is skipped and the stream continues", "[stream]") {
@@ -106,12 +124,14 @@ std::ostream& operator<<(std::ostream& os, const Outcome& o) {
   return os << "], ok " << o.ok << ", idle " << o.idle << ", error \"" << o.error << "\"";
 }
 
-constexpr std::size_t kLimit = 100;
+constexpr std::size_t kLimit = 160;
 
 // Feeds `stream` cut at `cuts` (ascending offsets), stopping at the first failed feed.
-Outcome feedSplit(const std::string& stream, const std::vector<std::size_t>& cuts) {
+Outcome feedSplit(const std::string& stream, const std::vector<std::size_t>& cuts,
+                  bool text = false) {
   Collector c;
   auto p = c.parser(kLimit);
+  if (text) c.textMode(p);
   Outcome out;
   std::size_t from = 0;
   auto bounds = cuts;
@@ -163,6 +183,9 @@ TEST_CASE("event stream: the outcome does not depend on where reads split", "[st
            padded(head, kLimit - head.size() - 2, R"("}})") + good,
        2, 1, true},
       {"stream ending inside an oversize event", good + padded(head, 300, ""), 1, 0, true},
+      {"slice events around unbalanced brackets",
+       kSlice + R"({"type":"ADDED","object":{"a":[})" + kSlice + kSlice, 1, 0, false},
+      {"slice events and a declined one", kSlice + good + kSlice, 3, 0, true},
   };
   for (const auto& c : cases) {
     INFO(c.what);
@@ -170,11 +193,14 @@ TEST_CASE("event stream: the outcome does not depend on where reads split", "[st
     CHECK(whole.events.size() == c.events);
     CHECK(whole.oversize.size() == c.oversize);
     CHECK(whole.ok == c.ok);
+    // Text mode finds the same events, oversize events and errors.
+    CHECK(feedSplit(c.stream, {}, true) == whole);
     // Every single split point, every pair of split points 5 apart, and random multi-splits.
     for (std::size_t a = 0; a <= c.stream.size(); ++a) {
       INFO("split at " << a);
       REQUIRE(feedSplit(c.stream, {a}) == whole);
       if (a + 5 <= c.stream.size()) REQUIRE(feedSplit(c.stream, {a, a + 5}) == whole);
+      REQUIRE(feedSplit(c.stream, {a}, true) == whole);
     }
     std::mt19937 rng(14);  // fixed seed: the same cuts on every run
     for (int round = 0; round < 200; ++round) {
@@ -183,15 +209,43 @@ TEST_CASE("event stream: the outcome does not depend on where reads split", "[st
       std::sort(cuts.begin(), cuts.end());
       INFO("round " << round);
       REQUIRE(feedSplit(c.stream, cuts) == whole);
+      REQUIRE(feedSplit(c.stream, cuts, true) == whole);
     }
     Outcome bytewise;  // one byte per read, the finest split
     {
       std::vector<std::size_t> cuts;
       for (std::size_t i = 1; i < c.stream.size(); ++i) cuts.push_back(i);
       bytewise = feedSplit(c.stream, cuts);
+      CHECK(feedSplit(c.stream, cuts, true) == whole);
     }
     CHECK(bytewise == whole);
   }
+}
+
+TEST_CASE("event stream: text mode hands over whole events and parses only what it declines",
+          "[stream]") {
+  Collector c;
+  auto p = c.parser(1 << 20);
+  c.textMode(p);
+  for (std::size_t i = 0; i < kStream.size(); i += 5) REQUIRE(p.feed(kStream.substr(i, 5)));
+  CHECK(c.handledAsText == 1);
+  Collector dom;
+  auto q = dom.parser(1 << 20);
+  REQUIRE(q.feed(kStream));
+  CHECK(c.events == dom.events);
+  // Invalid JSON is an error at the bad byte, as without text mode: a broken event whose
+  // brackets never balance cannot hold back the events after it.
+  Collector bad;
+  auto r = bad.parser(1 << 20);
+  bad.textMode(r);
+  CHECK(r.feed(R"({"type":"ADDED","object":{"kind":)"));
+  CHECK_FALSE(r.feed(R"(nope)"));
+  CHECK_THAT(r.error(), Catch::Contains("invalid JSON"));
+  Collector unbalanced;
+  auto u = unbalanced.parser(1 << 20);
+  unbalanced.textMode(u);
+  CHECK_FALSE(u.feed(R"({"type":"ADDED","object":{"a":[})" + kSlice + kSlice));
+  CHECK(unbalanced.events.empty());
 }
 
 TEST_CASE("event stream: a 100 MiB event is skipped holding no more than the bound", "[stream]") {
@@ -199,8 +253,11 @@ TEST_CASE("event stream: a 100 MiB event is skipped holding no more than the bou
   constexpr std::size_t kBound = (16u << 20) / testsupport::kHugeInputDivisor;
   constexpr std::size_t kPiece = kBound / 64;
   constexpr std::size_t kEvent = (100u << 20) / testsupport::kHugeInputDivisor;
+  const bool text = GENERATE(false, true);
+  INFO("text mode " << text);
   Collector c;
   auto p = c.parser(kBound);
+  if (text) c.textMode(p);
   // One string value makes Boost.JSON buffer the partial string: the worst case for memory.
   const std::string head = R"({"type":"ADDED","object":{"kind":"Service","padding":")";
   const std::string tail = "\"}}\n";
@@ -222,4 +279,7 @@ TEST_CASE("event stream: a 100 MiB event is skipped holding no more than the bou
   // for the 16 MiB bound.
   CHECK(p.peakBufferedBytes() <= 3 * kBound);
   CHECK(p.peakBufferedBytes() >= kBound);  // it does count the partial string
+  // Text mode holds the text alone, never past the bound, and checks it without a DOM (the
+  // few KiB over are the idle DOM parser's own).
+  if (text) CHECK(p.peakBufferedBytes() <= kBound + 64 * 1024);
 }

@@ -457,3 +457,49 @@ TEST_CASE("watch list: a server that refuses or ignores it is listed the paged w
   REQUIRE(h.sink.waitLog("svc+ default/late"));
   CHECK(streamingLists(h) == 1);
 }
+
+TEST_CASE("watch: EndpointSlice events through the streaming decoder - as the DOM decodes them",
+          "[watch]") {
+  Harness h;
+  seed(h.server, 1);
+  h.server.start();
+  h.startWatcher(h.options());
+  REQUIRE(h.sink.waitSynced());
+  REQUIRE(h.sink.waitFor([&] { return h.server.openWatches() == 3; }));
+  h.server.setChunkSplit(3);
+  // MODIFIED and ADDED, streamed, with escapes split across chunks.
+  auto moved = slice("svc-0-abc", "svc-0", "10.1.0.77");
+  moved["endpoints"].as_array()[0].as_object()["nodeName"] = "node-\xc3\xa9";
+  h.server.apply(moved);
+  REQUIRE(h.sink.waitFor([&] {
+    return h.sink.slices.at("default/svc-0-abc").endpoints[0].address ==
+           *ipvs::IpAddress::parse("10.1.0.77");
+  }));
+  h.server.apply(slice("svc-0-def", "svc-0", "10.1.0.78"));
+  REQUIRE(h.sink.waitLog("slice+ default/svc-0-def"));
+  // Endpoints before addressType: declined by the streaming decoder, decoded through the DOM.
+  json::object late;
+  late["kind"] = "EndpointSlice";
+  late["metadata"] = slice("svc-0-ghi", "svc-0", "10.1.0.79")["metadata"];
+  late["endpoints"] = json::parse(R"([{"addresses":["10.1.0.79"]}])");
+  late["addressType"] = "IPv4";
+  h.server.apply(late);
+  REQUIRE(h.sink.waitLog("slice+ default/svc-0-ghi"));
+  // A bad one is rejected with the DOM decoder's reason, and only it.
+  h.server.apply(slice("svc-0-bad", "svc-0", "10.1.0.300"));
+  REQUIRE(h.sink.waitLog("reject bad-address default/svc-0-bad"));
+  h.sink.locked([&] {
+    const auto& s = h.sink.slices.at("default/svc-0-abc");
+    CHECK(s.serviceName == "svc-0");
+    CHECK(s.endpoints[0].nodeName == "node-\xc3\xa9");
+    CHECK(s.ports == std::vector<ipvs::EndpointPort>{{"", ipvs::Protocol::kTcp, 8080}});
+    CHECK(h.sink.slices.at("default/svc-0-ghi").endpoints[0].address ==
+          *ipvs::IpAddress::parse("10.1.0.79"));
+    CHECK(h.sink.slices.count("default/svc-0-bad") == 0);
+    CHECK_THAT(h.sink.rejectMessages.back(),
+               Catch::Contains("endpoints[0].addresses[0]: \"10.1.0.300\" is not an IP address"));
+  });
+  const auto stats = h.watcher->stats().of(ResourceKind::kEndpointSlice);
+  CHECK(stats.modified == 1);
+  CHECK(stats.added == 3);  // the seeded one and the two new good ones
+}
