@@ -100,4 +100,13 @@ inline void seed(fakeapi::FakeApiServer& server, int services) {
   server.apply(node("node-b", "192.0.2.11"));
 }
 
+// Seeds `services` Services, starts the server and a watcher with the default options, and
+// returns once the initial lists are in and the three watches are open.
+inline bool startWatching(Harness& h, int services) {
+  seed(h.server, services);
+  h.server.start();
+  h.startWatcher(h.options());
+  return h.sink.waitSynced() && h.sink.waitFor([&] { return h.server.openWatches() == 3; });
+}
+
 }  // namespace k8stest

@@ -80,11 +80,7 @@ TEST_CASE("watch: serviceProxyName selects only that proxy's Services", "[watch]
 
 TEST_CASE("watch: events after the list - chunk boundaries anywhere", "[watch]") {
   Harness h;
-  seed(h.server, 2);
-  h.server.start();
-  h.startWatcher(h.options());
-  REQUIRE(h.sink.waitSynced());
-  REQUIRE(h.sink.waitFor([&] { return h.server.openWatches() == 3; }));
+  REQUIRE(startWatching(h, 2));
   for (const std::size_t split : {1ul, 2ul, 3ul, 7ul, 64ul}) {
     h.server.setChunkSplit(split);
     const std::string name = "new-" + std::to_string(split);
@@ -119,11 +115,7 @@ TEST_CASE("watch: events after the list - chunk boundaries anywhere", "[watch]")
 
 TEST_CASE("watch: bookmarks advance the resourceVersion used after a drop", "[watch]") {
   Harness h;
-  seed(h.server, 1);
-  h.server.start();
-  h.startWatcher(h.options());
-  REQUIRE(h.sink.waitSynced());
-  REQUIRE(h.sink.waitFor([&] { return h.server.openWatches() == 3; }));
+  REQUIRE(startWatching(h, 1));
   // Changes to Nodes other than ours raise the global resourceVersion without any Service event.
   for (int i = 0; i < 5; ++i) h.server.apply(node("node-b", "192.0.2." + std::to_string(20 + i)));
   const auto rv = std::to_string(h.server.resourceVersion());
@@ -147,11 +139,7 @@ TEST_CASE("watch: bookmarks advance the resourceVersion used after a drop", "[wa
 TEST_CASE("watch: 410 in-stream and as a status relist from scratch and emit deletions",
           "[watch]") {
   Harness h;
-  seed(h.server, 4);
-  h.server.start();
-  h.startWatcher(h.options());
-  REQUIRE(h.sink.waitSynced());
-  REQUIRE(h.sink.waitFor([&] { return h.server.openWatches() == 3; }));
+  REQUIRE(startWatching(h, 4));
   // Events lost (a partition), history compacted, then the stream reports Expired.
   h.server.fault(Fault::kPause);
   REQUIRE(h.server.remove("Service", "default", "svc-2"));
@@ -267,11 +255,7 @@ TEST_CASE("watch: oversize events are skipped with a reject - the stream goes on
 
 TEST_CASE("watch: garbage and invalid objects", "[watch]") {
   Harness h;
-  seed(h.server, 1);
-  h.server.start();
-  h.startWatcher(h.options());
-  REQUIRE(h.sink.waitSynced());
-  REQUIRE(h.sink.waitFor([&] { return h.server.openWatches() == 3; }));
+  REQUIRE(startWatching(h, 1));
   h.server.fault(Fault::kGarbage);
   h.server.apply(service("after-garbage", "10.0.5.1"));
   REQUIRE(h.sink.waitLog("svc+ default/after-garbage"));
@@ -461,11 +445,7 @@ TEST_CASE("watch list: a server that refuses or ignores it is listed the paged w
 TEST_CASE("watch: EndpointSlice events through the streaming decoder - as the DOM decodes them",
           "[watch]") {
   Harness h;
-  seed(h.server, 1);
-  h.server.start();
-  h.startWatcher(h.options());
-  REQUIRE(h.sink.waitSynced());
-  REQUIRE(h.sink.waitFor([&] { return h.server.openWatches() == 3; }));
+  REQUIRE(startWatching(h, 1));
   h.server.setChunkSplit(3);
   // MODIFIED and ADDED, streamed, with escapes split across chunks.
   auto moved = slice("svc-0-abc", "svc-0", "10.1.0.77");
