@@ -131,6 +131,9 @@ AgentMetrics::AgentMetrics(MetricsRegistry& r)
       failedOperations(r.counterFamily(kMetricFailedOperations,
                                        "Kernel operations that failed, by operation and error",
                                        {"operation", "error"})),
+      resyncDrift(r.counter(kMetricResyncDrift,
+                            "Kernel objects full resyncs found changed behind the agent's back "
+                            "(virtual servers, ipset members, kube-ipvs0 addresses), repaired")),
       syncPhaseDuration(r.histogramFamily(
           kMetricSyncPhaseDuration,
           "Time spent in each phase of a sync; list and wait once, before the first sync",

@@ -55,6 +55,7 @@ struct AgentMetrics {
   // Counted by SyncReporter (agent/sync_reporter.cpp):
   Gauge& failingServices;              // ipvs_agent_failing_services
   CounterFamily& failedOperations;     // ipvs_agent_failed_operations_total{operation,error}
+  Counter& resyncDrift;                // ipvs_agent_resync_drift_total
   HistogramFamily& syncPhaseDuration;  // ipvs_agent_sync_phase_duration_seconds{phase}
   // Counted by the HTTP servers, through httpRejectHook():
   CounterFamily& httpRejected;  // ipvs_agent_http_rejected_total{server,reason}

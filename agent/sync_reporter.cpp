@@ -154,7 +154,11 @@ void SyncReporter::logReport(const reconcile::SyncReport& report) {
           // A full resync's kernel dump ran before this sync, on its own thread: its wall and
           // CPU time (the sync's own duration does not include it).
           {"dump", result.dump ? formatGoDuration(result.dump->wall) : std::string("none")},
-          {"dump_cpu", result.dump ? formatGoDuration(result.dump->cpu) : std::string("none")}});
+          {"dump_cpu", result.dump ? formatGoDuration(result.dump->cpu) : std::string("none")},
+          // What that dump found changed behind the agent's back, and whether this sync diffed
+          // every key (the first sync, or after lost replies) or only the drift and the changes.
+          {"drift", result.dump ? std::to_string(result.drift) : std::string("none")},
+          {"whole_diff", result.wholeDiff}});
 }
 
 void SyncReporter::logServiceEvents(const reconcile::SyncReport& report) {
@@ -207,6 +211,7 @@ void SyncReporter::publishMetrics(const reconcile::SyncReport& report) {
   for (const auto& d : result.diagnostics) m.rejectedObjects.labels({"Service", d.reason}).inc();
   m.gracefulTerminationQueueLength.set(static_cast<double>(result.draining));
   m.failingServices.set(static_cast<double>(result.failingServices));
+  m.resyncDrift.inc(static_cast<double>(result.drift));
   for (const auto& f : result.failures) {
     const std::string kind(ipvs::operationKind(f.operation));
     m.failedOperations.labels({kind, errorName(f.error)}).inc();

@@ -43,6 +43,7 @@ inline constexpr char kMetricGracefulTerminationQueue[] =
 inline constexpr char kMetricVirtualServers[] = "ipvs_agent_virtual_servers";
 inline constexpr char kMetricFailingServices[] = "ipvs_agent_failing_services";
 inline constexpr char kMetricFailedOperations[] = "ipvs_agent_failed_operations_total";
+inline constexpr char kMetricResyncDrift[] = "ipvs_agent_resync_drift_total";
 inline constexpr char kMetricEndpointChangesPending[] =
     "kubeproxy_sync_proxy_rules_endpoint_changes_pending";
 inline constexpr char kMetricServiceChangesPending[] =

@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <span>
 #include <system_error>
@@ -37,6 +38,19 @@ class KernelReader {
  public:
   virtual ~KernelReader() = default;
   virtual Result<KernelState> observe() = 0;
+
+  // The same dump, but each virtual server (with its real servers) goes to `each` as soon as it
+  // is read instead of into the result, whose virtualServers stay empty; so a caller that only
+  // compares never holds a second copy of the table. On an error, the servers handed over so
+  // far are a part of the table only. The default reads the whole state, then hands it over.
+  virtual Result<KernelState> observeEach(
+      const std::function<void(ObservedVirtualServer&&)>& each) {
+    Result<KernelState> state = observe();
+    if (!state) return state;
+    for (auto& [key, vs] : state->virtualServers) each(std::move(vs));
+    state->virtualServers.clear();
+    return state;
+  }
 };
 
 class Dataplane {

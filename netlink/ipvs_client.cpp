@@ -147,6 +147,15 @@ void IpvsClient::send(std::vector<std::size_t>& opIndex, ipvs::ApplyReport& repo
 }
 
 ipvs::Result<std::vector<ipvs::ObservedVirtualServer>> IpvsClient::dump() {
+  std::vector<ipvs::ObservedVirtualServer> services;
+  const std::error_code ec = dumpEach(
+      [&services](ipvs::ObservedVirtualServer&& vs) { services.push_back(std::move(vs)); });
+  if (ec) return ec;
+  return services;
+}
+
+std::error_code IpvsClient::dumpEach(
+    const std::function<void(ipvs::ObservedVirtualServer&&)>& each) {
   bump(counters_->dumps);
   std::vector<ipvs::ObservedVirtualServer> services;
   auto request = encodeDumpServices(familyId_);
@@ -163,12 +172,12 @@ ipvs::Result<std::vector<ipvs::ObservedVirtualServer>> IpvsClient::dump() {
   });
   // The kernel allows one running dump per socket (a second one gets EBUSY), so the
   // per-service destination dumps go one after another.
-  for (std::size_t i = 0; !ec && i < services.size(); ++i) ec = dumpDests(services[i]);
-  if (ec) {
-    bump(counters_->dumpErrors);
-    return ec;
+  for (std::size_t i = 0; !ec && i < services.size(); ++i) {
+    ec = dumpDests(services[i]);
+    if (!ec) each(std::move(services[i]));
   }
-  return services;
+  if (ec) bump(counters_->dumpErrors);
+  return ec;
 }
 
 std::error_code IpvsClient::dumpDests(ipvs::ObservedVirtualServer& vs) {

@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -101,6 +102,9 @@ class IpvsClient {
   // Every virtual server, with its real servers sorted by key. Objects the codec cannot decode
   // are skipped and counted (decodeErrors).
   ipvs::Result<std::vector<ipvs::ObservedVirtualServer>> dump();
+  // The same, each virtual server handed to `each` once its real servers are read (the table is
+  // never held whole: only the services' list, without real servers, is).
+  std::error_code dumpEach(const std::function<void(ipvs::ObservedVirtualServer&&)>& each);
 
   // The six IPVS kinds, in order, batched; any other kind fails with EINVAL.
   ipvs::ApplyReport apply(std::span<const ipvs::Operation> ops);

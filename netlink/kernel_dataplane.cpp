@@ -1,5 +1,6 @@
 #include "netlink/kernel_dataplane.h"
 
+#include <functional>
 #include <memory>
 #include <utility>
 #include <variant>
@@ -20,17 +21,19 @@ const ipvs::IpAddress* addressOf(const ipvs::Operation& op, bool bind) {
 }
 
 // One full read of the kernel through the given clients: every virtual server, the families'
-// ipset members and kube-ipvs0's addresses.
-ipvs::Result<ipvs::KernelState> dumpKernel(IpvsClient& ipvsClient, IpsetClient& ipsets,
-                                           LinkClient& links,
-                                           std::span<const ipvs::Family> families, int dummyIndex) {
+// ipset members and kube-ipvs0's addresses. With `each`, the virtual servers go to it one by one
+// instead of into the state.
+ipvs::Result<ipvs::KernelState> dumpKernel(
+    IpvsClient& ipvsClient, IpsetClient& ipsets, LinkClient& links,
+    std::span<const ipvs::Family> families, int dummyIndex,
+    const std::function<void(ipvs::ObservedVirtualServer&&)>* each = nullptr) {
   ipvs::KernelState state;
-  auto services = ipvsClient.dump();
-  if (!services) return services.error();
-  for (auto& vs : *services) {
+  const std::error_code ec = ipvsClient.dumpEach([&](ipvs::ObservedVirtualServer&& vs) {
+    if (each != nullptr) return (*each)(std::move(vs));
     const auto key = vs.server.key;
-    state.virtualServers.emplace(key, std::move(vs));
-  }
+    state.virtualServers.emplace_hint(state.virtualServers.end(), key, std::move(vs));
+  });
+  if (ec) return ec;
   for (const auto family : families) {
     auto entries = ipsets.list(family);
     if (!entries) return entries.error();
@@ -55,6 +58,10 @@ class Reader final : public ipvs::KernelReader {
 
   ipvs::Result<ipvs::KernelState> observe() override {
     return dumpKernel(ipvs_, ipsets_, links_, families_, dummyIndex_);
+  }
+  ipvs::Result<ipvs::KernelState> observeEach(
+      const std::function<void(ipvs::ObservedVirtualServer&&)>& each) override {
+    return dumpKernel(ipvs_, ipsets_, links_, families_, dummyIndex_, &each);
   }
 
  private:

@@ -1,29 +1,39 @@
 #pragma once
-// BackgroundDump: the kernel read of a full resync, off the sync thread.
+// BackgroundDump: the kernel read of a full resync, off the sync thread, compared with the
+// mirror as it is read.
 //
 // Purpose: a full resync re-reads the whole kernel, and at 10,000 Services that dump takes
 //   seconds of the kernel's own time. Done on the sync thread, every change that arrived
 //   meanwhile waited for it, so event latency grew with the cluster. Here the dump runs on a
 //   thread of its own through a KernelReader (its own sockets) while the sync thread goes on
-//   applying changes. The objects the sync thread writes or re-reads meanwhile are remembered:
-//   for them the dump may hold an older view than the mirror, which holds what the kernel
-//   acknowledged, so take() keeps the mirror's version of exactly those objects. Everything
-//   else comes from the dump, which is how drift made by other writers is found.
+//   applying changes. Each virtual server is compared with the mirror as soon as it is read and
+//   kept only if it differs (the drift), so no second copy of the table is ever built; the
+//   ipset members and addresses are compared once read. The objects the sync thread writes or
+//   re-reads meanwhile are remembered: for them the dump may hold an older view than the
+//   mirror, which holds what the kernel acknowledged, so take() leaves exactly those alone.
+//   Everything else the dump found different is drift made by other writers.
 // Threading: start(), ready(), touched(), taint() and take() on the sync thread only; the
-//   reader runs on the dump's thread, one dump at a time. `onDone` runs on the dump's thread
-//   once the result is ready (the sync loop uses it to wake up).
-// Ownership: owns the reader and the thread; the destructor waits for a running dump.
+//   reader runs on the dump's thread, one dump at a time, and reads the mirror only while it
+//   holds `mirrorMutex`, which the sync thread holds whenever it changes the mirror. `onDone`
+//   runs on the dump's thread once the result is ready (the sync loop uses it to wake up).
+// Ownership: owns the reader and the thread; borrows the mirror and its mutex, which must
+//   outlive it; the destructor waits for a running dump.
 // Errors: a failed dump is returned by take(); a dump during which the sync thread lost track
-//   of the kernel (ENOBUFS) is returned as tainted, to be repeated.
+//   of the kernel (ENOBUFS) is returned as tainted, to be repeated, and corrects nothing.
 
 #include <chrono>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <set>
+#include <system_error>
 #include <thread>
 
 #include "ipvs/dataplane.h"
+#include "ipvs/desired_state.h"
 #include "ipvs/operation.h"
 
 namespace reconcile {
@@ -37,7 +47,8 @@ struct DumpTimes {
 
 class BackgroundDump {
  public:
-  BackgroundDump(std::unique_ptr<ipvs::KernelReader> reader, std::function<void()> onDone);
+  BackgroundDump(std::unique_ptr<ipvs::KernelReader> reader, const ipvs::KernelState& mirror,
+                 std::mutex& mirrorMutex, std::function<void()> onDone);
   ~BackgroundDump();
   BackgroundDump(const BackgroundDump&) = delete;
   BackgroundDump& operator=(const BackgroundDump&) = delete;
@@ -52,18 +63,31 @@ class BackgroundDump {
   }
 
   struct Taken {
-    ipvs::Result<ipvs::KernelState> state;
-    bool tainted = false;
+    std::error_code error;  // the dump failed: nothing was corrected
+    bool tainted = false;   // not trusted: nothing was corrected
     DumpTimes times;
+    ipvs::ChangedKeys drift;  // what the mirror had wrong, now as the kernel has it (normalized)
   };
-  // Waits for the dump and returns it with the touched objects taken from `mirror`.
-  Taken take(const ipvs::KernelState& mirror);
+  // Waits for the dump and corrects `mirror` (the one given to the constructor) to the kernel's
+  // view wherever they differed, except for the objects touched meanwhile.
+  Taken take(ipvs::KernelState& mirror);
 
  private:
+  // Where the kernel differed from the mirror when it was read. A virtual server without a
+  // value is gone from the kernel; an ipset member or address maps to whether the kernel has it.
+  struct Drift {
+    std::map<ipvs::VirtualServerKey, std::optional<ipvs::ObservedVirtualServer>> virtualServers;
+    std::map<ipvs::IpsetEntry, bool> ipsetEntries;
+    std::map<ipvs::IpAddress, bool> addresses;
+  };
+  ipvs::Result<Drift> compare();  // on the dump's thread
+
   std::unique_ptr<ipvs::KernelReader> reader_;
+  const ipvs::KernelState& mirror_;
+  std::mutex& mirrorMutex_;
   std::function<void()> onDone_;
   std::thread thread_;
-  std::future<ipvs::Result<ipvs::KernelState>> result_;
+  std::future<ipvs::Result<Drift>> result_;
   DumpTimes times_;  // written by the dump's thread before the result is set
   std::set<ipvs::VirtualServerKey> virtualServers_;
   std::set<ipvs::IpsetEntry> ipsetEntries_;

@@ -43,7 +43,8 @@ Reconciler::Reconciler(ipvs::Dataplane& dataplane, Options options, ipvs::Random
 void Reconciler::dumpInBackground(std::unique_ptr<ipvs::KernelReader> reader,
                                   std::function<void()> wake) {
   if (reader == nullptr) return;
-  dump_ = std::make_unique<BackgroundDump>(std::move(reader), std::move(wake));
+  dump_ = std::make_unique<BackgroundDump>(std::move(reader), observed_, observedMutex_,
+                                           std::move(wake));
 }
 
 std::optional<Clock::TimePoint> Reconciler::nextDue() const {
@@ -125,6 +126,7 @@ SyncResult Reconciler::sync(Clock::TimePoint now, bool full, PhaseTimer* timer) 
   const auto lap = [timer](SyncPhase phase) {
     if (timer != nullptr) timer->lap(phase);
   };
+  const std::lock_guard lock(observedMutex_);  // a background dump may be comparing with it
   SyncResult result;
   result.full = full || schedule_.fullDue(now) || dumpReady();
   const bool awaiting = schedule_.state() == SyncState::kAwaiting;
@@ -132,20 +134,20 @@ SyncResult Reconciler::sync(Clock::TimePoint now, bool full, PhaseTimer* timer) 
   Attribution attribution;
   ipvs::ChangedKeys changed = replan(keys, result, attribution);
   lap(SyncPhase::kPlan);
-  bool uncertain = result.full && observeAll(awaiting, result);
+  bool uncertain = result.full && observeAll(awaiting, result, changed);
   std::set<ipvs::VirtualServerKey> fresh;  // real servers re-read by this sync
-  // A full sync sees every drain anyway; otherwise the drain check reads only their VSs.
-  result.drainCheck = !result.full && schedule_.drainCheckDue(now);
+  // A whole diff sees every drain anyway; otherwise the drain check reads only their VSs.
+  result.drainCheck = !result.wholeDiff && schedule_.drainCheckDue(now);
   if (result.drainCheck) uncertain = readDrains(changed, fresh) || uncertain;
   lap(SyncPhase::kObserve);
   const ipvs::DiffOptions opts = diffOptions(now, awaiting && result.full);
   UdpSnapshot udpBefore;
   ipvs::Plan plan;
-  if (result.full) {
-    changed = {};  // the full diff looks at every key: free them for the plan's chunks
+  if (result.wholeDiff) {
+    changed = {};  // the whole diff looks at every key: free them for the plan's chunks
     udpBefore = snapshotUdp();
     lap(SyncPhase::kOther);
-    // A full plan goes out in chunks while the diff runs, so it is never held whole (the first
+    // A whole plan goes out in chunks while the diff runs, so it is never held whole (the first
     // sync at 10k Services is 140k operations).
     const ipvs::PlanSink sink{kApplyChunk, [&](std::vector<ipvs::Operation>& ops) {
                                 lap(SyncPhase::kPlan);
@@ -168,15 +170,17 @@ SyncResult Reconciler::sync(Clock::TimePoint now, bool full, PhaseTimer* timer) 
   plan.operations = {};  // what trackDrains needs is plan.draining
   cleanConntrack(udpBefore, result);
   lap(SyncPhase::kConntrack);
-  trackDrains(plan, now, result.full);
+  trackDrains(plan, now, result.wholeDiff);
   result.draining = drainSince_.size();
-  schedule_.drainsRemain(!drainSince_.empty(), result.full || result.drainCheck, now);
+  schedule_.drainsRemain(!drainSince_.empty(), result.wholeDiff || result.drainCheck, now);
   uncertain = settle(keys, result, now) || uncertain;
   if (uncertain && dump_ != nullptr) dump_->taint();  // a dump in flight may predate the loss
   if (uncertain) {
+    mirrorTrusted_ = false;
     schedule_.fullFailed(now);
     result.fullResyncScheduled = true;
   } else if (result.full) {
+    mirrorTrusted_ = mirrorTrusted_ || result.wholeDiff;
     schedule_.fullSucceeded();
   }
   result.state = schedule_.state();
@@ -185,31 +189,34 @@ SyncResult Reconciler::sync(Clock::TimePoint now, bool full, PhaseTimer* timer) 
   return result;
 }
 
-bool Reconciler::observeAll(bool awaiting, SyncResult& result) {
+bool Reconciler::observeAll(bool awaiting, SyncResult& result, ipvs::ChangedKeys& changed) {
   // Returns whether the kernel state is uncertain. The first full sync always reads on this
   // thread: nothing may be written before the kernel has been read once.
-  ipvs::Result<ipvs::KernelState> observed = std::error_code();
-  if (dump_ == nullptr || awaiting) {
-    observed = dataplane_.observe();
-  } else if (!dump_->ready()) {
-    dump_->start();  // no-op while one runs; this sync goes on with the changed keys only
-    schedule_.fullStarted();
-    result.full = false;
-    result.dumpStarted = true;
-    return false;
-  } else {
+  if (dump_ != nullptr && !awaiting) {
+    if (!dump_->ready()) {
+      dump_->start();  // no-op while one runs; this sync goes on with the changed keys only
+      schedule_.fullStarted();
+      result.full = false;
+      result.dumpStarted = true;
+      return false;
+    }
     BackgroundDump::Taken taken = dump_->take(observed_);
     result.dump = taken.times;
-    observed = taken.tainted ? ipvs::Result<ipvs::KernelState>(
-                                   std::make_error_code(std::errc::resource_unavailable_try_again))
-                             : std::move(taken.state);
-  }
-  if (observed) {
+    if (!taken.error && !taken.tainted) {
+      result.drift = taken.drift.virtualServers.size() + taken.drift.ipsetEntries.size() +
+                     taken.drift.addresses.size();
+      result.wholeDiff = !mirrorTrusted_;
+      changed.merge(taken.drift);
+      changed.normalize();
+      return false;
+    }
+  } else if (ipvs::Result<ipvs::KernelState> observed = dataplane_.observe()) {
     observed_ = std::move(*observed);
+    result.wholeDiff = true;
     return false;
   }
-  // The dump failed: the full resync backs off, but the changed Services still go out, diffed
-  // against the mirror.
+  // The dump failed (or may predate lost replies): the full resync backs off, but the changed
+  // Services still go out, diffed against the mirror.
   result.observeFailed = true;
   result.full = false;
   return true;

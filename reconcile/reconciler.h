@@ -4,12 +4,17 @@
 // Purpose: keeps the cluster cache, the desired state (ipvs::DesiredState) and a mirror of the
 // kernel state. A change marks its Service dirty; sync() replans only the dirty Services and
 // diffs only the keys they touched, so its cost follows the change, not the cluster. A full
-// sync re-reads the kernel (Dataplane::observe) and diffs everything: at start, at every
-// periodic resync, and when the kernel state is uncertain (ENOBUFS, a failed dump), because
-// memory of what was sent is never trusted. With dumpInBackground(), every full sync after the
-// first reads the kernel on a thread of its own (BackgroundDump) and syncs go on incrementally
-// meanwhile; the sync after the dump completes is the full one. The mirror is advanced only by
-// operations the kernel acknowledged. Between full syncs, weight-0 real servers are re-checked on
+// sync re-reads the kernel (Dataplane::observe): at start, at every periodic resync, and when
+// the kernel state is uncertain (ENOBUFS, a failed dump), because memory of what was sent is
+// never trusted. With dumpInBackground(), every full sync after the first reads the kernel on a
+// thread of its own (BackgroundDump), comparing it with the mirror as it reads, and syncs go on
+// incrementally meanwhile; the sync after the dump completes is the full one. It corrects the
+// mirror where the kernel differed (the drift) and diffs the drifted keys with the due ones, so
+// a resync that finds nothing costs the dump, not a diff of the cluster. That is exact while
+// the mirror is trusted: every sync leaves desired and mirror apart only on keys whose Services
+// are failing (retried on their own backoff). A sync that lost replies breaks that trust, and
+// then the next full sync diffs every key. The mirror is advanced only by operations the
+// kernel acknowledged. Between full syncs, weight-0 real servers are re-checked on
 // the schedule's short drain timer: only their virtual servers are read, and those whose
 // connections ended are deleted; a failed read there makes the kernel state uncertain.
 // When a sync runs is the SyncSchedule's business (its one owner).
@@ -25,6 +30,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <span>
@@ -62,6 +68,10 @@ struct SyncResult {
   bool observeFailed = false;     // the kernel could not be read: nothing was applied
   bool dumpStarted = false;       // a full resync's dump started in the background (not full yet)
   std::optional<DumpTimes> dump;  // this full sync took a background dump that cost this
+  // Objects that background dump found different in the kernel than in the mirror (drift by
+  // another writer): the mirror took the kernel's view and their keys were diffed.
+  std::size_t drift = 0;
+  bool wholeDiff = false;  // every key was diffed (a full sync that could not trust the mirror)
   std::size_t servicesReplanned = 0;
   std::vector<ipvs::ObjectKey> replanned;  // the Services replanned by this sync
   std::size_t operations = 0;
@@ -137,7 +147,7 @@ class Reconciler {
 
  private:
   void markDirty(const std::vector<ipvs::ObjectKey>& keys, Clock::TimePoint now);
-  bool observeAll(bool awaiting, SyncResult& result);
+  bool observeAll(bool awaiting, SyncResult& result, ipvs::ChangedKeys& changed);
   ipvs::ChangedKeys replan(const std::vector<ipvs::ObjectKey>& keys, SyncResult& result,
                            Attribution& attribution);
   ipvs::DiffOptions diffOptions(Clock::TimePoint now, bool resetWeights) const;
@@ -164,6 +174,11 @@ class Reconciler {
   // The UDP virtual servers each replanned Service had before its replan (cleared every sync).
   std::map<ipvs::ObjectKey, std::set<ipvs::VirtualServerKey>> udpKeys_;
   ipvs::KernelState observed_;
+  // Held by sync() while it changes observed_; a background dump reads observed_ only under it.
+  std::mutex observedMutex_;
+  // Desired and observed_ differ only on the keys of failing Services: a full resync may diff
+  // only its drift. False until a whole diff ran, and again after replies were lost.
+  bool mirrorTrusted_ = false;
   SyncSchedule schedule_;
   // Real servers at weight 0 for their connections, and since when (for the drain limit).
   std::map<std::pair<ipvs::VirtualServerKey, ipvs::RealServerKey>, Clock::TimePoint> drainSince_;

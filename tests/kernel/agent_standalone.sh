@@ -121,6 +121,25 @@ retry 50 sh -c "$IPVSADM -Sn | grep -q -- '-a -t 10.96.0.11:80 -r 10.244.1.2:808
 retry 50 sh -c "$IPSET test KUBE-CLUSTER-IP 10.96.0.11,tcp:80 2>/dev/null" ||
   t_fail "ipset entry not restored"
 
+t_begin "a resync compares the dump with what the agent wrote: the hand-made drift, then none"
+# The resync's dump is compared with the agent's mirror as it is read; only what differs is
+# replanned. Both edits of 10.96.0.11's real servers are one virtual server; the ipset entry is
+# the other. Nothing the agent wrote itself (any family, protocol or scheduler of the example
+# manifests, the foreign virtual server) may read back as different from what it sent.
+metric() {
+  printf 'GET /metrics HTTP/1.0\r\n\r\n' | busybox nc 127.0.0.1 10249 | awk -v m="$1" '$1 == m {print $2}'
+}
+syncs_reach() { [ "$(metric kubeproxy_sync_proxy_rules_duration_seconds_count)" -ge "$1" ]; }
+drift_reaches() { [ "$(metric ipvs_agent_resync_drift_total)" -ge "$1" ]; }
+# The three edits may fall either side of a resync's read, so 2 or more; the metrics are
+# published just after the kernel is repaired.
+retry 50 drift_reaches 2 || t_fail "drift counted: '$(metric ipvs_agent_resync_drift_total)'"
+DRIFT=$(metric ipvs_agent_resync_drift_total)
+# Three more full resyncs (each completing one is a reported sync) find nothing.
+SYNCS=$(metric kubeproxy_sync_proxy_rules_duration_seconds_count)
+retry 150 syncs_reach $((SYNCS + 3)) || t_fail "no further full resync"
+assert_eq "$DRIFT" "$(metric ipvs_agent_resync_drift_total)" "drift found where nothing changed"
+
 t_begin "kill -9 and restart: nothing owned is deleted, traffic never fails"
 BEFORE=$(ipvsadm_rules)
 (

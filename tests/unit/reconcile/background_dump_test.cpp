@@ -4,11 +4,15 @@
 // reader's thread, so every interleaving here is fixed, not timed.
 
 #include <catch2/catch.hpp>
+#include <condition_variable>
+#include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <span>
 #include <string>
 
+#include "ipvs/ipvsadm_format.h"
 #include "ipvs/memory_dataplane.h"
 #include "reconcile/reconciler.h"
 #include "tests/unit/reconcile/fixtures.h"
@@ -54,11 +58,48 @@ class LosingDataplane final : public Dataplane {
   }
 };
 
+// Counts the reconciler's wake-ups, so a test can wait for each background dump in turn.
+class Wakes {
+ public:
+  std::function<void()> callback() {
+    return [this] {
+      const std::lock_guard lock(mutex_);
+      ++count_;
+      cv_.notify_all();
+    };
+  }
+  // One full resync with the dump in the background: starts it at `t`, waits for it, completes
+  // it at t+1s. Returns the completing sync.
+  reconcile::SyncResult resync(Reconciler& r, Clock::TimePoint t) {
+    REQUIRE(r.sync(t, /*full=*/true).dumpStarted);
+    std::unique_lock lock(mutex_);
+    REQUIRE(cv_.wait_for(lock, 60s, [&] { return count_ > taken_; }));
+    ++taken_;
+    lock.unlock();
+    REQUIRE(r.dumpReady());
+    return r.sync(t + 1s);
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  int count_ = 0;
+  int taken_ = 0;
+};
+
 void program(Reconciler& r) {
   r.upsertService(service("web", "10.96.0.10"), kT0);
   r.upsertSlice(slice("web", {"10.244.0.1"}), kT0);
   r.upsertService(service("api", "10.96.0.11"), kT0);
   r.upsertSlice(slice("api", {"10.244.0.5"}), kT0);
+}
+
+// Dumps in the background through `dp`'s reader, programs web and api, and syncs them once
+// (the first full sync reads on the sync thread and diffs every key).
+void startInBackground(Reconciler& r, Dataplane& dp, Wakes& wakes) {
+  r.dumpInBackground(dp.openReader(), wakes.callback());
+  program(r);
+  REQUIRE(r.sync(kT0).wholeDiff);
 }
 
 }  // namespace
@@ -108,6 +149,10 @@ TEST_CASE("background dump: changes go out while it runs, and its completion rep
   CHECK(completed.appliedByKind ==
         std::map<std::string_view, std::size_t>{{"add_virtual_server", 1}, {"add_real_server", 1}});
   CHECK(completed.idempotent == 0);
+  // The dump was compared with the mirror as it was read: api's virtual server is the drift;
+  // web's differs in the dump too, but the sync thread wrote it meanwhile, so it is not.
+  CHECK(completed.drift == 1);
+  CHECK_FALSE(completed.wholeDiff);
   CHECK(realServers(kernel, "10.96.0.11") == 1);
   CHECK(realServers(kernel, "10.96.0.10") == 2);
   CHECK(r.sync(kT0 + 4s).operations == 0);
@@ -157,4 +202,73 @@ TEST_CASE("background dump: replies lost while it runs make it untrustworthy",
   CHECK_FALSE(completed.full);
   CHECK(completed.observeFailed);
   CHECK(completed.fullResyncScheduled);
+}
+
+TEST_CASE(
+    "background dump: a resync diffs only the drift, of every kind, and leaves foreign "
+    "objects alone",
+    "[reconciler][dump]") {
+  MemoryDataplane kernel;
+  Wakes wakes;
+  Reconciler r(kernel, options(30s));
+  startInBackground(r, kernel, wakes);
+  const std::string programmed = formatIpvsadmSave(kernel.state());
+  const auto entries = kernel.state().ipsetEntries;
+  const auto addresses = kernel.state().boundAddresses;
+
+  // Nothing changed: the resync finds no drift and plans nothing, not even a whole diff.
+  auto quiet = wakes.resync(r, kT0 + 1s);
+  CHECK(quiet.full);
+  CHECK_FALSE(quiet.wholeDiff);
+  CHECK(quiet.drift == 0);
+  CHECK(quiet.operations == 0);
+
+  // Connection counters move all the time: they are not drift.
+  kernel.mutableState().virtualServers.at(vsKey("10.96.0.10")).realServers[0].conns = {3, 4};
+  CHECK(wakes.resync(r, kT0 + 3s).drift == 0);
+
+  // Drift of each kind by another writer, and a foreign virtual server the agent does not own.
+  auto& web = kernel.mutableState().virtualServers.at(vsKey("10.96.0.10"));
+  web.realServers[0].server.weight = 7;
+  web.server.scheduler = "wlc";
+  kernel.mutableState().virtualServers.erase(vsKey("10.96.0.11"));
+  kernel.mutableState().ipsetEntries.erase(*entries.begin());
+  kernel.mutableState().boundAddresses.erase(*addresses.begin());
+  const ObservedVirtualServer foreign{VirtualServer{vsKey("192.0.2.1", 443), "sh", 0, 0, 32}, {}};
+  kernel.mutableState().virtualServers.emplace(foreign.server.key, foreign);
+
+  const auto repaired = wakes.resync(r, kT0 + 5s);
+  CHECK(repaired.full);
+  CHECK_FALSE(repaired.wholeDiff);
+  CHECK(repaired.drift == 5);  // web, api (gone), the foreign VS, an ipset entry, an address
+  auto expected = kernel.state();
+  expected.virtualServers.erase(foreign.server.key);
+  CHECK(formatIpvsadmSave(expected) == programmed);
+  CHECK(kernel.state().virtualServers.at(foreign.server.key).server == foreign.server);
+  CHECK(kernel.state().ipsetEntries == entries);
+  CHECK(kernel.state().boundAddresses == addresses);
+  // The mirror now holds the foreign VS as it is: no drift, and it is still not touched.
+  CHECK(wakes.resync(r, kT0 + 7s).drift == 0);
+  CHECK(kernel.state().virtualServers.at(foreign.server.key).server == foreign.server);
+}
+
+TEST_CASE("background dump: after lost replies, the next resync diffs every key once",
+          "[reconciler][dump]") {
+  LosingDataplane dp;
+  Wakes wakes;
+  Reconciler r(dp, options(30s));
+  startInBackground(r, dp, wakes);
+  CHECK_FALSE(wakes.resync(r, kT0 + 1s).wholeDiff);
+
+  dp.loseNext = true;
+  r.upsertSlice(slice("web", {"10.244.0.1", "10.244.0.2"}), kT0 + 3s);
+  REQUIRE(r.sync(kT0 + 3s).fullResyncScheduled);
+  // The mirror is not trusted now: the resync re-reads the kernel and diffs every key, which
+  // finds nothing left to do here (the kernel did the work whose replies were lost).
+  const auto whole = wakes.resync(r, kT0 + 4s);
+  CHECK(whole.full);
+  CHECK(whole.wholeDiff);
+  CHECK(whole.operations == 0);
+  CHECK(realServers(dp.kernel, "10.96.0.10") == 2);
+  CHECK_FALSE(wakes.resync(r, kT0 + 6s).wholeDiff);  // trusted again
 }
