@@ -1,6 +1,7 @@
 #include "reconcile/host_rules.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "ipvs/desired_state.h"
 
@@ -10,6 +11,16 @@ HostRules::HostRules(ipvs::IptablesPort& runner, HostRulesOptions options)
     : runner_(runner), options_(std::move(options)) {
   auto random = runner_.supportsRandomFully();
   randomFully_ = random && *random;
+  worker_ = std::thread([this] { repairLoop(); });
+}
+
+HostRules::~HostRules() {
+  {
+    std::lock_guard state(stateMutex_);
+    stopping_ = true;
+  }
+  repairChanged_.notify_all();
+  worker_.join();
 }
 
 void HostRules::noteReplanned(const ipvs::DesiredState& desired,
@@ -53,25 +64,92 @@ void HostRules::removeIptablesModeChains(ipvs::Family family) {
   if (runner_.cleanup(family, {false, true})) legacyRemoved_.insert(family);
 }
 
+ipvs::Result<void> HostRules::restore(const ipvs::IptablesRuleInputs& in) {
+  // A full restore also re-creates missing jumps; runner.sync reads them from iptables-save.
+  auto result = runner_.sync(in);
+  if (result) removeIptablesModeChains(in.family);
+  return result;
+}
+
 ipvs::Result<void> HostRules::sync(const ipvs::KernelState& kernel,
                                    const ipvs::LocalDetector& local, bool force) {
   ipvs::Result<void> outcome;
+  std::set<ipvs::Family> repairs;
+  {
+    std::lock_guard state(stateMutex_);
+    if (repairError_) outcome = *std::exchange(repairError_, std::nullopt);
+  }
   for (const auto family : options_.families) {
-    const auto in = inputsFor(family, kernel, local);
-    const std::string text = ipvs::renderRules(in);
-    auto last = applied_.find(family);
-    if (!force && last != applied_.end() && last->second == text) continue;
-    // A full restore also re-creates missing jumps; runner.sync reads them from iptables-save.
-    auto result = runner_.sync(in);
+    auto in = inputsFor(family, kernel, local);
+    std::string text = ipvs::renderRules(in);
+    {
+      std::lock_guard state(stateMutex_);
+      auto last = applied_.find(family);
+      if (last != applied_.end() && last->second.text == text) {
+        if (force) repairs.insert(family);
+        continue;
+      }
+    }
+    // Changed rules go out now. Waits for a running repair (of older rules): the repair
+    // reads applied_ under runnerMutex_, so it can only restore what was last applied.
+    std::lock_guard runner(runnerMutex_);
+    auto result = restore(in);
+    std::lock_guard state(stateMutex_);
     if (result) {
-      applied_[family] = text;
-      removeIptablesModeChains(family);
+      applied_[family] = {std::move(text), std::move(in)};
     } else {
       applied_.erase(family);
       outcome = result.error();
     }
   }
+  if (!repairs.empty()) requestRepair(repairs);
   return outcome;
+}
+
+void HostRules::requestRepair(const std::set<ipvs::Family>& families) {
+  {
+    std::lock_guard state(stateMutex_);
+    repairQueued_.insert(families.begin(), families.end());
+  }
+  repairChanged_.notify_all();
+}
+
+void HostRules::waitForRepair() {
+  std::unique_lock state(stateMutex_);
+  repairChanged_.wait(state, [this] { return repairQueued_.empty() && !repairRunning_; });
+}
+
+void HostRules::repairLoop() {
+  std::unique_lock state(stateMutex_);
+  while (true) {
+    repairChanged_.wait(state, [this] { return stopping_ || !repairQueued_.empty(); });
+    if (stopping_) return;
+    const auto families = std::exchange(repairQueued_, {});
+    repairRunning_ = true;
+    state.unlock();
+    for (const auto family : families) repair(family);
+    state.lock();
+    repairRunning_ = false;
+    repairChanged_.notify_all();  // waitForRepair()
+  }
+}
+
+void HostRules::repair(ipvs::Family family) {
+  std::lock_guard runner(runnerMutex_);
+  // applied_ only changes under runnerMutex_, so this is the newest text until the restore ends.
+  std::optional<ipvs::IptablesRuleInputs> in;
+  {
+    std::lock_guard state(stateMutex_);
+    if (stopping_) return;
+    // Gone after a failed restore: the next sync restores it on its own thread.
+    if (auto it = applied_.find(family); it != applied_.end()) in = it->second.inputs;
+  }
+  if (!in) return;
+  auto result = restore(*in);
+  if (result) return;
+  std::lock_guard state(stateMutex_);
+  applied_.erase(family);
+  repairError_ = result.error();
 }
 
 }  // namespace reconcile

@@ -9,7 +9,11 @@
 //   - every syncPeriod a full sync re-reads the kernel and repairs drift;
 //   - in between it wakes when the Reconciler's schedule has a retry, a full resync or a drain
 //     check due (every kDrainCheckInterval while real servers drain, whatever the syncPeriod);
-//   - after each sync, the iptables chains (HostRules), then one SyncReport to the observer;
+//   - after each sync, the iptables chains (HostRules), then one SyncReport to the observer:
+//     changed rules are restored on this thread (in the sync's iptables phase), while a full
+//     resync's forced restore of unchanged rules (drift repair) is only requested here and runs
+//     on HostRules' worker, so a change never waits for it; a failed repair is the next
+//     report's hostRulesError;
 //     a drain check that changed nothing is not a sync and is not reported;
 //   - each sync is timed by phase on the clock (reconcile/sync_phases.h); the first one also
 //     carries the start (options), the list (until the caches synced) and the wait after it.

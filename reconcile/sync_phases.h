@@ -27,7 +27,7 @@ enum class SyncPhase : std::size_t {
   kIpsets,     // ipset entry operations
   kAddresses,  // kube-ipvs0 address binds and unbinds
   kConntrack,  // stale UDP conntrack deletion
-  kIptables,   // the host rules (iptables-restore)
+  kIptables,   // the host rules' restores of changed rules (a resync's repair runs off the sync)
   kOther,      // what no other phase claims
 };
 inline constexpr std::size_t kSyncPhaseCount = static_cast<std::size_t>(SyncPhase::kOther) + 1;
