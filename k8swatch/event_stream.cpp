@@ -200,8 +200,12 @@ bool EventStreamParser::endText(std::string_view text) {
     return false;
   }
   onEvent_(parser_.release());
-  arenaSize_ = std::clamp<std::size_t>(valueBytes_ * 2, 4096, 1u << 20);
+  sizeNextArena();
   return true;
+}
+
+void EventStreamParser::sizeNextArena() {
+  arenaSize_ = std::clamp<std::size_t>(valueBytes_ * 2, 4096, 1u << 20);
 }
 
 bool EventStreamParser::forward(const char* p, std::size_t n, bool last) {
@@ -231,7 +235,7 @@ bool EventStreamParser::forward(const char* p, std::size_t n, bool last) {
   if (last) {
     json::value v = parser_.release();
     onEvent_(std::move(v));
-    arenaSize_ = std::clamp<std::size_t>(valueBytes_ * 2, 4096, 1u << 20);
+    sizeNextArena();
   }
   return true;
 }

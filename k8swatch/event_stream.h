@@ -80,6 +80,7 @@ class EventStreamParser {
 
   bool startValue(char c);
   void newArena();
+  void sizeNextArena();  // after an event: the next arena starts at ~2x its size
   std::size_t scan(const char* p, std::size_t n);  // bytes up to and including the value's end
   bool forward(const char* p, std::size_t n, bool last);
   // Text mode's scan and forward under the bound: the bytes used, or kFailed.

@@ -8,6 +8,7 @@
 #include <netlink/genl/genl.h>
 
 #include <algorithm>
+#include <deque>
 #include <variant>
 
 namespace netlink {
@@ -157,14 +158,16 @@ ipvs::Result<std::vector<ipvs::ObservedVirtualServer>> IpvsClient::dump() {
 std::error_code IpvsClient::dumpEach(
     const std::function<void(ipvs::ObservedVirtualServer&&)>& each) {
   bump(counters_->dumps);
-  std::vector<ipvs::ObservedVirtualServer> services;
+  // A deque: no reallocation while the list grows (10k services), and each service's memory
+  // goes as soon as it is handed over.
+  std::deque<ipvs::VirtualServer> services;
   auto request = encodeDumpServices(familyId_);
   if (!request) return request.error();
   std::error_code ec = socket_.request(request->get(), [&](const nlmsghdr& hdr) {
     if (hdr.nlmsg_type != familyId_) return std::error_code{};
     auto vs = decodeService(hdr);
     if (vs) {
-      services.push_back({std::move(*vs), {}});
+      services.push_back(std::move(*vs));
     } else {
       bump(counters_->decodeErrors);
     }
@@ -172,9 +175,11 @@ std::error_code IpvsClient::dumpEach(
   });
   // The kernel allows one running dump per socket (a second one gets EBUSY), so the
   // per-service destination dumps go one after another.
-  for (std::size_t i = 0; !ec && i < services.size(); ++i) {
-    ec = dumpDests(services[i]);
-    if (!ec) each(std::move(services[i]));
+  while (!ec && !services.empty()) {
+    ipvs::ObservedVirtualServer vs{std::move(services.front()), {}};
+    services.pop_front();
+    ec = dumpDests(vs);
+    if (!ec) each(std::move(vs));
   }
   if (ec) bump(counters_->dumpErrors);
   return ec;

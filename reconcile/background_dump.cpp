@@ -1,9 +1,15 @@
 #include "reconcile/background_dump.h"
 
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <deque>
+#include <iterator>
+#include <optional>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -28,23 +34,48 @@ bool sameConfig(const ipvs::ObservedVirtualServer& a, const ipvs::ObservedVirtua
                     [](const auto& x, const auto& y) { return x.server == y.server; });
 }
 
-// Records in `out` every member of one sorted set missing from the other: true for those only
-// the kernel has, false for those only the mirror has.
+// The dump thread's nice value: the lowest priority short of SCHED_IDLE, which a busy node could
+// starve forever.
+constexpr int kDumpNice = 19;
+
+// The dump's thread reads the mirror this many members at a time under its lock, so a change
+// arriving meanwhile waits for one chunk at most, never for a walk of the whole cluster.
+constexpr std::size_t kCompareChunk = 256;
+
 template <typename T>
-void symmetricDifference(const std::set<T>& kernel, const std::set<T>& mirror,
-                         std::map<T, bool>& out) {
-  auto k = kernel.begin();
-  auto m = mirror.begin();
-  while (k != kernel.end() || m != mirror.end()) {
-    if (m == mirror.end() || (k != kernel.end() && *k < *m)) {
-      out.emplace_hint(out.end(), *k++, true);
-    } else if (k == kernel.end() || *m < *k) {
-      out.emplace_hint(out.end(), *m++, false);
-    } else {
-      ++k;
-      ++m;
-    }
+const T& memberKey(const T& member) {
+  return member;
+}
+template <typename K, typename V>
+const K& memberKey(const std::pair<const K, V>& entry) {
+  return entry.first;
+}
+
+// Calls fn(member) for every member of a sorted set or map, in order, kCompareChunk at a time
+// under `mutex`, resuming after the last member seen (the container may change in between).
+template <typename Container, typename Fn>
+void forEachLocked(const Container& container, std::mutex& mutex, Fn&& fn) {
+  std::optional<std::remove_cvref_t<decltype(memberKey(*container.begin()))>> after;
+  for (bool more = true; more;) {
+    const std::lock_guard lock(mutex);
+    auto it = after ? container.upper_bound(*after) : container.begin();
+    for (std::size_t n = 0; it != container.end() && n < kCompareChunk; ++n, ++it) fn(*it);
+    more = it != container.end();
+    if (more) after = memberKey(*std::prev(it));
   }
+}
+
+// Records in `out` every member of the kernel's set missing from the mirror's (true) and every
+// member of the mirror's missing from the kernel's (false).
+template <typename T>
+void compareMembers(const std::set<T>& kernel, const std::set<T>& mirror, std::mutex& mutex,
+                    std::map<T, bool>& out) {
+  forEachLocked(kernel, mutex, [&](const T& m) {
+    if (mirror.count(m) == 0) out.emplace(m, true);
+  });
+  forEachLocked(mirror, mutex, [&](const T& m) {
+    if (kernel.count(m) == 0) out.emplace(m, false);
+  });
 }
 
 // Puts the drift of a set of members (ipset entries, addresses) into the mirror's set, except
@@ -87,6 +118,9 @@ void BackgroundDump::start() {
   result_ = promise.get_future();
   // The result is set before onDone runs, so whoever onDone wakes finds ready() true.
   thread_ = std::thread([this, promise = std::move(promise)]() mutable {
+    // Background work: on a busy CPU, a change's sync preempts the dump, not the other way.
+    // (Linux nice values are per thread; raising one needs no privilege.)
+    setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kDumpNice);
     const auto wallStart = std::chrono::steady_clock::now();
     const auto cpuStart = threadCpuTime();
     ipvs::Result<Drift> drift = compare();
@@ -99,7 +133,7 @@ void BackgroundDump::start() {
 
 ipvs::Result<BackgroundDump::Drift> BackgroundDump::compare() {
   Drift drift;
-  std::vector<ipvs::VirtualServerKey> seen;  // every virtual server the kernel has
+  std::deque<ipvs::VirtualServerKey> seen;  // every virtual server the kernel has (no regrowth)
   auto state = reader_->observeEach([&](ipvs::ObservedVirtualServer&& vs) {
     seen.push_back(vs.server.key);
     const std::lock_guard lock(mirrorMutex_);
@@ -109,12 +143,12 @@ ipvs::Result<BackgroundDump::Drift> BackgroundDump::compare() {
   });
   if (!state) return state.error();
   std::sort(seen.begin(), seen.end());
-  const std::lock_guard lock(mirrorMutex_);
-  for (const auto& [key, vs] : mirror_.virtualServers)
-    if (!std::binary_search(seen.begin(), seen.end(), key))
-      drift.virtualServers.emplace(key, std::nullopt);
-  symmetricDifference(state->ipsetEntries, mirror_.ipsetEntries, drift.ipsetEntries);
-  symmetricDifference(state->boundAddresses, mirror_.boundAddresses, drift.addresses);
+  forEachLocked(mirror_.virtualServers, mirrorMutex_, [&](const auto& entry) {
+    if (!std::binary_search(seen.begin(), seen.end(), entry.first))
+      drift.virtualServers.emplace(entry.first, std::nullopt);
+  });
+  compareMembers(state->ipsetEntries, mirror_.ipsetEntries, mirrorMutex_, drift.ipsetEntries);
+  compareMembers(state->boundAddresses, mirror_.boundAddresses, mirrorMutex_, drift.addresses);
   return drift;
 }
 
