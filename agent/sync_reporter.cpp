@@ -219,20 +219,14 @@ void SyncReporter::publishMetrics(const reconcile::SyncReport& report) {
   }
   if (const auto& f = result.conntrackFailure)
     m.failedOperations.labels({"delete_conntrack", errorName(f->error)}).inc();
-  if (!result.full) return;  // the per-scheduler and no-local gauges are recounted on full syncs
-  std::map<std::string, double> schedulers;
-  double noLocalInternal = 0;
-  double noLocalExternal = 0;
-  for (const auto* vs : report.desired.virtualServers()) schedulers[vs->server.scheduler]++;
-  for (const auto& key : report.cluster.serviceKeys()) {
-    const ipvs::ServiceDesired* svc = report.desired.service(key);
-    if (svc == nullptr) continue;
-    noLocalInternal += svc->noLocalEndpointsInternal ? 1 : 0;
-    noLocalExternal += svc->noLocalEndpointsExternal ? 1 : 0;
-  }
-  for (const auto& [name, count] : schedulers) m.virtualServers.labels({name}).set(count);
-  m.noLocalEndpoints.labels({"internal"}).set(noLocalInternal);
-  m.noLocalEndpoints.labels({"external"}).set(noLocalExternal);
+  // The per-scheduler and no-local gauges are recounted on full syncs, in one pass over the
+  // desired state: this runs on the sync thread, so no sorted listing of the whole cluster.
+  if (!result.full) return;
+  const ipvs::DesiredState::Tally tally = report.desired.tally();
+  for (const auto& [name, count] : tally.schedulers)
+    m.virtualServers.labels({name}).set(static_cast<double>(count));
+  m.noLocalEndpoints.labels({"internal"}).set(static_cast<double>(tally.noLocalInternal));
+  m.noLocalEndpoints.labels({"external"}).set(static_cast<double>(tally.noLocalExternal));
 }
 
 }  // namespace agent

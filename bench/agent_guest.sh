@@ -149,6 +149,10 @@ bench_size() {  # INDEX N E
   out probe_p50_p99_max "$(quantiles </tmp/probe)"
   out agent_p50_p99_max "$(latencies "$log" "$mark" | quantiles)"
   out agent_latency_syncs "$(latencies "$log" "$mark" | wc -l)"
+  # The five slowest of those syncs, whole, to see where a tail comes from.
+  tail -n +"$((mark + 1))" "$log" | grep 'msg="sync done".* latency=[0-9]' >/tmp/change-syncs
+  latencies /tmp/change-syncs 0 | paste -d' ' - /tmp/change-syncs | sort -n | tail -5 |
+    while IFS= read -r line; do out slow_sync "$(echo "$line" | cut -c1-400)"; done
 
   # (d) one sync period with nothing to change: its full resync, and the CPU over the period
   full=$(grep -c 'msg="sync done".* full=true' "$log")

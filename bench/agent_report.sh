@@ -30,6 +30,7 @@ function row(label, key,   i, line) {
 function mib(s, k) { return ((s, k) in v) ? sprintf("%.1f", v[s, k] / 1024) : "-" }
 {
   if (!(($2) in seen)) { seen[$2] = 1; sizes[++ns] = $2 }
+  if ($3 == "slow_sync") { slow[$2] = slow[$2] "\n- `" $4 "`"; next }
   v[$2, $3] = $4
 }
 END {
@@ -90,4 +91,12 @@ END {
   row("`ipvsadm -Sn > /dev/null` of the same table, before the agent starts / while it runs (s)", "dump_both")
   row("**full resync / `ipvsadm -Sn`**", "resync_ratio")
   row("agent CPU over one sync period (one full resync + idle)", "cpu")
+  if (ns > 1) {
+    split(get(sizes[1], "agent_lat"), a, " / "); split(get(sizes[ns], "agent_lat"), b, " / ")
+    if (a[2] + 0 > 0) printf "\nAgent-timer p99 at %s / p99 at %s: **%.2f×**\n", sizes[ns], sizes[1], b[2] / a[2]
+  }
+  for (i = 1; i <= ns; i++) {
+    if (!(sizes[i] in slow)) continue
+    printf "\nThe five slowest change syncs at %s (latency in s, then the agent'"'"'s line):%s\n", sizes[i], slow[sizes[i]]
+  }
 }' "$1"

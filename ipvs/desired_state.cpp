@@ -178,6 +178,19 @@ std::vector<const DesiredVirtualServer*> DesiredState::virtualServers() const {
   return out;
 }
 
+DesiredState::Tally DesiredState::tally() const {
+  Tally tally;
+  for (const auto& [key, claims] : claims_) {
+    const Claim& winner = claims.front();
+    ++tally.schedulers[winner.owner->virtualServers[winner.index].server.scheduler];
+  }
+  for (const auto& [key, svc] : services_) {
+    tally.noLocalInternal += svc.noLocalEndpointsInternal ? 1 : 0;
+    tally.noLocalExternal += svc.noLocalEndpointsExternal ? 1 : 0;
+  }
+  return tally;
+}
+
 std::vector<const IpsetEntry*> DesiredState::sortedIpsetEntries() const {
   std::vector<const IpsetEntry*> out;
   out.reserve(entries_.size());

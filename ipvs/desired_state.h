@@ -13,6 +13,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -58,6 +60,15 @@ class DesiredState {
   std::vector<IpsetEntry> ipsetEntries() const;
   std::vector<const IpsetEntry*> sortedIpsetEntries() const;  // no string copies
   std::vector<IpAddress> addresses() const;
+
+  // Counts for the metrics, in one pass and without a listing: the winning virtual servers by
+  // scheduler, and the Services whose Local traffic policy found no local endpoint.
+  struct Tally {
+    std::map<std::string, std::size_t> schedulers;
+    std::size_t noLocalInternal = 0;
+    std::size_t noLocalExternal = 0;
+  };
+  Tally tally() const;
 
   // Keys of this Service that another Service won.
   std::vector<Diagnostic> conflicts(const ObjectKey& key) const;

@@ -1,8 +1,6 @@
 #include "reconcile/background_dump.h"
 
-#include <sys/resource.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -14,6 +12,7 @@
 #include <vector>
 
 #include "reconcile/attribution.h"
+#include "reconcile/background_priority.h"
 
 namespace reconcile {
 namespace {
@@ -33,10 +32,6 @@ bool sameConfig(const ipvs::ObservedVirtualServer& a, const ipvs::ObservedVirtua
                     b.realServers.end(),
                     [](const auto& x, const auto& y) { return x.server == y.server; });
 }
-
-// The dump thread's nice value: the lowest priority short of SCHED_IDLE, which a busy node could
-// starve forever.
-constexpr int kDumpNice = 19;
 
 // The dump's thread reads the mirror this many members at a time under its lock, so a change
 // arriving meanwhile waits for one chunk at most, never for a walk of the whole cluster.
@@ -118,9 +113,7 @@ void BackgroundDump::start() {
   result_ = promise.get_future();
   // The result is set before onDone runs, so whoever onDone wakes finds ready() true.
   thread_ = std::thread([this, promise = std::move(promise)]() mutable {
-    // Background work: on a busy CPU, a change's sync preempts the dump, not the other way.
-    // (Linux nice values are per thread; raising one needs no privilege.)
-    setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kDumpNice);
+    lowerThreadPriority();  // on a busy CPU, a change's sync comes before the dump
     const auto wallStart = std::chrono::steady_clock::now();
     const auto cpuStart = threadCpuTime();
     ipvs::Result<Drift> drift = compare();

@@ -14,10 +14,10 @@
 //   Everything else the dump found different is drift made by other writers.
 // Threading: start(), ready(), touched(), taint() and take() on the sync thread only; the
 //   reader runs on the dump's thread, one dump at a time, at nice 19 (a change's sync comes
-//   first on a busy CPU). That thread reads the mirror only while it holds `mirrorMutex`, which
-//   the sync thread holds whenever it changes the mirror, and a few hundred members at a time,
-//   so a sync never waits for more than that. `onDone` runs on the dump's thread once the
-//   result is ready (the sync loop uses it to wake up).
+//   first on a busy CPU; reconcile/background_priority.h). That thread reads the mirror only while
+//   it holds `mirrorMutex`, which the sync thread holds whenever it changes the mirror, and a few
+//   hundred members at a time, so a sync never waits for more than that. `onDone` runs on the
+//   dump's thread once the result is ready (the sync loop uses it to wake up).
 // Ownership: owns the reader and the thread; borrows the mirror and its mutex, which must
 //   outlive it; the destructor waits for a running dump.
 // Errors: a failed dump is returned by take(); a dump during which the sync thread lost track

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "ipvs/desired_state.h"
+#include "reconcile/background_priority.h"
 
 namespace reconcile {
 
@@ -11,7 +12,10 @@ HostRules::HostRules(ipvs::IptablesPort& runner, HostRulesOptions options)
     : runner_(runner), options_(std::move(options)) {
   auto random = runner_.supportsRandomFully();
   randomFully_ = random && *random;
-  worker_ = std::thread([this] { repairLoop(); });
+  worker_ = std::thread([this] {
+    lowerThreadPriority();  // a change's sync comes before the repair and its iptables runs
+    repairLoop();
+  });
 }
 
 HostRules::~HostRules() {

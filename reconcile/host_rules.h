@@ -10,10 +10,11 @@
 //   an endpoint change never waits for it; a request while a repair is queued or running is
 //   coalesced into it. The rule count does not grow with the number of Services.
 // Threading: sync() and noteReplanned() on the sync loop's thread only; the repair worker is
-//   internal. Every call into the IptablesPort holds one mutex, and a repair restores the inputs
-//   last applied for the family, read under that mutex when it starts, so it never puts older
-//   rules back over newer ones. A sync whose text changed while a repair runs waits for that
-//   mutex (rare: the rules text rarely changes, and only then does the sync thread wait).
+//   internal, at nice 19 (reconcile/background_priority.h), as are the iptables it runs. Every call
+//   into the IptablesPort holds one mutex, and a repair restores the inputs last applied for the
+//   family, read under that mutex when it starts, so it never puts older rules back over newer
+//   ones. A sync whose text changed while a repair runs waits for that mutex (rare: the rules text
+//   rarely changes, and only then does the sync thread wait).
 // Ownership: borrows the IptablesPort (netlink::IptablesRunner on a host), which must outlive
 //   this object; owns the worker, which the destructor stops and joins (a running restore
 //   finishes first, a queued repair is dropped).

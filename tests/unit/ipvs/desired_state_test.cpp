@@ -119,3 +119,21 @@ TEST_CASE("update(desired) takes the key from the ServiceDesired", "[desired]") 
   CHECK(ds.serviceCount() == 2);
   CHECK(ds.service({"ns", "b"}) != nullptr);
 }
+
+TEST_CASE("The tally counts each winning virtual server's scheduler once", "[desired]") {
+  DesiredState ds;
+  auto a = service("ns", "a", {"10.0.0.1"}, {port("p", 80)});
+  a.externalIPs = {ip("50.0.0.1")};
+  auto b = service("ns", "b", {"10.0.0.2"}, {port("p", 80), port("q", 81)});
+  b.externalIPs = {ip("50.0.0.1")};  // 50.0.0.1:80 is claimed twice: a wins it
+  b.annotations = {{std::string(kAnnotationScheduler), "wlc"}};
+  ds.update(a.key, desiredFor(a));
+  ds.update(b.key, desiredFor(b));
+  // a: 10.0.0.1:80 and 50.0.0.1:80 (rr); b: 10.0.0.2:80, 10.0.0.2:81 and 50.0.0.1:81 (wlc).
+  const auto tally = ds.tally();
+  CHECK(tally.schedulers == std::map<std::string, std::size_t>{{"rr", 2}, {"wlc", 3}});
+  CHECK(tally.noLocalInternal == 0);
+  CHECK(tally.noLocalExternal == 0);
+  ds.remove(a.key);  // b now wins 50.0.0.1:80 too
+  CHECK(ds.tally().schedulers == std::map<std::string, std::size_t>{{"wlc", 4}});
+}
