@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "reconcile/attribution.h"
-#include "reconcile/background_priority.h"
 
 namespace reconcile {
 namespace {
@@ -113,7 +112,10 @@ void BackgroundDump::start() {
   result_ = promise.get_future();
   // The result is set before onDone runs, so whoever onDone wakes finds ready() true.
   thread_ = std::thread([this, promise = std::move(promise)]() mutable {
-    lowerThreadPriority();  // on a busy CPU, a change's sync comes before the dump
+    // Not niced (reconcile/background_priority.h): this thread holds the mirror's lock, and the
+    // kernel's IPVS mutex, in short stretches, and a niced holder preempted there keeps the
+    // sync thread waiting behind every other task on the CPU (a 93 ms plan phase at 10k in the
+    // bench). At the same nice value, a woken sync thread preempts the dump at once.
     const auto wallStart = std::chrono::steady_clock::now();
     const auto cpuStart = threadCpuTime();
     ipvs::Result<Drift> drift = compare();

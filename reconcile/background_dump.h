@@ -13,9 +13,9 @@
 //   mirror, which holds what the kernel acknowledged, so take() leaves exactly those alone.
 //   Everything else the dump found different is drift made by other writers.
 // Threading: start(), ready(), touched(), taint() and take() on the sync thread only; the
-//   reader runs on the dump's thread, one dump at a time, at nice 19 (a change's sync comes
-//   first on a busy CPU; reconcile/background_priority.h). That thread reads the mirror only while
-//   it holds `mirrorMutex`, which the sync thread holds whenever it changes the mirror, and a few
+//   reader runs on the dump's thread, one dump at a time, at the agent's own priority (it holds
+//   locks the sync thread needs, so it is not niced). That thread reads the mirror only while it
+//   holds `mirrorMutex`, which the sync thread holds whenever it changes the mirror, and a few
 //   hundred members at a time, so a sync never waits for more than that. `onDone` runs on the
 //   dump's thread once the result is ready (the sync loop uses it to wake up).
 // Ownership: owns the reader and the thread; borrows the mirror and its mutex, which must

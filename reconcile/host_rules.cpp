@@ -1,12 +1,25 @@
 #include "reconcile/host_rules.h"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <utility>
 
 #include "ipvs/desired_state.h"
-#include "reconcile/background_priority.h"
 
 namespace reconcile {
+
+namespace {
+
+// The repair thread, and so the iptables-save and iptables-restore it runs (a child inherits its
+// thread's nice value), at nice 19: on a busy CPU, a change's sync comes first. Linux nice values
+// are per thread, and raising one needs no privilege. Not SCHED_IDLE, which a busy node could
+// starve forever. The repair holds nothing the sync thread waits for in the meantime, except in
+// the rare sync whose rules text changed (runnerMutex_).
+void lowerThreadPriority() { setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), 19); }
+
+}  // namespace
 
 HostRules::HostRules(ipvs::IptablesPort& runner, HostRulesOptions options)
     : runner_(runner), options_(std::move(options)) {

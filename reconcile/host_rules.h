@@ -10,7 +10,7 @@
 //   an endpoint change never waits for it; a request while a repair is queued or running is
 //   coalesced into it. The rule count does not grow with the number of Services.
 // Threading: sync() and noteReplanned() on the sync loop's thread only; the repair worker is
-//   internal, at nice 19 (reconcile/background_priority.h), as are the iptables it runs. Every call
+//   internal, at nice 19, as are the iptables it runs. Every call
 //   into the IptablesPort holds one mutex, and a repair restores the inputs last applied for the
 //   family, read under that mutex when it starts, so it never puts older rules back over newer
 //   ones. A sync whose text changed while a repair runs waits for that mutex (rare: the rules text
