@@ -128,7 +128,8 @@ const std::array kFlags = std::to_array<FlagSpec>({
      "Default IPVS scheduler (Services may override it by annotation).",
      [](R& r, V v, bool) { r.opts.config.ipvs.scheduler = v; }},
     {"ipvs-sync-period", D, kCfg, "30s",
-     "Full resync period: the kernel is re-read (off the sync thread) and drift repaired.",
+     "Full resync period: the kernel is re-read off the sync thread, compared with what the "
+     "agent wrote, and only the drift found is repaired (ipvs_agent_resync_drift_total).",
      [](R& r, V v, bool) { r.opts.config.ipvs.syncPeriod = toDuration(v); }},
     {"sync-period", D, kCfg, "30s", "Same as --ipvs-sync-period (kube-proxy's newer name).",
      [](R& r, V v, bool) { r.opts.config.ipvs.syncPeriod = toDuration(v); }},
