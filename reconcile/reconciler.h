@@ -18,7 +18,8 @@
 // the schedule's short drain timer: only their virtual servers are read, and those whose
 // connections ended are deleted; a failed read there makes the kernel state uncertain.
 // When a sync runs is the SyncSchedule's business (its one owner).
-// Threading: none; owned by the sync loop's thread.
+// Threading: owned by the sync loop's thread. A background dump reads the mirror on its own
+//   thread, only under observedMutex_, which sync() holds throughout.
 // Ownership: borrows the Dataplane; owns everything else.
 // Errors: a failed operation re-dirties only its Service, retried with that Service's own
 //   backoff; other Services are unaffected. SyncResult reports each failure and each Service's
