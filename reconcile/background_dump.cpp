@@ -112,8 +112,8 @@ void BackgroundDump::start() {
   result_ = promise.get_future();
   // The result is set before onDone runs, so whoever onDone wakes finds ready() true.
   thread_ = std::thread([this, promise = std::move(promise)]() mutable {
-    // Not niced (reconcile/background_priority.h): this thread holds the mirror's lock, and the
-    // kernel's IPVS mutex, in short stretches, and a niced holder preempted there keeps the
+    // Not niced, unlike the iptables repair (host_rules.cpp): this thread holds the mirror's lock,
+    // and the kernel's IPVS mutex, in short stretches, and a niced holder preempted there keeps the
     // sync thread waiting behind every other task on the CPU (a 93 ms plan phase at 10k in the
     // bench). At the same nice value, a woken sync thread preempts the dump at once.
     const auto wallStart = std::chrono::steady_clock::now();

@@ -68,7 +68,7 @@ class HostRules {
   // failed since the last call.
   ipvs::Result<void> sync(const ipvs::KernelState& kernel, const ipvs::LocalDetector& local,
                           bool force);
-  // Blocks until no repair is queued or running (shutdown paths and tests).
+  // Blocks until no repair is queued or running (for tests).
   void waitForRepair();
 
  private:
