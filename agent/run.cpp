@@ -392,6 +392,9 @@ int runAgent(const Options& options) {
   }
   netlink::IptablesRunner iptables;
   reconcile::HostRules hostRules(iptables, hostRulesOptions(config, kernel->families));
+  // The first sync's iptables-save runs now, beside the list, instead of after it (the repair
+  // thread touches the runner only after a sync).
+  for (const auto family : kernel->families) iptables.prefetch(family);
   HealthCheckServer healthChecks(http, reconciler.node().nodePortAddresses, health, metrics,
                                  root.withComponent("healthcheck"));
   SyncReporter reporter(root.withComponent("sync"), metrics, health, &healthChecks);

@@ -39,16 +39,27 @@ class KernelReader {
   virtual ~KernelReader() = default;
   virtual Result<KernelState> observe() = 0;
 
-  // The same dump, but each virtual server (with its real servers) goes to `each` as soon as it
-  // is read instead of into the result, whose virtualServers stay empty; so a caller that only
-  // compares never holds a second copy of the table. On an error, the servers handed over so
-  // far are a part of the table only. The default reads the whole state, then hands it over.
-  virtual Result<KernelState> observeEach(
-      const std::function<void(ObservedVirtualServer&&)>& each) {
+  // Where a streamed dump (observeEach) hands each object as soon as it is read.
+  struct Sinks {
+    std::function<void(ObservedVirtualServer&&)> virtualServer;  // required
+    // The agent's ipset members; null: they go into the result, as with observe().
+    std::function<void(IpsetEntry&&)> ipsetEntry;
+  };
+
+  // The same dump, but each virtual server (with its real servers), and each ipset member when
+  // asked, goes to `sinks` as soon as it is read instead of into the result; so a caller that
+  // only compares never holds a second copy of the table. On an error, the objects handed over
+  // so far are a part of the table only. The default reads the whole state, then hands it over.
+  virtual Result<KernelState> observeEach(const Sinks& sinks) {
     Result<KernelState> state = observe();
     if (!state) return state;
-    for (auto& [key, vs] : state->virtualServers) each(std::move(vs));
+    for (auto& [key, vs] : state->virtualServers) sinks.virtualServer(std::move(vs));
     state->virtualServers.clear();
+    if (sinks.ipsetEntry) {
+      while (!state->ipsetEntries.empty())
+        sinks.ipsetEntry(
+            std::move(state->ipsetEntries.extract(state->ipsetEntries.begin()).value()));
+    }
     return state;
   }
 };

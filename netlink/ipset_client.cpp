@@ -9,7 +9,9 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <functional>
 #include <mutex>
+#include <string_view>
 #include <utility>
 
 #include "netlink/nl_socket.h"
@@ -20,6 +22,20 @@ struct IpsetClient::Capture {
   std::string output;               // what the library printed (save output)
   std::vector<std::string> errors;  // its error reports, in order
   bool failed = false;
+  // When set, each complete line of output goes here as soon as it is printed, and `output`
+  // keeps only the unfinished line: a save of 10,000 members is never held as one text.
+  std::function<void(std::string_view)> onLine;
+
+  void drainLines(bool all) {
+    std::size_t start = 0;
+    for (std::size_t nl; (nl = output.find('\n', start)) != std::string::npos; start = nl + 1)
+      onLine(std::string_view(output).substr(start, nl - start));
+    if (all && start < output.size()) {
+      onLine(std::string_view(output).substr(start));
+      start = output.size();
+    }
+    output.erase(0, start);
+  }
 
   void reset() {
     output.clear();
@@ -105,6 +121,7 @@ int onPrint(struct ipset_session*, void* p, const char* fmt, ...) noexcept {
       capture->output.resize(old + static_cast<std::size_t>(n) + 1);
       std::vsnprintf(capture->output.data() + old, static_cast<std::size_t>(n) + 1, fmt, ap);
       capture->output.resize(old + static_cast<std::size_t>(n));
+      if (capture->onLine) capture->drainLines(false);
     }
   } catch (...) {
     capture->failed = true;
@@ -281,20 +298,31 @@ ipvs::Result<IpsetSetInfo> IpsetClient::describe(std::string_view name) {
 
 ipvs::Result<std::set<ipvs::IpsetEntry>> IpsetClient::list(ipvs::Family family) {
   std::set<ipvs::IpsetEntry> out;
+  auto listed = listEach(family, [&out](ipvs::IpsetEntry&& e) { out.insert(std::move(e)); });
+  if (!listed) return listed.error();
+  return out;
+}
+
+ipvs::Result<void> IpsetClient::listEach(ipvs::Family family,
+                                         const std::function<void(ipvs::IpsetEntry&&)>& each) {
   for (const ipvs::IpsetDef& def : ipvs::ipsetDefs()) {
     const std::string name = ipvs::ipsetName(def.id, family);
-    if (auto r = run({"save", name}, false); !r) {
+    capture_->onLine = [&](std::string_view line) {
+      if (const auto member = ipsetSaveMember(line); member && member->first == name)
+        each(ipvs::IpsetEntry{def.id, family, std::string(member->second)});
+    };
+    auto r = run({"save", name}, false);
+    if (r) capture_->drainLines(true);
+    capture_->onLine = nullptr;
+    if (!r) {
       if (r.error() == IpsetError::kSetMissing) {
         ++counters_->missingSets;
         continue;
       }
       return fail(r.error(), "ipset save " + name);
     }
-    for (auto& [set, entry] : parseIpsetSave(capture_->output).members) {
-      if (set == name) out.insert(ipvs::IpsetEntry{def.id, family, std::move(entry)});
-    }
   }
-  return out;
+  return {};
 }
 
 ipvs::Result<void> IpsetClient::destroyNamed(std::string_view name) {

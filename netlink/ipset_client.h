@@ -20,6 +20,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <set>
 #include <span>
@@ -101,6 +102,9 @@ class IpsetClient {
 
   // The members of the family's 17 sets. Absent sets count as empty (and in missingSets).
   [[nodiscard]] ipvs::Result<std::set<ipvs::IpsetEntry>> list(ipvs::Family family);
+  // The same members, each handed to `each` as it is read; none is held here meanwhile.
+  [[nodiscard]] ipvs::Result<void> listEach(ipvs::Family family,
+                                            const std::function<void(ipvs::IpsetEntry&&)>& each);
   // Name, type and family of a set, or kSetMissing.
   [[nodiscard]] ipvs::Result<IpsetSetInfo> describe(std::string_view name);
 

@@ -74,16 +74,21 @@ bool contains(std::string_view text, std::string_view needle) {
   return text.find(needle) != std::string_view::npos;
 }
 
-// Splits on spaces; ipset save never quotes anything but comments, which come after the entry.
+// Cuts the next word off `line`. Splits on spaces; ipset save never quotes anything but
+// comments, which come after the entry.
+std::string_view nextWord(std::string_view& line) {
+  std::size_t i = 0;
+  while (i < line.size() && line[i] == ' ') ++i;
+  const std::size_t start = i;
+  while (i < line.size() && line[i] != ' ') ++i;
+  const std::string_view word = line.substr(start, i - start);
+  line.remove_prefix(i);
+  return word;
+}
+
 std::vector<std::string_view> words(std::string_view line) {
   std::vector<std::string_view> out;
-  std::size_t i = 0;
-  while (i < line.size()) {
-    while (i < line.size() && line[i] == ' ') ++i;
-    const std::size_t start = i;
-    while (i < line.size() && line[i] != ' ') ++i;
-    if (i > start) out.push_back(line.substr(start, i - start));
-  }
+  for (std::string_view w = nextWord(line); !w.empty(); w = nextWord(line)) out.push_back(w);
   return out;
 }
 
@@ -145,16 +150,27 @@ std::string ipsetTempName(ipvs::IpsetId id, ipvs::Family family) {
   return out;
 }
 
+std::optional<std::pair<std::string_view, std::string_view>> ipsetSaveMember(
+    std::string_view line) {
+  if (nextWord(line) != "add") return std::nullopt;
+  const std::string_view set = nextWord(line);
+  const std::string_view entry = nextWord(line);
+  if (entry.empty()) return std::nullopt;
+  return std::pair(set, entry);
+}
+
 IpsetSaveText parseIpsetSave(std::string_view text) {
   IpsetSaveText out;
   while (!text.empty()) {
     const std::size_t nl = text.find('\n');
     const std::string_view line = text.substr(0, nl);
     text.remove_prefix(nl == std::string_view::npos ? text.size() : nl + 1);
+    if (const auto member = ipsetSaveMember(line)) {
+      out.members.emplace_back(std::string(member->first), std::string(member->second));
+      continue;
+    }
     const std::vector<std::string_view> w = words(line);
-    if (w.size() >= 3 && w[0] == "add") {
-      out.members.emplace_back(std::string(w[1]), std::string(w[2]));
-    } else if (w.size() >= 3 && w[0] == "create") {
+    if (w.size() >= 3 && w[0] == "create") {
       IpsetSaveHeader h{std::string(w[1]), std::string(w[2]), {}};
       for (std::size_t i = 3; i + 1 < w.size(); ++i) {
         if (w[i] == "family") h.family = std::string(w[i + 1]);

@@ -68,6 +68,9 @@ struct IpsetSaveText {
   std::vector<std::pair<std::string, std::string>> members;  // ("add" set, entry)
 };
 
+// The (set, entry) of one `ipset save` line "add SET ENTRY [options]"; nullopt for other lines.
+std::optional<std::pair<std::string_view, std::string_view>> ipsetSaveMember(std::string_view line);
+
 // Reads `ipset save` output. Options after an entry (timeout, comment, counters) are ignored;
 // unknown lines are skipped.
 IpsetSaveText parseIpsetSave(std::string_view text);

@@ -150,13 +150,23 @@ std::size_t familyIndex(ipvs::Family family) { return family == ipvs::Family::kV
 ipvs::Result<void> IptablesRunner::sync(const ipvs::IptablesRuleInputs& in) {
   bool& clean = cleanSinceSync_[familyIndex(in.family)];
   clean = false;
-  auto current = save(in.family);
+  std::optional<Prefetched> early = std::exchange(prefetched_[familyIndex(in.family)], {});
+  auto current = early && std::chrono::steady_clock::now() - early->taken <= kPrefetchMaxAge
+                     ? ipvs::Result<std::string>(std::move(early->text))
+                     : save(in.family);
   if (!current) return current.error();
   const std::vector<ipvs::JumpRule> missing = ipvs::missingJumps(*current);
   const bool noLeftovers = ipvs::renderCleanup(*current, kIptablesModeOnly).empty();
   auto restored = restore(in.family, ipvs::renderRestore(in, missing));
   clean = restored && noLeftovers;
   return restored;
+}
+
+void IptablesRunner::prefetch(ipvs::Family family) {
+  auto& slot = prefetched_[familyIndex(family)];
+  slot.reset();
+  const auto taken = std::chrono::steady_clock::now();
+  if (auto text = save(family)) slot = Prefetched{std::move(*text), taken};
 }
 
 ipvs::Result<void> IptablesRunner::cleanup(ipvs::Family family, ipvs::CleanupScope scope) {

@@ -8,6 +8,7 @@
 // Nothing is flushed that is not ours, and running it twice changes nothing. The iptables-mode
 // cleanup that follows a sync reuses that sync's save when it held no iptables-mode leftovers
 // (our restore never adds any), which saves one iptables-save per family on the first sync.
+// prefetch() takes the first sync's save ahead of it, while the agent's first list runs.
 //
 // Threading: one thread at a time per runner; counters() may be read from any thread (relaxed
 //   atomics). The xtables lock (-w) serialises us with every
@@ -24,6 +25,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -80,6 +82,12 @@ class IptablesRunner final : public ipvs::IptablesPort {
   // instead keep the result of ipvs::missingJumps() and call restore(renderRestore(...)) itself,
   // re-reading only after a failure or on the periodic resync.
   [[nodiscard]] ipvs::Result<void> sync(const ipvs::IptablesRuleInputs& in) override;
+  // Runs the save the next sync() of `family` starts with now, so that sync() only restores.
+  // The agent calls it while its first list runs, to take one tool run off the cold start. A
+  // save older than kPrefetchMaxAge is not used (sync() saves again), nor one that failed: it
+  // could miss a jump deleted since, or count one twice.
+  void prefetch(ipvs::Family family);
+  static constexpr std::chrono::seconds kPrefetchMaxAge{10};
   // Removes what renderCleanup() finds for `scope` in the family's tables (no-op when nothing).
   [[nodiscard]] ipvs::Result<void> cleanup(ipvs::Family family, ipvs::CleanupScope scope) override;
 
@@ -98,6 +106,11 @@ class IptablesRunner final : public ipvs::IptablesPort {
   // Per family (v4, v6): the last sync() succeeded and its save had no iptables-mode leftovers.
   // Taken (and cleared) by the next iptables-mode-only cleanup() of the family.
   std::array<bool, 2> cleanSinceSync_{};
+  struct Prefetched {
+    std::string text;
+    std::chrono::steady_clock::time_point taken;
+  };
+  std::array<std::optional<Prefetched>, 2> prefetched_;  // per family, taken by the next sync()
   std::string lastError_;
 };
 

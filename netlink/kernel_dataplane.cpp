@@ -21,20 +21,24 @@ const ipvs::IpAddress* addressOf(const ipvs::Operation& op, bool bind) {
 }
 
 // One full read of the kernel through the given clients: every virtual server, the families'
-// ipset members and kube-ipvs0's addresses. With `each`, the virtual servers go to it one by one
+// ipset members and kube-ipvs0's addresses. With `sinks`, what they take goes to them one by one
 // instead of into the state.
-ipvs::Result<ipvs::KernelState> dumpKernel(
-    IpvsClient& ipvsClient, IpsetClient& ipsets, LinkClient& links,
-    std::span<const ipvs::Family> families, int dummyIndex,
-    const std::function<void(ipvs::ObservedVirtualServer&&)>* each = nullptr) {
+ipvs::Result<ipvs::KernelState> dumpKernel(IpvsClient& ipvsClient, IpsetClient& ipsets,
+                                           LinkClient& links,
+                                           std::span<const ipvs::Family> families, int dummyIndex,
+                                           const ipvs::KernelReader::Sinks* sinks = nullptr) {
   ipvs::KernelState state;
   const std::error_code ec = ipvsClient.dumpEach([&](ipvs::ObservedVirtualServer&& vs) {
-    if (each != nullptr) return (*each)(std::move(vs));
+    if (sinks != nullptr) return sinks->virtualServer(std::move(vs));
     const auto key = vs.server.key;
     state.virtualServers.emplace_hint(state.virtualServers.end(), key, std::move(vs));
   });
   if (ec) return ec;
   for (const auto family : families) {
+    if (sinks != nullptr && sinks->ipsetEntry) {
+      if (auto listed = ipsets.listEach(family, sinks->ipsetEntry); !listed) return listed.error();
+      continue;
+    }
     auto entries = ipsets.list(family);
     if (!entries) return entries.error();
     state.ipsetEntries.merge(*entries);
@@ -59,9 +63,8 @@ class Reader final : public ipvs::KernelReader {
   ipvs::Result<ipvs::KernelState> observe() override {
     return dumpKernel(ipvs_, ipsets_, links_, families_, dummyIndex_);
   }
-  ipvs::Result<ipvs::KernelState> observeEach(
-      const std::function<void(ipvs::ObservedVirtualServer&&)>& each) override {
-    return dumpKernel(ipvs_, ipsets_, links_, families_, dummyIndex_, &each);
+  ipvs::Result<ipvs::KernelState> observeEach(const Sinks& sinks) override {
+    return dumpKernel(ipvs_, ipsets_, links_, families_, dummyIndex_, &sinks);
   }
 
  private:

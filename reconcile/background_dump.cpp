@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <deque>
+#include <functional>
 #include <iterator>
 #include <optional>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -72,6 +75,16 @@ void compareMembers(const std::set<T>& kernel, const std::set<T>& mirror, std::m
   });
 }
 
+// The kernel's ipset members are kept only as these hashes while the dump runs, to find the
+// mirror's members the kernel lacks: 8 bytes each instead of a set of strings (1 MiB at 10k
+// Services). If a member the kernel lacks shared its hash with one the kernel has, this check
+// would miss the lack: odds of about 10^-11 at 10^4 members.
+std::uint64_t memberHash(const ipvs::IpsetEntry& e) {
+  const auto setAndFamily =
+      static_cast<std::uint64_t>(e.set) << 8 | static_cast<std::uint64_t>(e.family);
+  return std::hash<std::string_view>{}(e.entry) ^ (setAndFamily + 1) * 0x9e3779b97f4a7c15ULL;
+}
+
 // Puts the drift of a set of members (ipset entries, addresses) into the mirror's set, except
 // the members touched meanwhile, and lists what it corrected in `corrected`.
 template <typename T>
@@ -129,20 +142,32 @@ void BackgroundDump::start() {
 ipvs::Result<BackgroundDump::Drift> BackgroundDump::compare() {
   Drift drift;
   std::deque<ipvs::VirtualServerKey> seen;  // every virtual server the kernel has (no regrowth)
-  auto state = reader_->observeEach([&](ipvs::ObservedVirtualServer&& vs) {
+  std::vector<std::uint64_t> members;       // memberHash() of every ipset member the kernel has
+  ipvs::KernelReader::Sinks sinks;
+  sinks.virtualServer = [&](ipvs::ObservedVirtualServer&& vs) {
     seen.push_back(vs.server.key);
     const std::lock_guard lock(mirrorMutex_);
     const auto it = mirror_.virtualServers.find(vs.server.key);
     if (it == mirror_.virtualServers.end() || !sameConfig(it->second, vs))
       drift.virtualServers.insert_or_assign(vs.server.key, std::move(vs));
-  });
+  };
+  sinks.ipsetEntry = [&](ipvs::IpsetEntry&& e) {
+    members.push_back(memberHash(e));
+    const std::lock_guard lock(mirrorMutex_);
+    if (mirror_.ipsetEntries.count(e) == 0) drift.ipsetEntries.emplace(std::move(e), true);
+  };
+  auto state = reader_->observeEach(sinks);
   if (!state) return state.error();
   std::sort(seen.begin(), seen.end());
   forEachLocked(mirror_.virtualServers, mirrorMutex_, [&](const auto& entry) {
     if (!std::binary_search(seen.begin(), seen.end(), entry.first))
       drift.virtualServers.emplace(entry.first, std::nullopt);
   });
-  compareMembers(state->ipsetEntries, mirror_.ipsetEntries, mirrorMutex_, drift.ipsetEntries);
+  std::sort(members.begin(), members.end());
+  forEachLocked(mirror_.ipsetEntries, mirrorMutex_, [&](const ipvs::IpsetEntry& m) {
+    if (!std::binary_search(members.begin(), members.end(), memberHash(m)))
+      drift.ipsetEntries.emplace(m, false);
+  });
   compareMembers(state->boundAddresses, mirror_.boundAddresses, mirrorMutex_, drift.addresses);
   return drift;
 }

@@ -70,7 +70,8 @@ TEST_CASE("conntrack: a ctnetlink UDP entry decodes with both tuples", "[netlink
   CHECK(matches(filter, *e));
 }
 
-TEST_CASE("conntrack: an IPv6 entry decodes - other protocols are skipped", "[netlink][conntrack]") {
+TEST_CASE("conntrack: an IPv6 entry decodes - other protocols are skipped",
+          "[netlink][conntrack]") {
   auto v6 = wireEntry(AF_INET6, IPPROTO_UDP, "fd00:250::5", "fd00:96::53", "fd00:244::2");
   const auto e = netlink::decodeConntrack(*v6);
   REQUIRE(e);

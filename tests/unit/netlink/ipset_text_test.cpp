@@ -81,6 +81,17 @@ TEST_CASE("ipset save text is read", "[ipset]") {
                                             {"KUBE-NODE-PORT-TCP", "30000"}});
 }
 
+TEST_CASE("one ipset save line is read as a member", "[ipset]") {
+  using Member = std::pair<std::string_view, std::string_view>;
+  CHECK(netlink::ipsetSaveMember("add KUBE-LOOP-BACK 10.0.0.1,tcp:80,10.0.0.1") ==
+        Member{"KUBE-LOOP-BACK", "10.0.0.1,tcp:80,10.0.0.1"});
+  CHECK(netlink::ipsetSaveMember("  add  S  30000  timeout 0") == Member{"S", "30000"});
+  CHECK_FALSE(netlink::ipsetSaveMember("add S"));
+  CHECK_FALSE(netlink::ipsetSaveMember("create S hash:ip"));
+  CHECK_FALSE(netlink::ipsetSaveMember("address S x"));
+  CHECK_FALSE(netlink::ipsetSaveMember(""));
+}
+
 TEST_CASE("libipset messages map to error codes", "[ipset]") {
   const auto k = [](const char* m) { return netlink::classifyIpsetMessage(m); };
   CHECK(k("Element cannot be added to the set: it's already added") == IpsetError::kAlreadyAdded);

@@ -3,12 +3,15 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <sstream>
 #include <string>
+#include <string_view>
 
 #include "netlink/iptables_exec.h"
 
@@ -44,6 +47,23 @@ class FakeTools {
  private:
   fs::path dir_;
 };
+
+// iptables-save text of tables nat and filter holding our jumps from the built-in chains of the
+// tables listed in `withJumps`.
+std::string saveText(std::initializer_list<std::string_view> withJumps) {
+  std::string save;
+  for (const std::string_view table : {"nat", "filter"}) {
+    save += "*" + std::string(table) + "\n:" + (table == "nat" ? "OUTPUT" : "INPUT") +
+            " ACCEPT [0:0]\n";
+    for (const ipvs::JumpRule& j : ipvs::jumpRules()) {
+      if (j.table == table &&
+          std::find(withJumps.begin(), withJumps.end(), table) != withJumps.end())
+        save += ipvs::jumpSaveLine(j) + "\n";
+    }
+    save += "COMMIT\n";
+  }
+  return save;
+}
 
 }  // namespace
 
@@ -133,12 +153,7 @@ TEST_CASE("a failing restore carries the tool's stderr and counts", "[iptables]"
 
 TEST_CASE("sync restores the rules with only the missing jumps", "[iptables]") {
   FakeTools t;
-  std::string save = "*nat\n:OUTPUT ACCEPT [0:0]\n";
-  for (const ipvs::JumpRule& j : ipvs::jumpRules()) {
-    if (j.table == "nat") save += ipvs::jumpSaveLine(j) + "\n";
-  }
-  save += "COMMIT\n*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n";
-  std::ofstream(t.path("save.txt")) << save;
+  std::ofstream(t.path("save.txt")) << saveText({"nat"});
   netlink::IptablesTools tools;
   tools.save4 = t.script("s4", "echo \"$@\" > " + t.path("sargs") + "; cat " + t.path("save.txt"));
   tools.restore4 = t.script("r4", "cat > " + t.path("in"));
@@ -235,4 +250,41 @@ TEST_CASE("iptables version decides --random-fully", "[iptables]") {
   tools.version4 = t.script("v", "echo 'iptables v1.8.9 (nf_tables)'");
   netlink::IptablesRunner runner(tools);
   CHECK(runner.supportsRandomFully().value());
+}
+
+TEST_CASE("a sync after prefetch restores from the prefetched save, once", "[iptables]") {
+  FakeTools t;
+  // The prefetch sees every jump in place; by the sync they are gone, so a fresh save would
+  // insert them all. Only the second sync, with no prefetch left, does.
+  std::ofstream(t.path("save.txt")) << saveText({"nat", "filter"});
+  netlink::IptablesTools tools;
+  tools.save4 = t.script("s4", "cat " + t.path("save.txt"));
+  tools.restore4 = t.script("r4", "cat > " + t.path("in"));
+  netlink::IptablesRunner runner(tools);
+
+  runner.prefetch(ipvs::Family::kV4);
+  CHECK(runner.counters().saves == 1);
+  std::ofstream(t.path("save.txt")) << saveText({});
+  ipvs::IptablesRuleInputs in;
+  REQUIRE(runner.sync(in).has_value());
+  CHECK(runner.counters().saves == 1);
+  CHECK(t.read("in") == ipvs::renderRestore(in, {}));
+
+  REQUIRE(runner.sync(in).has_value());
+  CHECK(runner.counters().saves == 2);
+  CHECK(t.read("in") != ipvs::renderRestore(in, {}));
+}
+
+TEST_CASE("a failed prefetch leaves the sync to save for itself", "[iptables]") {
+  FakeTools t;
+  netlink::IptablesTools tools;
+  tools.save4 = t.script("s4", "echo busy >&2; exit 4");
+  tools.restore4 = t.script("r4", "cat > " + t.path("in"));
+  netlink::IptablesRunner runner(tools);
+  runner.prefetch(ipvs::Family::kV4);
+  tools.save4 = t.script("s4", "printf '*nat\\n:OUTPUT ACCEPT [0:0]\\nCOMMIT\\n'");
+  REQUIRE(runner.sync({}).has_value());  // the same path, now a save that works
+  CHECK(runner.counters().saves == 2);
+  CHECK(runner.counters().saveFailures == 1);
+  CHECK(runner.counters().restores == 1);
 }
