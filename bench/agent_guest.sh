@@ -144,7 +144,10 @@ bench_size() {  # INDEX N E
   out ipvs_rules "$($IPVSADM -Sn | wc -l)"
   out first_sync_line "$(grep -m1 'msg="sync done"' "$log")"
 
-  # (c) endpoint changes: agent timer and outside probe
+  # (c) endpoint changes: agent timer and outside probe. The probe and the changes' requests run at
+  # nice 19: an ipvsadm every 20 ms takes a good part of the one emulated CPU, and at the agent's
+  # priority it would be measuring its own share of that CPU as the agent's latency.
+  renice -n 19 -p $$ >/dev/null
   mark=$(wc -l <"$log")
   : >/tmp/probe
   m=0
@@ -171,6 +174,8 @@ bench_size() {  # INDEX N E
   tail -n +"$((mark + 1))" "$log" | grep 'msg="sync done".* latency=[0-9]' >/tmp/change-syncs
   latencies /tmp/change-syncs 0 | paste -d' ' - /tmp/change-syncs | sort -n | tail -5 |
     while IFS= read -r line; do out slow_sync "$(echo "$line" | cut -c1-400)"; done
+
+  renice -n 0 -p $$ >/dev/null
 
   # (d) one sync period with nothing to change: its full resync, and the CPU over the period
   full=$(grep -c 'msg="sync done".* full=true' "$log")

@@ -42,14 +42,17 @@ class KernelReader {
   // Where a streamed dump (observeEach) hands each object as soon as it is read.
   struct Sinks {
     std::function<void(ObservedVirtualServer&&)> virtualServer;  // required
-    // The agent's ipset members; null: they go into the result, as with observe().
+    // The agent's ipset members and kube-ipvs0's addresses; each when null goes into the
+    // result, as with observe().
     std::function<void(IpsetEntry&&)> ipsetEntry;
+    std::function<void(const IpAddress&)> boundAddress;
   };
 
-  // The same dump, but each virtual server (with its real servers), and each ipset member when
-  // asked, goes to `sinks` as soon as it is read instead of into the result; so a caller that
-  // only compares never holds a second copy of the table. On an error, the objects handed over
-  // so far are a part of the table only. The default reads the whole state, then hands it over.
+  // The same dump, but each virtual server (with its real servers), and each ipset member and
+  // address when asked, goes to `sinks` as soon as it is read instead of into the result; so a
+  // caller that only compares never holds a second copy of the kernel state. On an error, the
+  // objects handed over so far are a part of it only. The default reads the whole state, then
+  // hands it over.
   virtual Result<KernelState> observeEach(const Sinks& sinks) {
     Result<KernelState> state = observe();
     if (!state) return state;
@@ -59,6 +62,10 @@ class KernelReader {
       while (!state->ipsetEntries.empty())
         sinks.ipsetEntry(
             std::move(state->ipsetEntries.extract(state->ipsetEntries.begin()).value()));
+    }
+    if (sinks.boundAddress) {
+      for (const IpAddress& a : state->boundAddresses) sinks.boundAddress(a);
+      state->boundAddresses.clear();
     }
     return state;
   }

@@ -8,7 +8,6 @@
 #include <netlink/genl/genl.h>
 
 #include <algorithm>
-#include <deque>
 #include <variant>
 
 namespace netlink {
@@ -158,35 +157,39 @@ ipvs::Result<std::vector<ipvs::ObservedVirtualServer>> IpvsClient::dump() {
 std::error_code IpvsClient::dumpEach(
     const std::function<void(ipvs::ObservedVirtualServer&&)>& each) {
   bump(counters_->dumps);
-  // A deque: no reallocation while the list grows (10k services), and each service's memory
-  // goes as soon as it is handed over.
-  std::deque<ipvs::VirtualServer> services;
+  // The kernel allows one running dump per socket (a second one gets EBUSY), so each service's
+  // destinations are dumped on a second socket while the service dump waits between its
+  // batches: a service goes to `each` as soon as it is read, and no list of services is held.
+  if (!destSocket_) {
+    auto socket = NetlinkSocket::open(
+        SocketOptions{NETLINK_GENERIC, options_.socketBufferBytes, options_.replyTimeout});
+    if (!socket) {
+      bump(counters_->dumpErrors);
+      return socket.error();
+    }
+    destSocket_ = std::make_unique<NetlinkSocket>(std::move(*socket));
+  }
   auto request = encodeDumpServices(familyId_);
   if (!request) return request.error();
+  std::error_code failed;  // a destination dump failed: the rest of the services are skipped
   std::error_code ec = socket_.request(request->get(), [&](const nlmsghdr& hdr) {
-    if (hdr.nlmsg_type != familyId_) return std::error_code{};
+    if (failed || hdr.nlmsg_type != familyId_) return std::error_code{};
     auto vs = decodeService(hdr);
-    if (vs) {
-      services.push_back(std::move(*vs));
-    } else {
+    if (!vs) {
       bump(counters_->decodeErrors);
+      return std::error_code{};
     }
-    return std::error_code{};
+    ipvs::ObservedVirtualServer observed{std::move(*vs), {}};
+    failed = dumpDests(*destSocket_, observed);
+    if (!failed) each(std::move(observed));
+    return failed;
   });
-  // The kernel allows one running dump per socket (a second one gets EBUSY), so the
-  // per-service destination dumps go one after another.
-  while (!ec && !services.empty()) {
-    ipvs::ObservedVirtualServer vs{std::move(services.front()), {}};
-    services.pop_front();
-    ec = dumpDests(vs);
-    if (!ec) each(std::move(vs));
-  }
   if (ec) bump(counters_->dumpErrors);
   return ec;
 }
 
-std::error_code IpvsClient::dumpDests(ipvs::ObservedVirtualServer& vs) {
-  auto dests = dumpDestStats(vs.server.key);
+std::error_code IpvsClient::dumpDests(NetlinkSocket& socket, ipvs::ObservedVirtualServer& vs) {
+  auto dests = dumpDestStats(socket, vs.server.key);
   if (!dests) return dests.error();
   // Exactly sized: the mirror holds 100k of these at 10k Services.
   vs.realServers.clear();
@@ -197,10 +200,15 @@ std::error_code IpvsClient::dumpDests(ipvs::ObservedVirtualServer& vs) {
 
 ipvs::Result<std::vector<DecodedDest>> IpvsClient::dumpDestStats(
     const ipvs::VirtualServerKey& key) {
+  return dumpDestStats(socket_, key);
+}
+
+ipvs::Result<std::vector<DecodedDest>> IpvsClient::dumpDestStats(
+    NetlinkSocket& socket, const ipvs::VirtualServerKey& key) {
   auto request = encodeDumpDests(key, familyId_);
   if (!request) return request.error();
   std::vector<DecodedDest> dests;
-  std::error_code ec = socket_.request(request->get(), [&](const nlmsghdr& hdr) {
+  std::error_code ec = socket.request(request->get(), [&](const nlmsghdr& hdr) {
     if (hdr.nlmsg_type != familyId_) return std::error_code{};
     auto rs = decodeDest(hdr, key.family());
     if (rs) {
@@ -220,7 +228,7 @@ ipvs::Result<std::vector<ipvs::ObservedRealServer>> IpvsClient::dumpRealServers(
     const ipvs::VirtualServerKey& key) {
   ipvs::ObservedVirtualServer vs;
   vs.server.key = key;
-  if (const std::error_code ec = dumpDests(vs)) return ec;
+  if (const std::error_code ec = dumpDests(socket_, vs)) return ec;
   return std::move(vs.realServers);
 }
 

@@ -102,8 +102,8 @@ class IpvsClient {
   // Every virtual server, with its real servers sorted by key. Objects the codec cannot decode
   // are skipped and counted (decodeErrors).
   ipvs::Result<std::vector<ipvs::ObservedVirtualServer>> dump();
-  // The same, each virtual server handed to `each` once its real servers are read (the table is
-  // never held whole: only the services' list, without real servers, is).
+  // The same, each virtual server handed to `each` as soon as it and its real servers are read;
+  // nothing is held meanwhile (the real servers are dumped on a second socket).
   std::error_code dumpEach(const std::function<void(ipvs::ObservedVirtualServer&&)>& each);
 
   // The six IPVS kinds, in order, batched; any other kind fails with EINVAL.
@@ -127,12 +127,16 @@ class IpvsClient {
  private:
   IpvsClient(NetlinkSocket socket, NlMsgPtr scratch, int familyId, IpvsOptions options);
 
-  std::error_code dumpDests(ipvs::ObservedVirtualServer& vs);
+  std::error_code dumpDests(NetlinkSocket& socket, ipvs::ObservedVirtualServer& vs);
+  ipvs::Result<std::vector<DecodedDest>> dumpDestStats(NetlinkSocket& socket,
+                                                       const ipvs::VirtualServerKey& key);
   // Sends what is packed (the operations at opIndex) and records their results.
   void send(std::vector<std::size_t>& opIndex, ipvs::ApplyReport& report);
   void count(IpvsOpKind kind, IpvsOpResult result);
 
   NetlinkSocket socket_;
+  // dumpEach()'s destination dumps, beside the service dump on socket_; opened by the first.
+  std::unique_ptr<NetlinkSocket> destSocket_;
   NlMsgPtr scratch_;                        // each operation is encoded here, then packed
   std::unique_ptr<PackedRequests> packed_;  // reused; at most kPackWindow requests
   int familyId_;

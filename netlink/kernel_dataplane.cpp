@@ -43,6 +43,11 @@ ipvs::Result<ipvs::KernelState> dumpKernel(IpvsClient& ipvsClient, IpsetClient& 
     if (!entries) return entries.error();
     state.ipsetEntries.merge(*entries);
   }
+  if (sinks != nullptr && sinks->boundAddress) {
+    if (auto listed = links.listAddressesEach(dummyIndex, sinks->boundAddress); !listed)
+      return listed.error();
+    return state;
+  }
   auto addresses = links.listAddresses(dummyIndex);
   if (!addresses) return addresses.error();
   state.boundAddresses = std::move(*addresses);

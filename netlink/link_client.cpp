@@ -298,16 +298,23 @@ ipvs::Result<std::vector<LocalAddress>> LinkClient::localAddresses(int exceptInd
 }
 
 ipvs::Result<std::set<ipvs::IpAddress>> LinkClient::listAddresses(int ifindex) {
+  std::set<ipvs::IpAddress> out;
+  auto listed = listAddressesEach(ifindex, [&out](const ipvs::IpAddress& a) { out.insert(a); });
+  if (!listed) return listed.error();
+  return out;
+}
+
+ipvs::Result<void> LinkClient::listAddressesEach(
+    int ifindex, const std::function<void(const ipvs::IpAddress&)>& each) {
   // The kernel filters an address dump by index only under strict checking; a full dump
   // filtered here works on every kernel.
   ifaddrmsg ifa{};
   ifa.ifa_family = AF_UNSPEC;
   auto msg = newMessage(RTM_GETADDR, NLM_F_DUMP, &ifa, sizeof(ifa));
   if (!msg) return msg.error();
-  std::set<ipvs::IpAddress> out;
   ++counters_->dumps;
   const std::error_code ec = socket_.request(msg->get(), [&](const nlmsghdr& hdr) {
-    if (auto a = parseAddress(hdr); a && a->ifindex == ifindex) out.insert(a->address);
+    if (auto a = parseAddress(hdr); a && a->ifindex == ifindex) each(a->address);
     return std::error_code{};
   });
   if (ec) {
@@ -315,7 +322,7 @@ ipvs::Result<std::set<ipvs::IpAddress>> LinkClient::listAddresses(int ifindex) {
     lastError_ = "dump addresses of link " + std::to_string(ifindex) + ": " + ec.message();
     return ec;
   }
-  return out;
+  return {};
 }
 
 std::vector<std::error_code> LinkClient::changeAll(int ifindex,

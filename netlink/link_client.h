@@ -17,6 +17,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -96,6 +97,9 @@ class LinkClient {
 
   // Every address on the link (both families).
   [[nodiscard]] ipvs::Result<std::set<ipvs::IpAddress>> listAddresses(int ifindex);
+  // The same addresses, each handed to `each` as it is read.
+  [[nodiscard]] ipvs::Result<void> listAddressesEach(
+      int ifindex, const std::function<void(const ipvs::IpAddress&)>& each);
   // Every address on every link but `exceptIndex` (0: none excluded).
   [[nodiscard]] ipvs::Result<std::vector<LocalAddress>> localAddresses(int exceptIndex);
 

@@ -62,19 +62,6 @@ void forEachLocked(const Container& container, std::mutex& mutex, Fn&& fn) {
   }
 }
 
-// Records in `out` every member of the kernel's set missing from the mirror's (true) and every
-// member of the mirror's missing from the kernel's (false).
-template <typename T>
-void compareMembers(const std::set<T>& kernel, const std::set<T>& mirror, std::mutex& mutex,
-                    std::map<T, bool>& out) {
-  forEachLocked(kernel, mutex, [&](const T& m) {
-    if (mirror.count(m) == 0) out.emplace(m, true);
-  });
-  forEachLocked(mirror, mutex, [&](const T& m) {
-    if (kernel.count(m) == 0) out.emplace(m, false);
-  });
-}
-
 // The kernel's ipset members are kept only as these hashes while the dump runs, to find the
 // mirror's members the kernel lacks: 8 bytes each instead of a set of strings (1 MiB at 10k
 // Services). If a member the kernel lacks shared its hash with one the kernel has, this check
@@ -156,6 +143,12 @@ ipvs::Result<BackgroundDump::Drift> BackgroundDump::compare() {
     const std::lock_guard lock(mirrorMutex_);
     if (mirror_.ipsetEntries.count(e) == 0) drift.ipsetEntries.emplace(std::move(e), true);
   };
+  std::vector<ipvs::IpAddress> addresses;  // every address on kube-ipvs0
+  sinks.boundAddress = [&](const ipvs::IpAddress& a) {
+    addresses.push_back(a);
+    const std::lock_guard lock(mirrorMutex_);
+    if (mirror_.boundAddresses.count(a) == 0) drift.addresses.emplace(a, true);
+  };
   auto state = reader_->observeEach(sinks);
   if (!state) return state.error();
   std::sort(seen.begin(), seen.end());
@@ -168,7 +161,11 @@ ipvs::Result<BackgroundDump::Drift> BackgroundDump::compare() {
     if (!std::binary_search(members.begin(), members.end(), memberHash(m)))
       drift.ipsetEntries.emplace(m, false);
   });
-  compareMembers(state->boundAddresses, mirror_.boundAddresses, mirrorMutex_, drift.addresses);
+  std::sort(addresses.begin(), addresses.end());
+  forEachLocked(mirror_.boundAddresses, mirrorMutex_, [&](const ipvs::IpAddress& a) {
+    if (!std::binary_search(addresses.begin(), addresses.end(), a))
+      drift.addresses.emplace(a, false);
+  });
   return drift;
 }
 

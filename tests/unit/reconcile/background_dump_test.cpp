@@ -234,13 +234,18 @@ TEST_CASE(
   kernel.mutableState().virtualServers.erase(vsKey("10.96.0.11"));
   kernel.mutableState().ipsetEntries.erase(*entries.begin());
   kernel.mutableState().boundAddresses.erase(*addresses.begin());
+  IpsetEntry stray = *entries.begin();  // an entry of the agent's own set that it never wrote
+  stray.entry = "10.96.9.9,tcp:9";
+  kernel.mutableState().ipsetEntries.insert(stray);
+  kernel.mutableState().boundAddresses.insert(*IpAddress::parse("10.96.9.9"));
   const ObservedVirtualServer foreign{VirtualServer{vsKey("192.0.2.1", 443), "sh", 0, 0, 32}, {}};
   kernel.mutableState().virtualServers.emplace(foreign.server.key, foreign);
 
   const auto repaired = wakes.resync(r, kT0 + 5s);
   CHECK(repaired.full);
   CHECK_FALSE(repaired.wholeDiff);
-  CHECK(repaired.drift == 5);  // web, api (gone), the foreign VS, an ipset entry, an address
+  // web, api (gone), the foreign VS, and an ipset entry and an address each lost and added
+  CHECK(repaired.drift == 7);
   auto expected = kernel.state();
   expected.virtualServers.erase(foreign.server.key);
   CHECK(formatIpvsadmSave(expected) == programmed);
