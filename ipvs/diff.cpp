@@ -186,6 +186,7 @@ Plan diff(const DesiredState& desired, const KernelState& observed, const DiffOp
   if (seen != desired.ipsetEntryCount()) {
     for (const auto* e : desired.sortedIpsetEntries()) {
       if (observed.ipsetEntries.count(*e) == 0) planner.ipsetEntry(*e, true, false);
+      planner.safePoint();  // 20k adds at a first sync of 10k Services: not held at once
     }
   }
   seen = 0;

@@ -38,10 +38,10 @@ void SyncSchedule::changed(const ipvs::ObjectKey& key, Clock::TimePoint now) {
 
 std::vector<ipvs::ObjectKey> SyncSchedule::takeDue(Clock::TimePoint now) {
   std::vector<ipvs::ObjectKey> due;
+  due.reserve(dueAt_.size());  // exact at the first sync, when every Service is due
   for (auto it = dueAt_.begin(); it != dueAt_.end();) {
     if (it->second <= now) {
-      due.push_back(it->first);
-      it = dueAt_.erase(it);
+      due.push_back(std::move(dueAt_.extract(it++).key()));  // the names move, not copied
     } else {
       ++it;
     }
