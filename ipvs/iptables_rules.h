@@ -32,6 +32,8 @@ struct LbNoNodeAccess {
   IpAddress address;
   Protocol protocol = Protocol::kTcp;
   std::uint16_t port = 0;
+
+  bool operator==(const LbNoNodeAccess&) const = default;
 };
 
 struct IptablesRuleInputs {
@@ -47,6 +49,8 @@ struct IptablesRuleInputs {
   std::array<bool, kIpsetCount> nonEmpty{};
   std::vector<LbNoNodeAccess> lbNoNodeAccess;
   bool randomFully = false;  // iptables and kernel support MASQUERADE --random-fully
+
+  bool operator==(const IptablesRuleInputs&) const = default;
 };
 
 struct KubeChain {
