@@ -55,7 +55,7 @@ inline constexpr char kMetricSyncPhaseDuration[] = "ipvs_agent_sync_phase_durati
 // Whether a sync freed enough to hand the heap's free pages back to the kernel (malloc_trim):
 // the first sync and large plans. glibc keeps freed memory resident otherwise, so VmRSS after a
 // 10k-Service first sync stayed near its peak. Not after every periodic full resync: what it
-// frees (the dump's key list and ipset and address sets) is allocated again one sync period
+// frees (the dump's key list, member hashes and address list) is allocated again one sync period
 // later, and trimming it would only add page faults to each resync.
 inline constexpr std::size_t kTrimHeapAfterOperations = 1000;
 bool worthTrimmingHeap(const reconcile::SyncReport& report);

@@ -8,9 +8,11 @@
 //   thread of its own through a KernelReader (its own sockets) while the sync thread goes on
 //   applying changes. Each virtual server is compared with the mirror as soon as it is read and
 //   kept only if it differs (the drift), so no second copy of the table is ever built; the
-//   ipset members and addresses are compared once read. The objects the sync thread writes or
-//   re-reads meanwhile are remembered: for them the dump may hold an older view than the
-//   mirror, which holds what the kernel acknowledged, so take() leaves exactly those alone.
+//   ipset members and addresses are compared as they are read too, and only a hash of each
+//   member and a sorted list of the addresses stay, to find the mirror's members the kernel
+//   lacks. The objects the sync thread writes or re-reads meanwhile are remembered: for them the
+//   dump may hold an older view than the mirror, which holds what the kernel acknowledged, so
+//   take() leaves exactly those alone.
 //   Everything else the dump found different is drift made by other writers.
 // Threading: start(), ready(), touched(), taint() and take() on the sync thread only; the
 //   reader runs on the dump's thread, one dump at a time, at the agent's own priority (it holds
