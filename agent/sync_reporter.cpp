@@ -158,7 +158,9 @@ void SyncReporter::logReport(const reconcile::SyncReport& report) {
           // What that dump found changed behind the agent's back, and whether this sync diffed
           // every key (the first sync, or after lost replies) or only the drift and the changes.
           {"drift", result.dump ? std::to_string(result.drift) : std::string("none")},
-          {"whole_diff", result.wholeDiff}});
+          {"whole_diff", result.wholeDiff},
+          // Whether a full resync's dump was reading the kernel, on its thread, during this sync.
+          {"dump_running", result.dumpRunning}});
 }
 
 void SyncReporter::logServiceEvents(const reconcile::SyncReport& report) {

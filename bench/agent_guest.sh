@@ -12,7 +12,7 @@
 #       VmRSS;
 #   (c) CHANGES endpoint additions through /_control/apply: latency from the agent's own timer
 #       (the -v=2 "sync done" latency, the value of network_programming_duration_seconds) and from
-#       an outside probe polling `ipvsadm -Ln -t VIP:80` every 20 ms;
+#       an outside probe (ipvs-wait) polling the virtual server's real servers every 5 ms;
 #   (d) one sync period with nothing to change: the full resync's wall time (its own duration)
 #       and the agent's CPU time over the period (/proc/PID/stat), against `ipvsadm -Sn`.
 # Every figure is printed as "BENCH|size|key|value" for the host to tabulate. Times come from
@@ -30,6 +30,7 @@
 #                         a fifo and socat to 10.0.2.100:(PORT+i), where the host stores it. The
 #                         agent is stopped with SIGKILL, so heaptrack's "leaked" is the steady heap.
 #   BENCH_AGENT_ENV="N=V ..." extra environment for the agent (e.g. MALLOC_ARENA_MAX=1).
+# BENCH_RUN_ESTIMATION=0|1 (scripts/bench-agent --no-estimation): net.ipv4.vs.run_estimation.
 . /test/lib/testlib.sh
 net_init
 route_cover 10.128.0.0/9
@@ -54,6 +55,7 @@ fresh_ipvs() {
   rmmod ip_vs || t_die "rmmod ip_vs (in use?)"
   modprobe ip_vs || t_die "modprobe ip_vs"
   sysctl -qw net.ipv4.vs.conntrack=1
+  sysctl -qw net.ipv4.vs.run_estimation="${BENCH_RUN_ESTIMATION:-1}"
   [ -z "$($IPVSADM -Sn)" ] || t_die "ip_vs not empty after reload"
 }
 
@@ -75,6 +77,19 @@ start_agent() {
   read -r done_at </tmp/agent.done
   [ "$done_at" != exited ] || { wait; cat "$log"; t_die "the agent exited"; }
   cold_start=$(awk -v a="$t0" -v b="$done_at" 'BEGIN { printf "%.2f", b - a }')
+}
+
+# ipvs-wait (ARGS), fed requests on fd 3 and answering on fd 4, until stop_probe.
+start_probe() {
+  rm -f /tmp/probe.in /tmp/probe.out
+  mkfifo /tmp/probe.in /tmp/probe.out
+  ipvs-wait "$@" </tmp/probe.in >/tmp/probe.out &
+  probe=$!
+  exec 3>/tmp/probe.in 4</tmp/probe.out
+}
+stop_probe() {
+  exec 3>&- 4<&-
+  wait "$probe"
 }
 
 # The slice of Service S with its E generated endpoints plus EXTRA.
@@ -127,6 +142,19 @@ bench_size() {  # INDEX N E
   t0=$(now)
   $IPVSADM -Sn >/dev/null
   out dump_s "$(since "$t0")"
+  # The kernel's floor for the changes of (c): as many real-server adds, to the same Services at
+  # about the same pace, each one netlink request from a minimal client, with no agent running.
+  start_probe --add
+  m=0
+  while [ "$m" -lt "$CHANGES" ]; do
+    echo "$(vip $((m * 7919 % $2))) 80 10.251.$((m / 256)).$((m % 256)) 8080" >&3
+    read -r took <&4
+    case $took in [0-9]*) echo "$took" ;; *) t_die "floor add $m: $took" ;; esac
+    usleep 50000
+    m=$((m + 1))
+  done >/tmp/floor
+  stop_probe
+  out floor_p50_p99_max "$(quantiles </tmp/floor)"
 
   # (b) cold start, on a fresh ip_vs
   fresh_ipvs
@@ -144,10 +172,12 @@ bench_size() {  # INDEX N E
   out ipvs_rules "$($IPVSADM -Sn | wc -l)"
   out first_sync_line "$(grep -m1 'msg="sync done"' "$log")"
 
-  # (c) endpoint changes: agent timer and outside probe. The probe and the changes' requests run at
-  # nice 19: an ipvsadm every 20 ms takes a good part of the one emulated CPU, and at the agent's
-  # priority it would be measuring its own share of that CPU as the agent's latency.
-  renice -n 19 -p $$ >/dev/null
+  # (c) endpoint changes, back to back: agent timer and outside probe. Everything runs at the
+  # agent's priority, so the changes go on at their pace while a full resync's dump takes the CPU
+  # (at nice 19 they stalled during every dump, and almost no change met one). The probe is one
+  # ipvs-wait process for all the changes, which polls the kernel every 5 ms with one netlink
+  # request: an ipvsadm exec per look took milliseconds of the one CPU from the agent it timed.
+  start_probe
   mark=$(wc -l <"$log")
   : >/tmp/probe
   m=0
@@ -155,27 +185,23 @@ bench_size() {  # INDEX N E
     s=$((m * 7919 % $2))
     new="10.250.$((m / 256)).$((m % 256))"
     body=$(slice "$s" "$3" "$new")
-    t0=$(now)
+    echo "$(vip "$s") 80 $new 8080" >&3
     apply "$port" "$body" | grep -q 200 || t_die "apply failed for s$s"
-    n=0
-    until $IPVSADM -Ln -t "$(vip "$s"):80" | grep -q " $new:8080 "; do
-      n=$((n + 1))
-      [ "$n" -lt 3000 ] || t_die "$new never reached s$s"
-      usleep 20000
-    done
-    since "$t0" >>/tmp/probe
-    echo >>/tmp/probe
+    read -r took <&4
+    case $took in [0-9]*) echo "$took" >>/tmp/probe ;; *) t_die "$new in s$s: $took" ;; esac
     m=$((m + 1))
   done
+  stop_probe
   out probe_p50_p99_max "$(quantiles </tmp/probe)"
   out agent_p50_p99_max "$(latencies "$log" "$mark" | quantiles)"
   out agent_latency_syncs "$(latencies "$log" "$mark" | wc -l)"
-  # The five slowest of those syncs, whole, to see where a tail comes from.
+  # The same for the changes whose sync ran while a full resync's dump read the kernel.
+  tail -n +"$((mark + 1))" "$log" | grep 'msg="sync done".* dump_running=true' >/tmp/during-dump
+  out during_dump_n_p50_p99_max "$(latencies /tmp/during-dump 0 | wc -l) $(latencies /tmp/during-dump 0 | quantiles)"
+  # The eight slowest of those syncs, whole, to see where a tail comes from.
   tail -n +"$((mark + 1))" "$log" | grep 'msg="sync done".* latency=[0-9]' >/tmp/change-syncs
-  latencies /tmp/change-syncs 0 | paste -d' ' - /tmp/change-syncs | sort -n | tail -5 |
-    while IFS= read -r line; do out slow_sync "$(echo "$line" | cut -c1-400)"; done
-
-  renice -n 0 -p $$ >/dev/null
+  latencies /tmp/change-syncs 0 | paste -d' ' - /tmp/change-syncs | sort -n | tail -8 |
+    while IFS= read -r line; do out slow_sync "$(echo "$line" | sed "s/ time=.* duration=/ duration=/" | cut -c1-400)"; done
 
   # (d) one sync period with nothing to change: its full resync, and the CPU over the period
   full=$(grep -c 'msg="sync done".* full=true' "$log")

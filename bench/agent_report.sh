@@ -55,6 +55,10 @@ END {
     split(get(s, "agent_p50_p99_max"), a, " "); split(get(s, "probe_p50_p99_max"), p, " ")
     v[s, "agent_lat"] = a[1] " / " a[2] " / " a[3]
     v[s, "probe_lat"] = p[1] " / " p[2] " / " p[3]
+    split(get(s, "floor_p50_p99_max"), f, " ")
+    v[s, "floor_lat"] = f[1] == "" ? "-" : f[1] " / " f[2] " / " f[3]
+    split(get(s, "during_dump_n_p50_p99_max"), d, " ")
+    v[s, "dump_lat"] = d[1] == "" ? "-" : d[1] " changes: " d[2] " / " d[3] " / " d[4]
     v[s, "cpu"] = get(s, "period_cpu_s") " s over " get(s, "period_wall_s") " s"
     inSync = 0
     for (j = 4; j <= np; j++) inSync += get(s, "phase_" ph[j])
@@ -82,7 +86,9 @@ END {
   row("agent peak RSS, VmHWM, over the whole run: first sync, changes, a full resync (MiB)", "hwm_end")
   row("agent steady RSS, VmRSS after the sync (MiB)", "rss")
   row("endpoint added → kernel, agent timer p50 / p99 / max (s)", "agent_lat")
-  row("same, outside probe (`ipvsadm -Ln` every 20 ms) p50 / p99 / max (s)", "probe_lat")
+  row("&nbsp;&nbsp;of those, the changes synced while a full resync dump ran: p50 / p99 / max (s)", "dump_lat")
+  row("same, outside probe (ipvs-wait, polling every 5 ms) p50 / p99 / max (s)", "probe_lat")
+  row("the kernel alone: the same adds, one netlink request each, no agent (ipvs-wait --add) p50 / p99 / max (s)", "floor_lat")
   row("full resync with nothing to change, agent wall: dump + completing sync (s)", "resync_s")
   row("&nbsp;&nbsp;its kernel dump, on the dump thread: wall (s)", "resync_dump_s")
   row("&nbsp;&nbsp;its kernel dump: CPU of the dump thread (s)", "resync_dump_cpu_s")
@@ -94,9 +100,11 @@ END {
   if (ns > 1) {
     split(get(sizes[1], "agent_lat"), a, " / "); split(get(sizes[ns], "agent_lat"), b, " / ")
     if (a[2] + 0 > 0) printf "\nAgent-timer p99 at %s / p99 at %s: **%.2f×**\n", sizes[ns], sizes[1], b[2] / a[2]
+    split(get(sizes[1], "floor_lat"), a, " / "); split(get(sizes[ns], "floor_lat"), b, " / ")
+    if (a[2] + 0 > 0) printf "\nThe kernel alone, p99 at %s / p99 at %s: **%.2f×**\n", sizes[ns], sizes[1], b[2] / a[2]
   }
   for (i = 1; i <= ns; i++) {
     if (!(sizes[i] in slow)) continue
-    printf "\nThe five slowest change syncs at %s (latency in s, then the agent'"'"'s line):%s\n", sizes[i], slow[sizes[i]]
+    printf "\nThe eight slowest change syncs at %s (latency in s, then the agent'"'"'s line):%s\n", sizes[i], slow[sizes[i]]
   }
 }' "$1"

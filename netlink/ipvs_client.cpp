@@ -71,8 +71,8 @@ IpvsClient& IpvsClient::operator=(IpvsClient&&) noexcept = default;
 IpvsClient::~IpvsClient() = default;
 
 ipvs::Result<IpvsClient> IpvsClient::open(IpvsOptions options) {
-  auto socket = NetlinkSocket::open(
-      SocketOptions{NETLINK_GENERIC, options.socketBufferBytes, options.replyTimeout});
+  auto socket = NetlinkSocket::open(SocketOptions{NETLINK_GENERIC, options.socketBufferBytes,
+                                                  options.replyTimeout, options.dumpReads});
   if (!socket) return socket.error();
   // Resolved once: the id is stable for as long as the ip_vs module stays loaded. The lookup
   // makes the kernel load ip_vs on demand.
@@ -161,8 +161,8 @@ std::error_code IpvsClient::dumpEach(
   // destinations are dumped on a second socket while the service dump waits between its
   // batches: a service goes to `each` as soon as it is read, and no list of services is held.
   if (!destSocket_) {
-    auto socket = NetlinkSocket::open(
-        SocketOptions{NETLINK_GENERIC, options_.socketBufferBytes, options_.replyTimeout});
+    auto socket = NetlinkSocket::open(SocketOptions{NETLINK_GENERIC, options_.socketBufferBytes,
+                                                    options_.replyTimeout, options_.dumpReads});
     if (!socket) {
       bump(counters_->dumpErrors);
       return socket.error();

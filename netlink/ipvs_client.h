@@ -50,6 +50,7 @@ struct IpvsOptions {
   bool testOnlyOverrunReceiveQueue = false;
   int socketBufferBytes = 4 * 1024 * 1024;
   std::chrono::milliseconds replyTimeout{10000};
+  DumpReads dumpReads{};  // see DumpReads (nl_socket.h)
 };
 
 enum class IpvsOpKind : std::uint8_t {

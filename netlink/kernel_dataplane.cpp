@@ -111,9 +111,14 @@ ipvs::Result<ipvs::KernelState> KernelDataplane::observe() {
 }
 
 std::unique_ptr<ipvs::KernelReader> KernelDataplane::openReader() {
-  auto ipvsClient = IpvsClient::open(options_.ipvs);
+  // The reader runs beside the sync thread: it reads short dump replies one at a time, so it
+  // never keeps the CPU in the kernel for long, and between two replies it meets the mirror's
+  // lock, where a waiting sync goes first.
+  IpvsOptions ipvsOptions = options_.ipvs;
+  ipvsOptions.dumpReads = kBackgroundDumpReads;
+  auto ipvsClient = IpvsClient::open(ipvsOptions);
   auto ipsets = IpsetClient::open();
-  auto links = LinkClient::open();
+  auto links = LinkClient::open(kBackgroundDumpReads);
   if (!ipvsClient || !ipsets || !links) return nullptr;
   return std::make_unique<Reader>(std::move(*ipvsClient), std::move(*ipsets), std::move(*links),
                                   options_.families, dummyIndex_);

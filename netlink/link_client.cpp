@@ -155,10 +155,11 @@ LinkClient::LinkClient(LinkClient&&) noexcept = default;
 LinkClient& LinkClient::operator=(LinkClient&&) noexcept = default;
 LinkClient::~LinkClient() = default;
 
-ipvs::Result<LinkClient> LinkClient::open() {
+ipvs::Result<LinkClient> LinkClient::open(DumpReads dumpReads) {
   SocketOptions options;
   options.protocol = NETLINK_ROUTE;
   options.bufferBytes = 1024 * 1024;
+  options.dumpReads = dumpReads;
   auto socket = NetlinkSocket::open(options);
   if (!socket) return socket.error();
   return LinkClient(std::move(*socket));

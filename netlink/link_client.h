@@ -79,7 +79,7 @@ struct LinkCounters {
 
 class LinkClient {
  public:
-  [[nodiscard]] static ipvs::Result<LinkClient> open();
+  [[nodiscard]] static ipvs::Result<LinkClient> open(DumpReads dumpReads = {});
 
   LinkClient(LinkClient&&) noexcept;
   LinkClient& operator=(LinkClient&&) noexcept;

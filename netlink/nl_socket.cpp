@@ -84,11 +84,10 @@ std::error_condition NetlinkCategory::default_error_condition(int code) const no
 // batch never produces more ACKs than the socket can queue.
 constexpr std::size_t kAckTruesize = 1024;
 constexpr std::size_t kMaxIov = 1024;  // UIO_MAXIOV
-// The receive arena of each socket (the agent holds six). recvmmsg fills up to 64 ACK slots or 8
-// dump slots per call; more replies take more calls, not more memory.
+// The receive arena of each socket (the agent holds six). recvmmsg fills up to 64 ACK slots or
+// DumpReads::chunksPerCall dump slots per call; more replies take more calls, not more memory.
 constexpr std::size_t kArenaBytes = 256 * 1024;
-constexpr std::size_t kAckSlotBytes = 4096;    // ACKs are ~40 bytes with NETLINK_CAP_ACK
-constexpr std::size_t kDumpSlotBytes = 32768;  // the kernel's dump skbs stay below 32 KiB
+constexpr std::size_t kAckSlotBytes = 4096;  // ACKs are ~40 bytes with NETLINK_CAP_ACK
 constexpr std::size_t kMaxSlots = kArenaBytes / kAckSlotBytes;
 
 void trySetInt(int fd, int level, int option, int value) {
@@ -219,16 +218,23 @@ struct NetlinkSocket::Arena {
   std::array<sockaddr_nl, kMaxSlots> peers;
 };
 
-NetlinkSocket::NetlinkSocket(NlSockPtr sock, std::chrono::milliseconds timeout)
+NetlinkSocket::NetlinkSocket(NlSockPtr sock, const SocketOptions& options)
     // Not zero-filled: a socket that never receives much never makes its arena resident.
-    : sock_(std::move(sock)), arena_(std::make_unique_for_overwrite<Arena>()), timeout_(timeout) {}
+    : sock_(std::move(sock)),
+      arena_(std::make_unique_for_overwrite<Arena>()),
+      timeout_(options.replyTimeout),
+      dumpReads_(options.dumpReads) {}
 NetlinkSocket::NetlinkSocket(NetlinkSocket&&) noexcept = default;
 NetlinkSocket& NetlinkSocket::operator=(NetlinkSocket&&) noexcept = default;
 NetlinkSocket::~NetlinkSocket() = default;
 
 int NetlinkSocket::fd() const { return nl_socket_get_fd(sock_.get()); }
 
-ipvs::Result<NetlinkSocket> NetlinkSocket::open(const SocketOptions& options) {
+ipvs::Result<NetlinkSocket> NetlinkSocket::open(SocketOptions options) {
+  DumpReads& dump = options.dumpReads;
+  dump.chunkBytes = std::clamp<std::size_t>(dump.chunkBytes, 4096, DumpReads{}.chunkBytes);
+  dump.chunksPerCall =
+      std::clamp<std::size_t>(dump.chunksPerCall, 1, kArenaBytes / dump.chunkBytes);
   NlSockPtr sock(nl_socket_alloc());
   if (!sock) return std::make_error_code(std::errc::not_enough_memory);
   if (int err = nl_connect(sock.get(), options.protocol); err < 0) return libnlError(err);
@@ -238,13 +244,18 @@ ipvs::Result<NetlinkSocket> NetlinkSocket::open(const SocketOptions& options) {
       err < 0) {
     return libnlError(err);
   }
+  // The kernel sizes a dump's replies by the largest read so far on the socket: libnl's own
+  // reads (the generic netlink family lookup) read no more than ours, or a later dump reply
+  // would not fit a slot of dumpReads.chunkBytes.
+  if (int err = nl_socket_set_msg_buf_size(sock.get(), dump.chunkBytes); err < 0)
+    return libnlError(err);
   const int fd = nl_socket_get_fd(sock.get());
   trySetInt(fd, SOL_SOCKET, SO_RCVBUFFORCE, options.bufferBytes);
   trySetInt(fd, SOL_SOCKET, SO_SNDBUFFORCE, options.bufferBytes);
   // Error ACKs carry only the header of the failed request, not the whole request.
   trySetInt(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1);
 
-  NetlinkSocket result(std::move(sock), options.replyTimeout);
+  NetlinkSocket result(std::move(sock), options);
   int rcvbuf = 0;
   socklen_t len = sizeof(rcvbuf);
   if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &len) != 0) return kernelError(errno);
@@ -283,9 +294,10 @@ std::error_code NetlinkSocket::sendAll(std::span<nlmsghdr* const> msgs) {
   return {};
 }
 
-std::error_code NetlinkSocket::receive(const DatagramFn& fn, bool wait, std::size_t slotBytes) {
+std::error_code NetlinkSocket::receive(const DatagramFn& fn, bool wait, std::size_t slotBytes,
+                                       std::size_t maxSlots) {
   const auto deadline = std::chrono::steady_clock::now() + timeout_;
-  const std::size_t slots = std::min(kMaxSlots, kArenaBytes / slotBytes);
+  const std::size_t slots = std::min({kMaxSlots, kArenaBytes / slotBytes, maxSlots});
   Arena& a = *arena_;
   if (a.slotBytes != slotBytes) {  // carve the arena only when the slot size changes
     for (std::size_t i = 0; i < slots; ++i) {
@@ -425,8 +437,8 @@ std::error_code NetlinkSocket::request(nl_msg* msg, const ReplyHandler& onReply)
     if (!forEachMessage(d, onMessage)) malformed = true;
   };
   while (!done) {
-    if (std::error_code ec = receive(feed, true, kDumpSlotBytes)) {
-      if (ec == std::errc::no_buffer_space) drain(feed, kDumpSlotBytes);
+    if (std::error_code ec = receive(feed, true, dumpReads_.chunkBytes, dumpReads_.chunksPerCall)) {
+      if (ec == std::errc::no_buffer_space) drain(feed, dumpReads_.chunkBytes);
       return ec;
     }
   }

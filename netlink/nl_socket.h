@@ -93,10 +93,22 @@ class AckTracker {
   std::size_t malformed_ = 0;
 };
 
+// How a dump's replies are read. The kernel builds the next reply inside the read that takes
+// the last one, up to the size of the largest read so far on the socket (at most 32 KiB), with
+// no preemption point on a kernel with voluntary preemption; one recvmmsg takes several. A
+// reader that must not keep the CPU from the sync thread, such as a full resync's dump on a
+// small node, reads short replies one per call: more calls, each a short stretch in the kernel.
+struct DumpReads {
+  std::size_t chunkBytes = 32768;  // 4 KiB to 32 KiB
+  std::size_t chunksPerCall = 8;
+};
+inline constexpr DumpReads kBackgroundDumpReads{8192, 1};
+
 struct SocketOptions {
   int protocol = 0;                   // NETLINK_GENERIC (16), NETLINK_ROUTE (0), ...
   int bufferBytes = 4 * 1024 * 1024;  // SO_SNDBUF/SO_RCVBUF; forced past rmem_max when privileged
   std::chrono::milliseconds replyTimeout{10000};
+  DumpReads dumpReads{};
 };
 
 struct BatchLimits {
@@ -143,7 +155,7 @@ class PackedRequests {
 
 class NetlinkSocket {
  public:
-  static ipvs::Result<NetlinkSocket> open(const SocketOptions& options);
+  static ipvs::Result<NetlinkSocket> open(SocketOptions options);
 
   NetlinkSocket(NetlinkSocket&&) noexcept;
   NetlinkSocket& operator=(NetlinkSocket&&) noexcept;
@@ -170,7 +182,7 @@ class NetlinkSocket {
 
  private:
   struct Arena;
-  NetlinkSocket(NlSockPtr sock, std::chrono::milliseconds timeout);
+  NetlinkSocket(NlSockPtr sock, const SocketOptions& options);
 
   using DatagramFn = std::function<void(std::span<const std::uint8_t>)>;
 
@@ -182,12 +194,15 @@ class NetlinkSocket {
   // Reads the datagrams that are ready (waiting up to the reply timeout when `wait`) with one
   // recvmmsg into slots of `slotBytes`, and calls `fn` with each. Returns ENOBUFS, timed_out,
   // EAGAIN (when not waiting), ... or success when datagrams were read.
-  std::error_code receive(const DatagramFn& fn, bool wait, std::size_t slotBytes);
+  // Reads the datagrams queued (waits for one if `wait`), at most `maxSlots` of `slotBytes`.
+  std::error_code receive(const DatagramFn& fn, bool wait, std::size_t slotBytes,
+                          std::size_t maxSlots = SIZE_MAX);
   void drain(const DatagramFn& fn, std::size_t slotBytes);
 
   NlSockPtr sock_;
   std::unique_ptr<Arena> arena_;
   std::chrono::milliseconds timeout_;
+  DumpReads dumpReads_;
   std::uint32_t nextSeq_ = 1;
   int rcvbuf_ = 0;
 };

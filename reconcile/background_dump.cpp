@@ -51,7 +51,7 @@ const K& memberKey(const std::pair<const K, V>& entry) {
 // Calls fn(member) for every member of a sorted set or map, in order, kCompareChunk at a time
 // under `mutex`, resuming after the last member seen (the container may change in between).
 template <typename Container, typename Fn>
-void forEachLocked(const Container& container, std::mutex& mutex, Fn&& fn) {
+void forEachLocked(const Container& container, MirrorLock& mutex, Fn&& fn) {
   std::optional<std::remove_cvref_t<decltype(memberKey(*container.begin()))>> after;
   for (bool more = true; more;) {
     const std::lock_guard lock(mutex);
@@ -91,7 +91,7 @@ void correct(const std::map<T, bool>& drift, const std::set<T>& touched, std::se
 }  // namespace
 
 BackgroundDump::BackgroundDump(std::unique_ptr<ipvs::KernelReader> reader,
-                               const ipvs::KernelState& mirror, std::mutex& mirrorMutex,
+                               const ipvs::KernelState& mirror, MirrorLock& mirrorMutex,
                                std::function<void()> onDone)
     : reader_(std::move(reader)),
       mirror_(mirror),

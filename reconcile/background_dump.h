@@ -18,8 +18,11 @@
 //   reader runs on the dump's thread, one dump at a time, at the agent's own priority (it holds
 //   locks the sync thread needs, so it is not niced). That thread reads the mirror only while it
 //   holds `mirrorMutex`, which the sync thread holds whenever it changes the mirror, and a few
-//   hundred members at a time, so a sync never waits for more than that. `onDone` runs on the
-//   dump's thread once the result is ready (the sync loop uses it to wake up).
+//   hundred members at a time; a sync waiting for it goes before the dump's next turn
+//   (MirrorLock), so a sync never waits for more than one such stretch. The reader's sockets ask
+//   the kernel for short dump replies, so the dump holds the CPU in the kernel briefly too.
+//   `onDone` runs on the dump's thread once the result is ready (the sync loop uses it to wake
+//   up).
 // Ownership: owns the reader and the thread; borrows the mirror and its mutex, which must
 //   outlive it; the destructor waits for a running dump.
 // Errors: a failed dump is returned by take(); a dump during which the sync thread lost track
@@ -39,6 +42,7 @@
 #include "ipvs/dataplane.h"
 #include "ipvs/desired_state.h"
 #include "ipvs/operation.h"
+#include "reconcile/mirror_lock.h"
 
 namespace reconcile {
 
@@ -52,7 +56,7 @@ struct DumpTimes {
 class BackgroundDump {
  public:
   BackgroundDump(std::unique_ptr<ipvs::KernelReader> reader, const ipvs::KernelState& mirror,
-                 std::mutex& mirrorMutex, std::function<void()> onDone);
+                 MirrorLock& mirrorMutex, std::function<void()> onDone);
   ~BackgroundDump();
   BackgroundDump(const BackgroundDump&) = delete;
   BackgroundDump& operator=(const BackgroundDump&) = delete;
@@ -88,7 +92,7 @@ class BackgroundDump {
 
   std::unique_ptr<ipvs::KernelReader> reader_;
   const ipvs::KernelState& mirror_;
-  std::mutex& mirrorMutex_;
+  MirrorLock& mirrorMutex_;
   std::function<void()> onDone_;
   std::thread thread_;
   std::future<ipvs::Result<Drift>> result_;

@@ -126,8 +126,11 @@ SyncResult Reconciler::sync(Clock::TimePoint now, bool full, PhaseTimer* timer) 
   const auto lap = [timer](SyncPhase phase) {
     if (timer != nullptr) timer->lap(phase);
   };
-  const std::lock_guard lock(observedMutex_);  // a background dump may be comparing with it
+  // A background dump may be comparing with the mirror: it lets this thread go first.
+  observedMutex_.lockFirst();
+  const std::lock_guard lock(observedMutex_, std::adopt_lock);
   SyncResult result;
+  result.dumpRunning = dump_ != nullptr && dump_->running();
   result.full = full || schedule_.fullDue(now) || dumpReady();
   const bool awaiting = schedule_.state() == SyncState::kAwaiting;
   const std::vector<ipvs::ObjectKey> keys = schedule_.takeDue(now);

@@ -47,6 +47,7 @@
 #include "reconcile/attribution.h"
 #include "reconcile/background_dump.h"
 #include "reconcile/cluster_cache.h"
+#include "reconcile/mirror_lock.h"
 #include "reconcile/sync_phases.h"
 #include "reconcile/sync_schedule.h"
 
@@ -66,8 +67,9 @@ struct ConntrackFailure {
 
 struct SyncResult {
   bool full = false;
-  bool observeFailed = false;     // the kernel could not be read: nothing was applied
-  bool dumpStarted = false;       // a full resync's dump started in the background (not full yet)
+  bool observeFailed = false;  // the kernel could not be read: nothing was applied
+  bool dumpStarted = false;    // a full resync's dump started in the background (not full yet)
+  bool dumpRunning = false;  // a full resync's dump was reading the kernel meanwhile, on its thread
   std::optional<DumpTimes> dump;  // this full sync took a background dump that cost this
   // Objects that background dump found different in the kernel than in the mirror (drift by
   // another writer): the mirror took the kernel's view and their keys were diffed.
@@ -176,7 +178,7 @@ class Reconciler {
   std::map<ipvs::ObjectKey, std::set<ipvs::VirtualServerKey>> udpKeys_;
   ipvs::KernelState observed_;
   // Held by sync() while it changes observed_; a background dump reads observed_ only under it.
-  std::mutex observedMutex_;
+  MirrorLock observedMutex_;
   // Desired and observed_ differ only on the keys of failing Services: a full resync may diff
   // only its drift. False until a whole diff ran, and again after replies were lost.
   bool mirrorTrusted_ = false;

@@ -156,6 +156,18 @@ fd00:96::1" "$($P link-list)"
 assert_contains "$($IP route show table local)" "local 10.96.0.1 dev kube-ipvs0"
 assert_contains "$($IP -6 route show table local)" "local fd00:96::1 dev kube-ipvs0"
 
+t_begin "link: thousands of addresses read whole in short dump replies, as a full resync reads them"
+i=0
+while [ "$i" -lt 3000 ]; do
+  echo "address add 10.97.$((i / 250)).$((i % 250 + 1))/32 dev kube-ipvs0"
+  i=$((i + 1))
+done | $IP -batch - || t_die "ip -batch"
+long=$($P link-list)
+assert_eq 3003 "$(printf '%s\n' "$long" | wc -l)" "addresses read in full-size replies"
+assert_eq "$long" "$($P link-list-short)" "the same in short replies"
+printf '%s\n' "$long" | sed -n 's|^10\.97\..*|address del &/32 dev kube-ipvs0|p' | $IP -batch - ||
+  t_die "ip -batch"
+
 t_begin "link: unbind, idempotently"
 assert_ok $P link-unbind 10.96.0.2 10.96.0.99 fd00:96::1
 assert_ok $P link-unbind 10.96.0.2

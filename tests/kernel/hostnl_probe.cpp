@@ -118,7 +118,9 @@ int ipsetCommand(const std::string& cmd, const Args& a) {
 }
 
 int linkCommand(const std::string& cmd, const Args& a) {
-  auto client = netlink::LinkClient::open();
+  // link-list-short: the list as a full resync's dump reads it, in short dump replies.
+  auto client = netlink::LinkClient::open(cmd == "link-list-short" ? netlink::kBackgroundDumpReads
+                                                                   : netlink::DumpReads{});
   if (!client) return failed(client.error(), "open rtnetlink");
   auto& c = *client;
   if (cmd == "link-delete") {
@@ -129,7 +131,7 @@ int linkCommand(const std::string& cmd, const Args& a) {
   if (!index) return failed(index.error(), c.lastError());
   if (cmd == "link-ensure") {
     std::cout << *index << "\n";
-  } else if (cmd == "link-list") {
+  } else if (cmd == "link-list" || cmd == "link-list-short") {
     auto addrs = c.listAddresses(*index);
     if (!addrs) return failed(addrs.error(), c.lastError());
     for (const ipvs::IpAddress& ip : *addrs) std::cout << ip.toString() << "\n";
