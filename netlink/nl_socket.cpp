@@ -297,10 +297,13 @@ std::error_code NetlinkSocket::sendAll(std::span<nlmsghdr* const> msgs) {
 std::error_code NetlinkSocket::receive(const DatagramFn& fn, bool wait, std::size_t slotBytes,
                                        std::size_t maxSlots) {
   const auto deadline = std::chrono::steady_clock::now() + timeout_;
-  const std::size_t slots = std::min({kMaxSlots, kArenaBytes / slotBytes, maxSlots});
+  // Every slot of this size is carved, however many this call reads: a later call with the same
+  // size may read more (an ACK read after a dump read of one 4 KiB reply).
+  const std::size_t carved = std::min(kMaxSlots, kArenaBytes / slotBytes);
+  const std::size_t slots = std::min(carved, maxSlots);
   Arena& a = *arena_;
   if (a.slotBytes != slotBytes) {  // carve the arena only when the slot size changes
-    for (std::size_t i = 0; i < slots; ++i) {
+    for (std::size_t i = 0; i < carved; ++i) {
       a.iov[i] = {a.bytes.data() + i * slotBytes, slotBytes};
       a.headers[i] = {};
       a.headers[i].msg_hdr.msg_name = &a.peers[i];
